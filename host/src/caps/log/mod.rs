@@ -1,0 +1,53 @@
+//! Plugin log lines, into the host's `tracing` stream with the plugin's
+//! name, redacted and bounded so a chatty plugin cannot flood the output.
+
+use crate::runtime::bindings::weir::connector::log::{Host, Level};
+use crate::runtime::instance::HostState;
+
+/// Lines one instance may log before the rest are dropped.
+const MAX_LINES: u32 = 10_000;
+/// Longest message kept, in bytes.
+const MAX_MESSAGE: usize = 8 * 1024;
+
+#[derive(Default)]
+pub struct LogBudget {
+    lines: u32,
+}
+
+impl Host for HostState {
+    async fn log(&mut self, level: Level, message: String, fields: Vec<(String, String)>) -> wasmtime::Result<()> {
+        let budget = &mut self.caps.log;
+        budget.lines = budget.lines.saturating_add(1);
+        let plugin = self.caps.grants.plugin.clone();
+        if budget.lines == MAX_LINES + 1 {
+            tracing::warn!(plugin = %plugin, "plugin logged {MAX_LINES} lines; dropping the rest");
+        }
+        if budget.lines > MAX_LINES {
+            return Ok(());
+        }
+        let redactor = &self.caps.grants.redactor;
+        let mut text = redactor.redact(truncate(&message, MAX_MESSAGE));
+        for (key, value) in &fields {
+            text.push_str(&format!(" {}={}", key, redactor.redact(truncate(value, MAX_MESSAGE))));
+        }
+        match level {
+            Level::Trace => tracing::trace!(plugin = %plugin, "{text}"),
+            Level::Debug => tracing::debug!(plugin = %plugin, "{text}"),
+            Level::Info => tracing::info!(plugin = %plugin, "{text}"),
+            Level::Warn => tracing::warn!(plugin = %plugin, "{text}"),
+            Level::Error => tracing::error!(plugin = %plugin, "{text}"),
+        }
+        Ok(())
+    }
+}
+
+fn truncate(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}

@@ -1,0 +1,62 @@
+//! The host side of each WIT import, one folder per capability.
+//!
+//! A plugin gets nothing by default; what it may use is decided per run by
+//! the workflow ([`Grants`]) and carried into each instance as
+//! [`CapabilityState`].
+
+pub mod http;
+pub mod log;
+pub mod redact;
+pub mod sql;
+
+use crate::runtime::bindings::Connector;
+use crate::runtime::instance::HostState;
+use std::sync::Arc;
+use wasmtime::component::{HasSelf, Linker};
+
+pub use redact::Redactor;
+
+/// What a run grants its plugin, shared by all of its instances.
+#[derive(Clone)]
+pub struct Grants {
+    /// The plugin's name, for log lines.
+    pub plugin: Arc<str>,
+    pub sql: Arc<sql::SqlGrants>,
+    pub redactor: Arc<Redactor>,
+}
+
+impl Grants {
+    /// Grants nothing at all: every capability call is denied.
+    pub fn none(plugin: &str) -> Grants {
+        Grants {
+            plugin: Arc::from(plugin),
+            sql: Arc::new(sql::SqlGrants::default()),
+            redactor: Arc::new(Redactor::default()),
+        }
+    }
+}
+
+/// Per-instance capability state: the run's grants plus what this instance
+/// holds (open connections, log budget).
+pub struct CapabilityState {
+    pub grants: Grants,
+    pub sql: sql::InstanceSql,
+    pub log: log::LogBudget,
+}
+
+impl CapabilityState {
+    pub fn new(grants: Grants) -> Self {
+        CapabilityState { grants, sql: sql::InstanceSql::default(), log: log::LogBudget::default() }
+    }
+}
+
+/// Links WASI (with an empty context) and every weir capability.
+pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    // Rust guests import wasi:cli and wasi:io even when they use neither, so
+    // WASI is linked; what it can reach is decided by the empty WasiCtx.
+    wasmtime_wasi::p2::add_to_linker_async(linker)?;
+    Connector::add_to_linker::<_, HasSelf<HostState>>(linker, |state| state)?;
+    Ok(())
+}
+
+impl crate::runtime::bindings::types::Host for HostState {}

@@ -1,0 +1,67 @@
+use anyhow::{Result, bail};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use weir::sink::catalog::{Catalog, ExportKind};
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// List entities by FQN.
+    List {
+        /// Only this kind: database, databaseSchema, table, ...
+        #[arg(long)]
+        kind: Option<String>,
+    },
+    /// Show one entity's document, relations and facts as JSON.
+    Show {
+        /// Fully qualified name, e.g. demo.shop.main.orders (quote dotted
+        /// parts: 'svc.db."my.schema".t').
+        fqn: String,
+    },
+    /// Write documents to stdout.
+    Export {
+        /// `jsonl`: one OpenMetadata Create* document per line.
+        #[arg(long, default_value = "jsonl")]
+        format: String,
+        /// `table` (CreateTable documents) or `all` (every entity, wrapped
+        /// as {"kind","fqn","document"}).
+        #[arg(long, default_value = "table")]
+        kind: String,
+    },
+}
+
+pub async fn run(command: Command, catalog: Option<PathBuf>) -> Result<ExitCode> {
+    let path = catalog.unwrap_or_else(|| PathBuf::from(weir::plan::DEFAULT_CATALOG_PATH));
+    let catalog = Catalog::open_existing(&path).await?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match command {
+        Command::List { kind } => {
+            let entries = catalog.list(kind.as_deref()).await?;
+            let width = entries.iter().map(|e| e.kind.len()).max().unwrap_or(4);
+            for e in &entries {
+                let columns = if e.kind == "table" { format!("  ({} columns)", e.columns) } else { String::new() };
+                if writeln!(out, "{:<width$}  {}{columns}", e.kind, e.fqn).is_err() {
+                    break;
+                }
+            }
+        }
+        Command::Show { fqn } => {
+            let value = catalog.show(&fqn).await?;
+            writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
+        }
+        Command::Export { format, kind } => {
+            if format != "jsonl" {
+                bail!("--format {format}: only `jsonl` is supported");
+            }
+            let kind = match kind.as_str() {
+                "table" => ExportKind::Tables,
+                "all" => ExportKind::All,
+                other => bail!("--kind {other}: use `table` or `all`"),
+            };
+            catalog.export(kind, |doc| writeln!(out, "{doc}")).await?;
+        }
+    }
+    catalog.close().await;
+    Ok(ExitCode::SUCCESS)
+}

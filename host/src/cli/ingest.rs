@@ -1,0 +1,45 @@
+use super::Ui;
+use anyhow::{Context, Result};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use weir::config::Workflow;
+use weir::plan::{IngestOptions, ingest};
+use weir::report::RunReport;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The workflow file (YAML, OpenMetadata format).
+    #[arg(short, long, value_name = "FILE")]
+    config: PathBuf,
+    /// Also write the run report as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+}
+
+pub async fn run(args: Args, catalog: Option<PathBuf>, ui: Ui) -> Result<ExitCode> {
+    let workflow = Workflow::load(&args.config)?;
+    let options = IngestOptions {
+        catalog,
+        progress: ui.progress,
+        cache_dir: super::cache_dir(),
+        base_dir: args.config.parent().map(PathBuf::from),
+    };
+    let report = ingest(&workflow, &options).await.with_context(|| format!("ingest {}", args.config.display()))?;
+    finish(&report, args.report.as_deref(), ui)
+}
+
+/// Prints the summary, writes the JSON report, picks the exit status.
+pub fn finish(report: &RunReport, json_path: Option<&std::path::Path>, ui: Ui) -> Result<ExitCode> {
+    if let Some(path) = json_path {
+        let text = serde_json::to_string_pretty(report)?;
+        std::fs::write(path, text).with_context(|| format!("write report {}", path.display()))?;
+    }
+    if !ui.quiet {
+        report.print_summary(&mut std::io::stdout().lock())?;
+    }
+    if report.failed() > 0 {
+        eprintln!("error: {} of {} entities failed; the rest were written", report.failed(), report.found());
+        return Ok(ExitCode::from(2));
+    }
+    Ok(ExitCode::SUCCESS)
+}

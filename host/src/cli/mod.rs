@@ -1,0 +1,134 @@
+//! The command line: argument parsing, logging set-up, exit codes.
+
+mod catalog;
+mod ingest;
+mod plugin;
+mod quickstart;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// weir reads the catalog of a data system (PostgreSQL, SQLite, ...) with a
+/// sandboxed WebAssembly connector and writes what it finds (databases,
+/// schemas, tables, columns, constraints, views) into a metadata store: its
+/// embedded catalog by default.
+///
+/// Workflow files follow OpenMetadata's ingestion format, so existing ones
+/// run unchanged. Start with `weir quickstart`.
+#[derive(Parser)]
+#[command(name = "weir", version, propagate_version = true, max_term_width = 100)]
+struct Cli {
+    /// The catalog file (default ./weir.db; overrides sink.config.path).
+    #[arg(long, global = true, env = "WEIR_CATALOG", value_name = "PATH")]
+    catalog: Option<PathBuf>,
+
+    /// Log format: `text` for a terminal, `json` for pods and log shippers.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "WEIR_LOG_FORMAT")]
+    log_format: LogFormat,
+
+    /// More log output (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    /// No progress bar and no summary, only errors.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run an ingestion workflow (OpenMetadata format) into the catalog.
+    ///
+    /// Exit status: 0 when every entity was written, 2 when the run finished
+    /// but some entities failed (listed in the summary and the report),
+    /// 1 when the run could not go on.
+    Ingest(ingest::Args),
+    /// Build a demo SQLite database and ingest it, no server needed.
+    Quickstart(quickstart::Args),
+    /// Read the catalog: list, show, export.
+    #[command(subcommand)]
+    Catalog(catalog::Command),
+    /// Look at connector plugins.
+    #[command(subcommand)]
+    Plugin(plugin::Command),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(err) => return fail(anyhow::anyhow!("cannot start the async runtime: {err}")),
+    };
+    let outcome = runtime.block_on(run(cli));
+    match outcome {
+        Ok(code) => code,
+        Err(err) => fail(err),
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    let ui = Ui {
+        progress: !cli.quiet && cli.log_format == LogFormat::Text && std::io::stderr().is_terminal(),
+        quiet: cli.quiet,
+    };
+    match cli.command {
+        Command::Ingest(args) => ingest::run(args, cli.catalog, ui).await,
+        Command::Quickstart(args) => quickstart::run(args, cli.catalog, ui).await,
+        Command::Catalog(cmd) => catalog::run(cmd, cli.catalog).await,
+        Command::Plugin(cmd) => plugin::run(cmd).await,
+    }
+}
+
+/// How much to show the person at the terminal.
+#[derive(Clone, Copy)]
+pub struct Ui {
+    pub progress: bool,
+    pub quiet: bool,
+}
+
+/// One line on stderr, the cause chain joined, exit status 1.
+fn fail(err: anyhow::Error) -> ExitCode {
+    eprintln!("error: {err:#}");
+    ExitCode::from(1)
+}
+
+fn init_logging(cli: &Cli) {
+    use tracing_subscriber::EnvFilter;
+    let default = match (cli.quiet, cli.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        // Our own crate at the chosen level, dependencies one notch quieter.
+        EnvFilter::new(format!("{default},sqlx=warn,wasmtime=warn,cranelift=warn"))
+    });
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match cli.log_format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.with_target(false).try_init(),
+    };
+}
+
+/// The compile cache, unless WEIR_NO_CACHE is set.
+pub fn cache_dir() -> Option<PathBuf> {
+    if std::env::var_os("WEIR_NO_CACHE").is_some() {
+        return None;
+    }
+    weir::runtime::CompileCache::default_dir()
+}

@@ -1,0 +1,241 @@
+//! `source.serviceConnection.config`: one struct for the connection keys of
+//! every database weir ships a connector for.
+
+use super::env::{EnvString, Secret};
+use crate::caps::sql::SqlTarget;
+use serde::Deserialize;
+use serde_yaml::Value as Yaml;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ConnectionConfig {
+    /// OpenMetadata's service type (`Postgres`, `SQLite`).
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub scheme: Option<String>,
+    /// `host:port` (PostgreSQL).
+    #[serde(default)]
+    pub host_port: Option<EnvString>,
+    #[serde(default)]
+    pub username: Option<EnvString>,
+    /// PostgreSQL basic auth: `authType.password`.
+    #[serde(default)]
+    pub auth_type: Option<AuthType>,
+    /// SQLite's password key (unused by SQLite files, accepted).
+    #[serde(default)]
+    pub password: Option<Secret>,
+    #[serde(default)]
+    pub database: Option<EnvString>,
+    /// SQLite: the database file.
+    #[serde(default)]
+    pub database_mode: Option<EnvString>,
+    #[serde(default)]
+    pub ingest_all_databases: Option<bool>,
+    // Accepted for compatibility with OpenMetadata files; not acted on.
+    #[serde(default)]
+    ssl_mode: Option<Yaml>,
+    #[serde(default)]
+    ssl_config: Option<Yaml>,
+    #[serde(default)]
+    classification_name: Option<Yaml>,
+    #[serde(default)]
+    query_statement_source: Option<Yaml>,
+    #[serde(default)]
+    connection_options: Option<Yaml>,
+    #[serde(default)]
+    connection_arguments: Option<Yaml>,
+    #[serde(default)]
+    schema_filter_pattern: Option<Yaml>,
+    #[serde(default)]
+    table_filter_pattern: Option<Yaml>,
+    #[serde(default)]
+    database_filter_pattern: Option<Yaml>,
+    #[serde(default)]
+    stored_procedure_filter_pattern: Option<Yaml>,
+    #[serde(default)]
+    supports_metadata_extraction: Option<Yaml>,
+    #[serde(default)]
+    supports_usage_extraction: Option<Yaml>,
+    #[serde(default)]
+    supports_lineage_extraction: Option<Yaml>,
+    #[serde(default, rename = "supportsDBTExtraction")]
+    supports_dbt_extraction: Option<Yaml>,
+    #[serde(default)]
+    supports_profiler: Option<Yaml>,
+    #[serde(default)]
+    supports_database: Option<Yaml>,
+    #[serde(default)]
+    supports_query_comment: Option<Yaml>,
+    #[serde(default)]
+    sample_data_storage_config: Option<Yaml>,
+    #[serde(default)]
+    supports_data_diff: Option<Yaml>,
+    #[serde(default)]
+    supports_view_lineage_extraction: Option<Yaml>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthType {
+    pub password: Secret,
+}
+
+/// The database engine behind a `source.type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Postgres,
+    Sqlite,
+}
+
+impl Engine {
+    pub fn of(source_type: &str) -> Option<Engine> {
+        match source_type.to_ascii_lowercase().as_str() {
+            "postgres" | "postgresql" => Some(Engine::Postgres),
+            "sqlite" => Some(Engine::Sqlite),
+            _ => None,
+        }
+    }
+}
+
+impl ConnectionConfig {
+    /// Checks the keys `source_type` needs; `Err((key, message))`.
+    pub(super) fn check(&self, source_type: &str) -> Result<(), (String, String)> {
+        let required = |key: &str, present: bool| {
+            if present {
+                Ok(())
+            } else {
+                Err((key.to_string(), format!("is required for source.type `{source_type}`")))
+            }
+        };
+        match Engine::of(source_type) {
+            Some(Engine::Postgres) => {
+                required("hostPort", self.host_port.is_some())?;
+                required("username", self.username.is_some())?;
+                if let Some(hp) = &self.host_port {
+                    split_host_port(hp.as_str()).map_err(|m| ("hostPort".to_string(), m))?;
+                }
+                Ok(())
+            }
+            Some(Engine::Sqlite) => required("databaseMode", self.database_mode.is_some()),
+            None => Ok(()),
+        }
+    }
+
+    /// The connection the host opens for the plugin's `source` label.
+    pub fn sql_target(&self, source_type: &str, base_dir: Option<&std::path::Path>) -> Option<SqlTarget> {
+        match Engine::of(source_type)? {
+            Engine::Postgres => {
+                let (host, port) = split_host_port(self.host_port.as_ref()?.as_str()).ok()?;
+                Some(SqlTarget::Postgres {
+                    host,
+                    port,
+                    username: self.username.as_ref()?.to_string(),
+                    password: self.auth_type.as_ref().map(|a| a.password.expose().to_string()),
+                    database: self.database.as_ref().map(|d| d.to_string()).unwrap_or_else(|| "postgres".into()),
+                })
+            }
+            Engine::Sqlite => {
+                let mut path = PathBuf::from(self.database_mode.as_ref()?.as_str());
+                if let (true, Some(dir)) = (path.is_relative(), base_dir) {
+                    path = dir.join(path);
+                }
+                Some(SqlTarget::Sqlite { path })
+            }
+        }
+    }
+
+    /// What the plugin may see: an allow-list of non-secret keys.
+    pub fn plugin_view(&self) -> serde_json::Value {
+        let mut view = serde_json::Map::new();
+        let mut put = |key: &str, value: Option<serde_json::Value>| {
+            if let Some(value) = value {
+                view.insert(key.to_string(), value);
+            }
+        };
+        let text = |s: &Option<EnvString>| s.as_ref().map(|s| serde_json::Value::from(s.as_str()));
+        put("type", self.kind.clone().map(Into::into));
+        put("scheme", self.scheme.clone().map(Into::into));
+        put("hostPort", text(&self.host_port));
+        put("username", text(&self.username));
+        put("database", text(&self.database));
+        put("databaseMode", text(&self.database_mode));
+        put("ingestAllDatabases", self.ingest_all_databases.map(Into::into));
+        serde_json::Value::Object(view)
+    }
+
+    pub fn secrets(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(auth) = &self.auth_type {
+            out.push(auth.password.expose().to_string());
+        }
+        if let Some(p) = &self.password {
+            out.push(p.expose().to_string());
+        }
+        out
+    }
+
+    /// OpenMetadata keys present in the file that weir ignores.
+    pub fn ignored_keys(&self) -> Vec<&'static str> {
+        let keys: [(&'static str, bool); 20] = [
+            ("sslMode", self.ssl_mode.is_some()),
+            ("sslConfig", self.ssl_config.is_some()),
+            ("classificationName", self.classification_name.is_some()),
+            ("queryStatementSource", self.query_statement_source.is_some()),
+            ("connectionOptions", self.connection_options.is_some()),
+            ("connectionArguments", self.connection_arguments.is_some()),
+            ("schemaFilterPattern", self.schema_filter_pattern.is_some()),
+            ("tableFilterPattern", self.table_filter_pattern.is_some()),
+            ("databaseFilterPattern", self.database_filter_pattern.is_some()),
+            ("storedProcedureFilterPattern", self.stored_procedure_filter_pattern.is_some()),
+            ("supportsMetadataExtraction", self.supports_metadata_extraction.is_some()),
+            ("supportsUsageExtraction", self.supports_usage_extraction.is_some()),
+            ("supportsLineageExtraction", self.supports_lineage_extraction.is_some()),
+            ("supportsDBTExtraction", self.supports_dbt_extraction.is_some()),
+            ("supportsProfiler", self.supports_profiler.is_some()),
+            ("supportsDatabase", self.supports_database.is_some()),
+            ("supportsQueryComment", self.supports_query_comment.is_some()),
+            ("sampleDataStorageConfig", self.sample_data_storage_config.is_some()),
+            ("supportsDataDiff", self.supports_data_diff.is_some()),
+            ("supportsViewLineageExtraction", self.supports_view_lineage_extraction.is_some()),
+        ];
+        keys.into_iter().filter(|(_, present)| *present).map(|(k, _)| k).collect()
+    }
+}
+
+/// `host:port`, `host` (port 5432) or `[v6]:port`.
+fn split_host_port(text: &str) -> Result<(String, u16), String> {
+    let text = text.trim();
+    let (host, port) = if let Some(rest) = text.strip_prefix('[') {
+        let (host, after) = rest.split_once(']').ok_or_else(|| format!("`{text}`: unclosed `[`"))?;
+        (host, after.strip_prefix(':'))
+    } else {
+        match text.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (text, None),
+        }
+    };
+    if host.is_empty() {
+        return Err(format!("`{text}` has no host"));
+    }
+    let port = match port {
+        Some(p) => p.parse::<u16>().map_err(|_| format!("`{text}`: `{p}` is not a port number"))?,
+        None => 5432,
+    };
+    Ok((host.to_string(), port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_host_port;
+
+    #[test]
+    fn host_port_forms() {
+        assert_eq!(split_host_port("db:6543"), Ok(("db".into(), 6543)));
+        assert_eq!(split_host_port("db"), Ok(("db".into(), 5432)));
+        assert_eq!(split_host_port("[::1]:5433"), Ok(("::1".into(), 5433)));
+        assert!(split_host_port("db:x").unwrap_err().contains("not a port"));
+        assert!(split_host_port(":5432").unwrap_err().contains("no host"));
+    }
+}

@@ -1,0 +1,342 @@
+//! The workflow file: OpenMetadata's ingestion format, plus one `weir`
+//! section for weir's own settings.
+//!
+//! Unknown keys are errors that name the key path and the line. Keys that
+//! OpenMetadata defines but weir does not act on yet are accepted and listed
+//! in a warning, so an existing OpenMetadata workflow file runs unchanged.
+
+mod connection;
+mod env;
+mod filter;
+
+pub use connection::ConnectionConfig;
+pub use env::{EnvString, Secret};
+pub use filter::FilterPattern;
+
+use crate::runtime::Limits;
+use serde::{Deserialize, Serialize};
+use serde_yaml::Value as Yaml;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    /// A syntax or schema error; the message names the key and the line.
+    #[error("{origin}: {message}")]
+    Parse { origin: String, message: String },
+    /// A value that parsed but cannot be used.
+    #[error("{origin}: `{key}`: {message}")]
+    Invalid { origin: String, key: String, message: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Workflow {
+    pub source: Source,
+    #[serde(default)]
+    pub sink: Option<SinkConfig>,
+    #[serde(default)]
+    pub workflow_config: Option<WorkflowConfig>,
+    /// weir's own settings.
+    #[serde(default)]
+    pub weir: WeirSettings,
+    // Set by OpenMetadata when it launches a workflow; not used by weir.
+    #[serde(default, rename = "ingestionPipelineFQN")]
+    pub ingestion_pipeline_fqn: Option<Yaml>,
+    #[serde(default)]
+    pub pipeline_run_id: Option<Yaml>,
+    /// Where the file came from, for error messages.
+    #[serde(skip)]
+    pub origin: String,
+    /// `sourceConfig.config` of a database source, read strictly.
+    #[serde(skip)]
+    pub metadata: DatabaseMetadataConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Source {
+    /// The connector: `postgres`, `sqlite`, ...
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub service_name: EnvString,
+    pub service_connection: ServiceConnection,
+    #[serde(default)]
+    pub source_config: Option<SourceConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConnection {
+    pub config: ConnectionConfig,
+}
+
+/// `sourceConfig` as first read: kept raw, because its schema depends on
+/// `source.type`. Database sources are then read strictly (see
+/// [`Workflow::parse`]); any other plugin gets the JSON as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    pub config: Yaml,
+}
+
+/// The narrow second pass over the text, strict on `sourceConfig.config`
+/// only, so its errors carry lines too.
+#[derive(Deserialize)]
+struct StrictPass {
+    source: StrictSource,
+}
+
+#[derive(Deserialize)]
+struct StrictSource {
+    #[serde(default, rename = "sourceConfig")]
+    source_config: Option<StrictSourceConfig>,
+}
+
+#[derive(Deserialize)]
+struct StrictSourceConfig {
+    config: DatabaseMetadataConfig,
+}
+
+/// `sourceConfig.config` of a database service (OpenMetadata's
+/// `DatabaseMetadata` pipeline).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DatabaseMetadataConfig {
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_filter_pattern: Option<FilterPattern>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_filter_pattern: Option<FilterPattern>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_filter_pattern: Option<FilterPattern>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored_procedure_filter_pattern: Option<FilterPattern>,
+    /// Match filters against fully qualified names instead of bare names.
+    #[serde(default)]
+    pub use_fqn_for_filtering: bool,
+    #[serde(default = "yes")]
+    pub include_tables: bool,
+    #[serde(default = "yes")]
+    pub include_views: bool,
+    #[serde(default = "yes")]
+    pub include_stored_procedures: bool,
+    // Accepted for compatibility; weir does not act on these yet.
+    #[serde(default, skip_serializing)]
+    pub(crate) mark_deleted_tables: Option<Yaml>,
+    #[serde(default, skip_serializing)]
+    pub(crate) mark_deleted_stored_procedures: Option<Yaml>,
+    #[serde(default, skip_serializing)]
+    pub(crate) mark_deleted_schemas: Option<Yaml>,
+    #[serde(default, skip_serializing)]
+    pub(crate) mark_deleted_databases: Option<Yaml>,
+    #[serde(default, skip_serializing)]
+    pub(crate) include_tags: Option<Yaml>,
+    #[serde(default, skip_serializing)]
+    pub(crate) include_owners: Option<Yaml>,
+    #[serde(default, skip_serializing)]
+    pub(crate) owner_config: Option<Yaml>,
+    #[serde(default, skip_serializing)]
+    pub(crate) include_ddl: Option<Yaml>,
+    #[serde(default, skip_serializing)]
+    pub(crate) override_metadata: Option<Yaml>,
+    #[serde(default, skip_serializing)]
+    pub(crate) query_log_duration: Option<Yaml>,
+    #[serde(default, skip_serializing)]
+    pub(crate) query_parsing_timeout_limit: Option<Yaml>,
+    #[serde(default, skip_serializing)]
+    pub(crate) threads: Option<Yaml>,
+    #[serde(default, skip_serializing)]
+    pub(crate) incremental: Option<Yaml>,
+    #[serde(default, skip_serializing)]
+    pub(crate) extract_json_schema: Option<Yaml>,
+    #[serde(default, skip_serializing)]
+    pub(crate) json_schema_sample_size: Option<Yaml>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for DatabaseMetadataConfig {
+    fn default() -> Self {
+        // Parse an empty mapping so defaults live in one place: the serde
+        // attributes above.
+        serde_yaml::from_str("{}").unwrap_or_else(|_| unreachable!("an empty mapping is a valid sourceConfig"))
+    }
+}
+
+impl DatabaseMetadataConfig {
+    /// OpenMetadata keys present in the file that weir ignores.
+    pub fn ignored_keys(&self) -> Vec<&'static str> {
+        let keys: [(&'static str, bool); 15] = [
+            ("markDeletedTables", self.mark_deleted_tables.is_some()),
+            ("markDeletedStoredProcedures", self.mark_deleted_stored_procedures.is_some()),
+            ("markDeletedSchemas", self.mark_deleted_schemas.is_some()),
+            ("markDeletedDatabases", self.mark_deleted_databases.is_some()),
+            ("includeTags", self.include_tags.is_some()),
+            ("includeOwners", self.include_owners.is_some()),
+            ("ownerConfig", self.owner_config.is_some()),
+            ("includeDDL", self.include_ddl.is_some()),
+            ("overrideMetadata", self.override_metadata.is_some()),
+            ("queryLogDuration", self.query_log_duration.is_some()),
+            ("queryParsingTimeoutLimit", self.query_parsing_timeout_limit.is_some()),
+            ("threads", self.threads.is_some()),
+            ("incremental", self.incremental.is_some()),
+            ("extractJsonSchema", self.extract_json_schema.is_some()),
+            ("jsonSchemaSampleSize", self.json_schema_sample_size.is_some()),
+        ];
+        keys.into_iter().filter(|(_, present)| *present).map(|(k, _)| k).collect()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SinkConfig {
+    /// `catalog` (the default) is the embedded catalog.
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub config: Option<SinkSettings>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SinkSettings {
+    /// The catalog file.
+    #[serde(default)]
+    pub path: Option<EnvString>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WorkflowConfig {
+    #[serde(default)]
+    pub logger_level: Option<String>,
+    #[serde(default)]
+    pub open_metadata_server_config: Option<Yaml>,
+    #[serde(default)]
+    pub distributed_execution: Option<Yaml>,
+}
+
+/// weir's own knobs, in the workflow's `weir:` section.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WeirSettings {
+    /// A plugin file to run instead of the built-in one for `source.type`.
+    #[serde(default)]
+    pub plugin: Option<PathBuf>,
+    /// Sandboxed instances running at once (default: cores × 2).
+    #[serde(default)]
+    pub instances: Option<u32>,
+    /// Entity references per `process` call (default 200).
+    #[serde(default)]
+    pub batch_size: Option<usize>,
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+impl Workflow {
+    /// Reads and validates a workflow file.
+    pub fn load(path: &Path) -> Result<Workflow, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+        let mut workflow = Workflow::parse(&text, &path.display().to_string())?;
+        // A relative plugin path is relative to the workflow file.
+        if let (Some(plugin), Some(dir)) = (&workflow.weir.plugin, path.parent())
+            && plugin.is_relative()
+        {
+            workflow.weir.plugin = Some(dir.join(plugin));
+        }
+        Ok(workflow)
+    }
+
+    /// Parses workflow text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Workflow, ConfigError> {
+        let mut workflow: Workflow = serde_yaml::from_str(text)
+            .map_err(|e| ConfigError::Parse { origin: origin.to_string(), message: e.to_string() })?;
+        workflow.origin = origin.to_string();
+        if connection::Engine::of(&workflow.source.kind).is_some() {
+            let strict: StrictPass = serde_yaml::from_str(text)
+                .map_err(|e| ConfigError::Parse { origin: origin.to_string(), message: e.to_string() })?;
+            workflow.metadata = strict.source.source_config.map(|s| s.config).unwrap_or_default();
+        }
+        workflow.validate()?;
+        Ok(workflow)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
+            origin: self.origin.clone(),
+            key: key.to_string(),
+            message,
+        };
+        if self.source.service_name.as_str().trim().is_empty() {
+            return Err(invalid("source.serviceName", "must not be empty".into()));
+        }
+        if self.source.kind.trim().is_empty() {
+            return Err(invalid("source.type", "must not be empty".into()));
+        }
+        if let Some(sink) = &self.sink
+            && sink.kind != "catalog"
+        {
+            return Err(invalid(
+                "sink.type",
+                format!("`{}` is not supported by this weir; use `catalog` (the embedded catalog)", sink.kind),
+            ));
+        }
+        if self.weir.instances == Some(0) {
+            return Err(invalid("weir.instances", "must be at least 1".into()));
+        }
+        if self.weir.batch_size == Some(0) {
+            return Err(invalid("weir.batchSize", "must be at least 1".into()));
+        }
+        self.source
+            .service_connection
+            .config
+            .check(&self.source.kind)
+            .map_err(|(key, message)| invalid(&format!("source.serviceConnection.config.{key}"), message))?;
+        Ok(())
+    }
+
+    /// `sourceConfig.config` of a database source, or its defaults.
+    pub fn metadata_config(&self) -> &DatabaseMetadataConfig {
+        &self.metadata
+    }
+
+    /// `sourceConfig.config` as the plugin receives it.
+    fn source_config_json(&self) -> serde_json::Value {
+        if connection::Engine::of(&self.source.kind).is_some() {
+            return serde_json::to_value(&self.metadata).unwrap_or_default();
+        }
+        let raw = self.source.source_config.as_ref().map(|s| &s.config);
+        raw.and_then(|v| serde_json::to_value(v).ok()).unwrap_or_else(|| serde_json::json!({}))
+    }
+
+    /// The catalog file named by `sink.config.path`, if any.
+    pub fn sink_path(&self) -> Option<PathBuf> {
+        self.sink.as_ref()?.config.as_ref()?.path.as_ref().map(|p| PathBuf::from(p.as_str()))
+    }
+
+    /// The JSON document every plugin call receives: no secret in it.
+    pub fn plugin_config(&self) -> String {
+        let doc = serde_json::json!({
+            "serviceName": self.source.service_name.as_str(),
+            "serviceType": self.source.kind,
+            "connection": self.source.service_connection.config.plugin_view(),
+            "sourceConfig": self.source_config_json(),
+        });
+        doc.to_string()
+    }
+
+    /// Every secret in the file, for redaction.
+    pub fn secrets(&self) -> Vec<String> {
+        self.source.service_connection.config.secrets()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,15 @@
+//! weir: metadata ingestion with sandboxed WebAssembly connectors.
+//!
+//! The data flow, top to bottom: [`config`] reads a workflow file;
+//! [`runtime`] loads the plugin into a sandbox; [`caps`] are what the sandbox
+//! may reach; [`plan`] discovers, filters, batches and runs the work across
+//! instances; [`sink`] writes what comes out; [`report`] says what happened.
+
+pub mod caps;
+pub mod config;
+pub mod fqn;
+pub mod plan;
+pub mod plugins;
+pub mod report;
+pub mod runtime;
+pub mod sink;

@@ -1,0 +1,9 @@
+//! `weir`: ingest metadata with sandboxed WebAssembly connectors.
+
+mod cli;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    cli::main()
+}

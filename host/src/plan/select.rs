@@ -1,0 +1,98 @@
+//! Which discovered entities a run keeps: OpenMetadata's filter patterns on
+//! database, schema, table and stored procedure names (or FQNs with
+//! `useFqnForFiltering`), and the include flags.
+
+use crate::config::{DatabaseMetadataConfig, FilterPattern};
+use crate::runtime::bindings::types::{EntityKind, EntityRef, Table, TableType};
+use crate::sink::document::ref_fqn;
+
+pub struct Selection {
+    config: DatabaseMetadataConfig,
+    service: String,
+}
+
+impl Selection {
+    pub fn new(config: DatabaseMetadataConfig, service: &str) -> Self {
+        Selection { config, service: service.to_string() }
+    }
+
+    /// Whether a kind is wanted at all.
+    pub fn wants_kind(&self, kind: EntityKind) -> bool {
+        match kind {
+            EntityKind::Table => self.config.include_tables || self.config.include_views,
+            EntityKind::StoredProcedure => self.config.include_stored_procedures,
+            _ => true,
+        }
+    }
+
+    /// Whether a discovered reference passes the filter patterns.
+    pub fn keeps(&self, r: &EntityRef) -> bool {
+        let c = &self.config;
+        let levels: [(usize, Option<&FilterPattern>); 3] = [
+            (0, c.database_filter_pattern.as_ref()),
+            (1, c.schema_filter_pattern.as_ref()),
+            (
+                2,
+                match r.kind {
+                    EntityKind::Table => c.table_filter_pattern.as_ref(),
+                    EntityKind::StoredProcedure => c.stored_procedure_filter_pattern.as_ref(),
+                    _ => None,
+                },
+            ),
+        ];
+        levels.into_iter().all(|(depth, pattern)| {
+            let (Some(pattern), Some(name)) = (pattern, r.path.get(depth)) else { return true };
+            if c.use_fqn_for_filtering {
+                let fqn = ref_fqn(&self.service, &r.path[..=depth]).unwrap_or_else(|_| name.clone());
+                pattern.keeps(&fqn)
+            } else {
+                pattern.keeps(name)
+            }
+        })
+    }
+
+    /// Whether a produced table passes `includeTables` / `includeViews`.
+    pub fn keeps_table(&self, t: &Table) -> bool {
+        let is_view = matches!(t.table_type, TableType::View | TableType::MaterializedView | TableType::SecureView);
+        if is_view { self.config.include_views } else { self.config.include_tables }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table_ref(path: &[&str]) -> EntityRef {
+        EntityRef { kind: EntityKind::Table, path: path.iter().map(|s| s.to_string()).collect(), cost: 1, key: None }
+    }
+
+    fn pattern(inc: &[&str], exc: &[&str]) -> Option<FilterPattern> {
+        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect();
+        Some(FilterPattern::new(v(inc), v(exc)).unwrap())
+    }
+
+    #[test]
+    fn schema_and_table_patterns_both_apply() {
+        let config = DatabaseMetadataConfig {
+            schema_filter_pattern: pattern(&["^sales$", "^hr$"], &[]),
+            table_filter_pattern: pattern(&[], &["^tmp_"]),
+            ..Default::default()
+        };
+        let s = Selection::new(config, "svc");
+        assert!(s.keeps(&table_ref(&["db", "sales", "orders"])));
+        assert!(!s.keeps(&table_ref(&["db", "sales", "tmp_orders"])));
+        assert!(!s.keeps(&table_ref(&["db", "public", "orders"])));
+    }
+
+    #[test]
+    fn fqn_filtering_matches_the_whole_name() {
+        let config = DatabaseMetadataConfig {
+            table_filter_pattern: pattern(&[r"svc\.db\.sales\."], &[]),
+            use_fqn_for_filtering: true,
+            ..Default::default()
+        };
+        let s = Selection::new(config, "svc");
+        assert!(s.keeps(&table_ref(&["db", "sales", "orders"])));
+        assert!(!s.keeps(&table_ref(&["db", "hr", "orders"])));
+    }
+}

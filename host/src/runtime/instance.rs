@@ -1,0 +1,155 @@
+//! One sandboxed plugin instance: its own Store, an empty WASI context,
+//! a memory cap and a deadline on every call.
+
+use super::bindings::types::{Batch, EntityKind, EntityRef, Failure, PluginInfo};
+use super::bindings::{Connector, ConnectorPre};
+use super::limits::Limits;
+use crate::caps::CapabilityState;
+use std::fmt;
+use wasmtime::component::ResourceTable;
+use wasmtime::{ResourceLimiter, Store};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+/// How much of a plugin's stderr is kept to explain a trap.
+const STDERR_CAPACITY: usize = 64 * 1024;
+
+/// Everything a Store holds for one instance.
+pub struct HostState {
+    wasi: WasiCtx,
+    pub(crate) table: ResourceTable,
+    memory: MemoryCap,
+    stderr: MemoryOutputPipe,
+    pub(crate) caps: CapabilityState,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// Caps linear memory growth and remembers that it did, so the report can
+/// say "memory limit" instead of a bare trap.
+struct MemoryCap {
+    max: usize,
+    refused: Option<usize>,
+}
+
+impl ResourceLimiter for MemoryCap {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.max {
+            self.refused = Some(desired);
+            wasmtime::bail!("memory limit of {} MiB exceeded (asked for {} MiB)", self.max >> 20, desired >> 20);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 1_000_000)
+    }
+}
+
+/// Why a call into a plugin did not return. After a fault the instance is
+/// unusable: drop it and instantiate a new one.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// The plugin trapped (a panic, an out-of-bounds access, ...).
+    Trap { message: String, stderr: String },
+    /// The plugin tried to grow its memory past the cap.
+    Memory { message: String },
+    /// The call ran past its wall-clock deadline and was stopped.
+    Deadline { call: &'static str, secs: u64 },
+    /// The instance could not be created.
+    Instantiate(String),
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fault::Trap { message, stderr } if stderr.is_empty() => write!(f, "plugin trapped: {message}"),
+            Fault::Trap { message, stderr } => write!(f, "plugin trapped: {message}; stderr: {stderr}"),
+            Fault::Memory { message } => write!(f, "plugin stopped: {message}"),
+            Fault::Deadline { call, secs } => {
+                write!(f, "plugin stopped: `{call}` ran past its deadline of {secs} s")
+            }
+            Fault::Instantiate(message) => write!(f, "plugin could not be instantiated: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for Fault {}
+
+pub struct Instance {
+    store: Store<HostState>,
+    bindings: Connector,
+    limits: Limits,
+}
+
+impl Instance {
+    pub async fn new(pre: &ConnectorPre<HostState>, caps: CapabilityState, limits: &Limits) -> Result<Instance, Fault> {
+        let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
+        // Nothing granted: no args, env, preopens, network, stdin.
+        let wasi = WasiCtxBuilder::new().stderr(stderr.clone()).allow_ip_name_lookup(false).build();
+        let state = HostState {
+            wasi,
+            table: ResourceTable::new(),
+            memory: MemoryCap { max: limits.memory_bytes(), refused: None },
+            stderr,
+            caps,
+        };
+        let mut store = Store::new(pre.engine(), state);
+        store.limiter(|s| &mut s.memory);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_async_yield_and_update(1);
+        let bindings = pre.instantiate_async(&mut store).await.map_err(|e| Fault::Instantiate(format!("{e:#}")))?;
+        Ok(Instance { store, bindings, limits: limits.clone() })
+    }
+
+    pub async fn describe(&mut self) -> Result<PluginInfo, Fault> {
+        let deadline = self.limits.call_timeout();
+        let outcome = tokio::time::timeout(deadline, self.bindings.call_describe(&mut self.store)).await;
+        self.settle("describe", outcome)
+    }
+
+    pub async fn discover(&mut self, config: &str, kind: EntityKind) -> Result<Result<Vec<EntityRef>, Failure>, Fault> {
+        let deadline = self.limits.call_timeout();
+        let call = self.bindings.call_discover(&mut self.store, config, kind);
+        let outcome = tokio::time::timeout(deadline, call).await;
+        self.settle("discover", outcome)
+    }
+
+    pub async fn process(&mut self, config: &str, refs: &[EntityRef]) -> Result<Result<Batch, Failure>, Fault> {
+        let deadline = self.limits.call_timeout();
+        let call = self.bindings.call_process(&mut self.store, config, refs);
+        let outcome = tokio::time::timeout(deadline, call).await;
+        self.settle("process", outcome)
+    }
+
+    fn settle<T>(
+        &mut self,
+        call: &'static str,
+        outcome: Result<wasmtime::Result<T>, tokio::time::error::Elapsed>,
+    ) -> Result<T, Fault> {
+        match outcome {
+            Ok(Ok(value)) => Ok(value),
+            Err(_) => Err(Fault::Deadline { call, secs: self.limits.call_timeout_secs }),
+            Ok(Err(err)) => {
+                let state = self.store.data();
+                if state.memory.refused.is_some() {
+                    return Err(Fault::Memory { message: root_message(&err) });
+                }
+                let stderr = String::from_utf8_lossy(&state.stderr.contents()).trim().to_string();
+                Err(Fault::Trap { message: root_message(&err), stderr })
+            }
+        }
+    }
+}
+
+/// The innermost cause of a wasmtime error, which is the part a user can
+/// act on ("wasm `unreachable` instruction executed", "memory limit ...").
+fn root_message(err: &wasmtime::Error) -> String {
+    let outer = err.to_string();
+    let inner = err.root_cause().to_string();
+    if inner == outer { outer } else { format!("{outer}: {inner}") }
+}

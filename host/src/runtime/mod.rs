@@ -1,0 +1,153 @@
+//! Loads plugins and runs them in sandboxed instances.
+//!
+//! One [`Runtime`] per process: one engine (epoch interruption, pooling
+//! allocator when available), one linker, one compile cache. A [`Plugin`] is
+//! a loaded component plus its pre-instantiated form; every
+//! [`Instance`] gets its own Store, limits and capability state.
+
+pub mod bindings;
+pub mod cache;
+mod engine;
+pub mod instance;
+mod limits;
+
+use crate::caps::{self, CapabilityState, Grants};
+use bindings::ConnectorPre;
+use bindings::types::PluginInfo;
+pub use cache::{CompileCache, LoadOutcome};
+use engine::EpochTicker;
+pub use instance::{Fault, Instance};
+pub use limits::Limits;
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+use thiserror::Error;
+use wasmtime::Engine;
+use wasmtime::component::{Component, Linker, types::ComponentItem};
+
+/// The contract package this host implements; any 0.1.x plugin loads.
+pub const WIT_PACKAGE: &str = "weir:connector";
+pub const WIT_VERSION: &str = "0.1.0";
+
+#[derive(Debug, Error)]
+pub enum RuntimeError {
+    #[error("cannot create the WebAssembly engine: {0}")]
+    Engine(String),
+    #[error("not a valid WebAssembly component: {0}")]
+    Compile(String),
+    #[error("not a weir connector: {0}")]
+    NotAConnector(String),
+    #[error("`describe` failed: {0}")]
+    Describe(Fault),
+}
+
+pub struct RuntimeOptions {
+    /// Instances expected to run at once (sizes the pooling allocator).
+    pub instances: u32,
+    pub limits: Limits,
+    /// Compile cache directory; `None` compiles on every load.
+    pub cache_dir: Option<PathBuf>,
+}
+
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<instance::HostState>,
+    cache: CompileCache,
+    pooling: bool,
+    limits: Limits,
+    _ticker: EpochTicker,
+}
+
+impl Runtime {
+    pub fn new(options: RuntimeOptions) -> Result<Runtime, RuntimeError> {
+        let (engine, pooling) = engine::build_engine(options.instances, options.limits.memory_bytes())
+            .map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
+        let mut linker = Linker::new(&engine);
+        caps::add_to_linker(&mut linker).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
+        let ticker = EpochTicker::start(&engine);
+        Ok(Runtime {
+            engine,
+            linker,
+            cache: CompileCache::new(options.cache_dir),
+            pooling,
+            limits: options.limits,
+            _ticker: ticker,
+        })
+    }
+
+    /// Whether instances come from the pooling allocator.
+    pub fn pooling(&self) -> bool {
+        self.pooling
+    }
+
+    /// Compiles (or loads from cache) a plugin, checks it against the
+    /// contract and asks it to describe itself.
+    pub async fn load(&self, wasm: &[u8]) -> Result<Plugin, RuntimeError> {
+        let (component, outcome) =
+            self.cache.load(&self.engine, wasm).map_err(|e| RuntimeError::Compile(format!("{e:#}")))?;
+        let wit_version = contract_version(&self.engine, &component)?;
+        let pre = self.linker.instantiate_pre(&component).map_err(|e| RuntimeError::NotAConnector(format!("{e:#}")))?;
+        let pre = ConnectorPre::new(pre).map_err(|e| RuntimeError::NotAConnector(format!("{e:#}")))?;
+        let mut probe = Instance::new(&pre, CapabilityState::new(Grants::none("(describe)")), &self.limits)
+            .await
+            .map_err(RuntimeError::Describe)?;
+        let info = probe.describe().await.map_err(RuntimeError::Describe)?;
+        Ok(Plugin {
+            info,
+            wit_version,
+            sha256: cache::hex(&Sha256::digest(wasm)),
+            size: wasm.len(),
+            outcome,
+            pre,
+            limits: self.limits.clone(),
+        })
+    }
+}
+
+/// A plugin ready to instantiate.
+pub struct Plugin {
+    pub info: PluginInfo,
+    /// The `weir:connector` version the plugin was built against.
+    pub wit_version: String,
+    pub sha256: String,
+    pub size: usize,
+    pub outcome: LoadOutcome,
+    pre: ConnectorPre<instance::HostState>,
+    limits: Limits,
+}
+
+impl Plugin {
+    /// A fresh sandboxed instance with the run's grants.
+    pub async fn instantiate(&self, grants: &Grants) -> Result<Instance, Fault> {
+        Instance::new(&self.pre, CapabilityState::new(grants.clone()), &self.limits).await
+    }
+}
+
+/// Reads the contract version from the names of the component's imports
+/// (`weir:connector/types@0.1.0`), and refuses a version this host cannot
+/// serve.
+fn contract_version(engine: &Engine, component: &Component) -> Result<String, RuntimeError> {
+    let prefix = format!("{WIT_PACKAGE}/");
+    let ty = component.component_type();
+    let names: Vec<String> = ty
+        .imports(engine)
+        .chain(ty.exports(engine))
+        .filter(|(_, item)| matches!(item.ty, ComponentItem::ComponentInstance(_)))
+        .map(|(name, _)| name.to_string())
+        .collect();
+    let version =
+        names.iter().filter(|n| n.starts_with(&prefix)).find_map(|n| n.split_once('@').map(|(_, v)| v.to_string()));
+    let Some(version) = version else {
+        return Err(RuntimeError::NotAConnector(format!(
+            "it uses no {WIT_PACKAGE} interface (imports: {})",
+            if names.is_empty() { "none".to_string() } else { names.join(", ") }
+        )));
+    };
+    let major_minor = |v: &str| v.split('.').take(2).collect::<Vec<_>>().join(".");
+    if major_minor(&version) != major_minor(WIT_VERSION) {
+        return Err(RuntimeError::NotAConnector(format!(
+            "built against {WIT_PACKAGE}@{version}; this weir serves {WIT_PACKAGE}@{}.x",
+            major_minor(WIT_VERSION)
+        )));
+    }
+    Ok(version)
+}

@@ -1,0 +1,209 @@
+//! The embedded catalog: one SQLite file (`weir.db` by default) holding
+//! every entity's OpenMetadata document, keyed by FQN.
+//!
+//! Writes are upserts in batched transactions, so running the same
+//! ingestion twice leaves the same catalog. Rewriting an entity drops the
+//! relations it owns (its foreign keys, a view's lineage); phase 2 writes
+//! the current ones back.
+
+mod read;
+mod schema;
+
+pub use read::{CatalogEntry, ExportKind};
+
+use super::{Document, Relation};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Sqlite};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum CatalogError {
+    #[error("catalog {path}: {source}")]
+    Open { path: String, source: sqlx::Error },
+    #[error("catalog {path}: no such file (run `weir ingest` or `weir quickstart` first, or pass --catalog)")]
+    Missing { path: String },
+    #[error("catalog write failed: {0}")]
+    Write(sqlx::Error),
+    #[error("catalog read failed: {0}")]
+    Read(sqlx::Error),
+    #[error("no entity with FQN `{0}` in the catalog")]
+    NotFound(String),
+}
+
+/// A relation that could not be applied, and why.
+#[derive(Debug, Clone)]
+pub struct Unresolved {
+    pub owner: String,
+    pub kind: &'static str,
+    pub reason: String,
+}
+
+pub struct Catalog {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+/// SQLite caps a statement at 32,766 bound parameters.
+const ROWS_PER_INSERT: usize = 500;
+
+impl Catalog {
+    /// Opens the catalog at `path`, creating it if needed.
+    pub async fn open(path: &Path) -> Result<Catalog, CatalogError> {
+        Catalog::connect(path, true).await
+    }
+
+    /// Opens an existing catalog for reading.
+    pub async fn open_existing(path: &Path) -> Result<Catalog, CatalogError> {
+        if !path.exists() {
+            return Err(CatalogError::Missing { path: path.display().to_string() });
+        }
+        Catalog::connect(path, false).await
+    }
+
+    async fn connect(path: &Path, create: bool) -> Result<Catalog, CatalogError> {
+        let err = |source| CatalogError::Open { path: path.display().to_string(), source };
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(create)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(false);
+        let pool = SqlitePoolOptions::new().max_connections(2).connect_with(options).await.map_err(err)?;
+        schema::migrate(&pool).await.map_err(err)?;
+        Ok(Catalog { pool, path: path.to_path_buf() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Records the service the run ingests.
+    pub async fn put_service(&self, name: &str, service_type: &str) -> Result<(), CatalogError> {
+        let body = serde_json::json!({ "name": name, "serviceType": service_type });
+        sqlx::query(
+            "INSERT INTO service (name, service_type, document) VALUES (?1, ?2, ?3)
+             ON CONFLICT(name) DO UPDATE SET service_type = excluded.service_type, document = excluded.document",
+        )
+        .bind(name)
+        .bind(service_type)
+        .bind(body.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(CatalogError::Write)?;
+        Ok(())
+    }
+
+    /// Phase 1: upserts documents in one transaction, and drops the
+    /// relations those entities owned.
+    pub async fn write(&self, run_id: &str, docs: &[Document]) -> Result<(), CatalogError> {
+        if docs.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await.map_err(CatalogError::Write)?;
+        for chunk in docs.chunks(ROWS_PER_INSERT) {
+            let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO entity (fqn, kind, parent, name, document, extra, source_hash, run_id, updated_at) ",
+            );
+            insert.push_values(chunk, |mut row, doc| {
+                row.push_bind(&doc.fqn)
+                    .push_bind(&doc.kind)
+                    .push_bind(&doc.parent)
+                    .push_bind(&doc.name)
+                    .push_bind(doc.body.to_string())
+                    .push_bind(doc.extra.to_string())
+                    .push_bind(&doc.source_hash)
+                    .push_bind(run_id)
+                    .push("strftime('%Y-%m-%dT%H:%M:%fZ', 'now')");
+            });
+            insert.push(
+                " ON CONFLICT(fqn) DO UPDATE SET kind = excluded.kind, parent = excluded.parent, name = excluded.name,
+                  document = excluded.document, extra = excluded.extra, source_hash = excluded.source_hash,
+                  run_id = excluded.run_id, updated_at = excluded.updated_at",
+            );
+            insert.build().execute(&mut *tx).await.map_err(CatalogError::Write)?;
+
+            let mut clear: QueryBuilder<Sqlite> = QueryBuilder::new("DELETE FROM relation WHERE owner IN (");
+            let mut list = clear.separated(", ");
+            for doc in chunk {
+                list.push_bind(&doc.fqn);
+            }
+            clear.push(")");
+            clear.build().execute(&mut *tx).await.map_err(CatalogError::Write)?;
+        }
+        tx.commit().await.map_err(CatalogError::Write)?;
+        Ok(())
+    }
+
+    /// Phase 2: writes relations whose target exists; returns the others.
+    pub async fn apply_relations(&self, relations: &[Relation]) -> Result<Vec<Unresolved>, CatalogError> {
+        let mut unresolved = Vec::new();
+        let mut tx = self.pool.begin().await.map_err(CatalogError::Write)?;
+        for chunk in relations.chunks(ROWS_PER_INSERT) {
+            let targets: HashSet<&str> = chunk.iter().map(Relation::target).collect();
+            let mut lookup: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT fqn FROM entity WHERE fqn IN (");
+            let mut list = lookup.separated(", ");
+            for t in &targets {
+                list.push_bind(*t);
+            }
+            lookup.push(")");
+            let found: HashSet<String> = lookup
+                .build_query_scalar::<String>()
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(CatalogError::Write)?
+                .into_iter()
+                .collect();
+
+            let (ready, missing): (Vec<&Relation>, Vec<&Relation>) =
+                chunk.iter().partition(|r| found.contains(r.target()));
+            unresolved.extend(missing.into_iter().map(|r| Unresolved {
+                owner: r.owner().to_string(),
+                kind: r.kind(),
+                reason: format!("refers to `{}`, which is not in the catalog (filtered out or failed)", r.target()),
+            }));
+            if ready.is_empty() {
+                continue;
+            }
+            let mut insert: QueryBuilder<Sqlite> =
+                QueryBuilder::new("INSERT OR REPLACE INTO relation (kind, owner, from_fqn, to_fqn, name, document) ");
+            insert.push_values(ready, |mut row, r| {
+                let (from, to) = match r {
+                    Relation::ForeignKey { table, referred_table, .. } => (table.as_str(), referred_table.as_str()),
+                    Relation::Lineage { from, to, .. } => (from.as_str(), to.as_str()),
+                };
+                row.push_bind(r.kind())
+                    .push_bind(r.owner())
+                    .push_bind(from)
+                    .push_bind(to)
+                    .push_bind(r.name())
+                    .push_bind(r.body().to_string());
+            });
+            insert.build().execute(&mut *tx).await.map_err(CatalogError::Write)?;
+        }
+        tx.commit().await.map_err(CatalogError::Write)?;
+        Ok(unresolved)
+    }
+
+    /// Keeps a summary of a finished run.
+    pub async fn record_run(
+        &self,
+        run_id: &str,
+        service: &str,
+        report: &serde_json::Value,
+    ) -> Result<(), CatalogError> {
+        sqlx::query("INSERT OR REPLACE INTO run (id, service, finished_at, report) VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?3)")
+            .bind(run_id)
+            .bind(service)
+            .bind(report.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(CatalogError::Write)?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,397 @@
+//! Entities from plugins, turned into OpenMetadata Create* request
+//! documents keyed by FQN. Every sink writes these same documents.
+
+use super::data_types::is_data_type;
+use crate::fqn::{self, FqnError};
+use crate::runtime::bindings::types::{
+    Column, ConstraintKind, Deferred, Entity, EntityKind, ForeignKey, LineageEdge, Table, TableType,
+};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum DocumentError {
+    #[error(transparent)]
+    Name(#[from] FqnError),
+    #[error("column `{column}`: dataType `{data_type}` is not an OpenMetadata dataType")]
+    DataType { column: String, data_type: String },
+    #[error("raw entity document is not JSON: {0}")]
+    Raw(String),
+    #[error("path {0:?} does not have the {1} parts this kind needs")]
+    Path(Vec<String>, usize),
+}
+
+/// One entity as the catalog stores it.
+#[derive(Debug, Clone)]
+pub struct Document {
+    /// OpenMetadata's entity type name: `database`, `databaseSchema`,
+    /// `table`, `storedProcedure`, `dashboard`, `chart`,
+    /// `dashboardDataModel`, or a raw entity's own kind.
+    pub kind: String,
+    pub fqn: String,
+    pub parent: Option<String>,
+    pub name: String,
+    /// The Create* request.
+    pub body: Value,
+    /// Facts the Create* request has no field for (owner, row count, ...).
+    pub extra: Value,
+    /// Hash of `body` and `extra`; unchanged entities keep their hash.
+    pub source_hash: String,
+}
+
+/// A record that points at another entity, applied in phase 2.
+#[derive(Debug, Clone)]
+pub enum Relation {
+    ForeignKey {
+        table: String,
+        name: String,
+        columns: Vec<String>,
+        referred_table: String,
+        referred_columns: Vec<String>,
+    },
+    Lineage {
+        from: String,
+        to: String,
+        body: Value,
+    },
+}
+
+impl Relation {
+    /// The entity whose processing produced this record: rewriting that
+    /// entity replaces its records.
+    pub fn owner(&self) -> &str {
+        match self {
+            Relation::ForeignKey { table, .. } => table,
+            Relation::Lineage { to, .. } => to,
+        }
+    }
+
+    /// The entity this record needs to exist.
+    pub fn target(&self) -> &str {
+        match self {
+            Relation::ForeignKey { referred_table, .. } => referred_table,
+            Relation::Lineage { from, .. } => from,
+        }
+    }
+}
+
+pub fn kind_name(kind: EntityKind) -> &'static str {
+    match kind {
+        EntityKind::Database => "database",
+        EntityKind::DatabaseSchema => "databaseSchema",
+        EntityKind::Table => "table",
+        EntityKind::StoredProcedure => "storedProcedure",
+        EntityKind::Dashboard => "dashboard",
+        EntityKind::Chart => "chart",
+        EntityKind::DataModel => "dashboardDataModel",
+    }
+}
+
+fn table_type(t: TableType) -> &'static str {
+    match t {
+        TableType::Regular => "Regular",
+        TableType::External => "External",
+        TableType::Dynamic => "Dynamic",
+        TableType::View => "View",
+        TableType::SecureView => "SecureView",
+        TableType::MaterializedView => "MaterializedView",
+        TableType::Iceberg => "Iceberg",
+        TableType::Local => "Local",
+        TableType::Partitioned => "Partitioned",
+        TableType::Foreign => "Foreign",
+        TableType::Transient => "Transient",
+        TableType::Stream => "Stream",
+        TableType::Stage => "Stage",
+    }
+}
+
+/// Inserts `value` under `key` unless it is `None`.
+fn put<T: Into<Value>>(map: &mut Map<String, Value>, key: &str, value: Option<T>) {
+    if let Some(v) = value {
+        map.insert(key.to_string(), v.into());
+    }
+}
+
+fn path_fqn(service: &str, path: &[String]) -> Result<String, FqnError> {
+    let mut parts = Vec::with_capacity(path.len() + 1);
+    parts.push(service);
+    parts.extend(path.iter().map(String::as_str));
+    fqn::build(&parts)
+}
+
+/// The FQN an entity ref's path names.
+pub fn ref_fqn(service: &str, path: &[String]) -> Result<String, FqnError> {
+    path_fqn(service, path)
+}
+
+pub fn entity_document(service: &str, entity: &Entity) -> Result<Document, DocumentError> {
+    let mut doc = match entity {
+        Entity::Database(db) => {
+            let fqn = fqn::build(&[service, &db.name])?;
+            let mut body = Map::new();
+            body.insert("name".into(), db.name.clone().into());
+            body.insert("service".into(), fqn::quote(service)?.into());
+            put(&mut body, "description", db.description.clone());
+            Document::new("database", fqn, Some(fqn::quote(service)?), &db.name, body, Map::new())
+        }
+        Entity::DatabaseSchema(schema) => {
+            let parent = fqn::build(&[service, &schema.database])?;
+            let fqn = fqn::build(&[service, &schema.database, &schema.name])?;
+            let mut body = Map::new();
+            body.insert("name".into(), schema.name.clone().into());
+            body.insert("database".into(), parent.clone().into());
+            put(&mut body, "description", schema.description.clone());
+            Document::new("databaseSchema", fqn, Some(parent), &schema.name, body, Map::new())
+        }
+        Entity::Table(table) => table_document(service, table)?,
+        Entity::StoredProcedure(sp) => {
+            let parent = fqn::build(&[service, &sp.database, &sp.schema])?;
+            // Overloads share a name; the signature keeps them apart.
+            let name = match &sp.signature {
+                Some(sig) => format!("{}({sig})", sp.name),
+                None => sp.name.clone(),
+            };
+            let fqn = fqn::build(&[service, &sp.database, &sp.schema, &name])?;
+            let mut code = Map::new();
+            code.insert("code".into(), sp.code.clone().into());
+            put(&mut code, "language", sp.language.clone());
+            let mut body = Map::new();
+            body.insert("name".into(), name.clone().into());
+            body.insert("databaseSchema".into(), parent.clone().into());
+            body.insert("storedProcedureCode".into(), Value::Object(code));
+            put(&mut body, "description", sp.description.clone());
+            Document::new("storedProcedure", fqn, Some(parent), &name, body, Map::new())
+        }
+        Entity::Dashboard(d) => {
+            let fqn = fqn::build(&[service, &d.name])?;
+            let charts: Result<Vec<String>, FqnError> = d.charts.iter().map(|c| fqn::build(&[service, c])).collect();
+            let mut body = Map::new();
+            body.insert("name".into(), d.name.clone().into());
+            body.insert("service".into(), fqn::quote(service)?.into());
+            body.insert("charts".into(), charts?.into());
+            put(&mut body, "displayName", d.display_name.clone());
+            put(&mut body, "description", d.description.clone());
+            put(&mut body, "sourceUrl", d.source_url.clone());
+            Document::new("dashboard", fqn, Some(fqn::quote(service)?), &d.name, body, Map::new())
+        }
+        Entity::Chart(c) => {
+            let fqn = fqn::build(&[service, &c.name])?;
+            let mut body = Map::new();
+            body.insert("name".into(), c.name.clone().into());
+            body.insert("service".into(), fqn::quote(service)?.into());
+            put(&mut body, "displayName", c.display_name.clone());
+            put(&mut body, "description", c.description.clone());
+            put(&mut body, "chartType", c.chart_type.clone());
+            put(&mut body, "sourceUrl", c.source_url.clone());
+            Document::new("chart", fqn, Some(fqn::quote(service)?), &c.name, body, Map::new())
+        }
+        Entity::DataModel(m) => {
+            let fqn = fqn::build(&[service, "model", &m.name])?;
+            let mut body = Map::new();
+            body.insert("name".into(), m.name.clone().into());
+            body.insert("service".into(), fqn::quote(service)?.into());
+            body.insert("columns".into(), columns_json(&m.columns, &[])?.into());
+            put(&mut body, "displayName", m.display_name.clone());
+            put(&mut body, "description", m.description.clone());
+            put(&mut body, "sql", m.sql.clone());
+            Document::new("dashboardDataModel", fqn, Some(fqn::quote(service)?), &m.name, body, Map::new())
+        }
+        Entity::Raw(raw) => {
+            let body: Value = serde_json::from_str(&raw.document).map_err(|e| DocumentError::Raw(e.to_string()))?;
+            let fqn = fqn::build(&[service, &raw.name])?;
+            let body = match body {
+                Value::Object(map) => map,
+                other => Map::from_iter([("document".to_string(), other)]),
+            };
+            Document::new(&raw.kind, fqn, Some(fqn::quote(service)?), &raw.name, body, Map::new())
+        }
+    };
+    doc.seal();
+    Ok(doc)
+}
+
+fn table_document(service: &str, table: &Table) -> Result<Document, DocumentError> {
+    let parent = fqn::build(&[service, &table.database, &table.schema])?;
+    let fqn = fqn::build(&[service, &table.database, &table.schema, &table.name])?;
+    // OpenMetadata puts a one-column key on the column and a composite key
+    // in tableConstraints.
+    let mut single = Vec::new();
+    let mut composite = Vec::new();
+    for c in &table.constraints {
+        let kind = match c.kind {
+            ConstraintKind::PrimaryKey => "PRIMARY_KEY",
+            ConstraintKind::Unique => "UNIQUE",
+            ConstraintKind::SortKey => "SORT_KEY",
+            ConstraintKind::DistKey => "DIST_KEY",
+            ConstraintKind::ClusterKey => "CLUSTER_KEY",
+        };
+        let column_level = matches!(c.kind, ConstraintKind::PrimaryKey | ConstraintKind::Unique);
+        if column_level && c.columns.len() == 1 {
+            single.push((c.columns[0].clone(), kind));
+        } else {
+            composite.push(json!({ "constraintType": kind, "columns": c.columns }));
+        }
+    }
+    let mut body = Map::new();
+    body.insert("name".into(), table.name.clone().into());
+    body.insert("databaseSchema".into(), parent.clone().into());
+    body.insert("tableType".into(), table_type(table.table_type).into());
+    body.insert("columns".into(), columns_json(&table.columns, &single)?.into());
+    if !composite.is_empty() {
+        body.insert("tableConstraints".into(), composite.into());
+    }
+    put(&mut body, "description", table.description.clone());
+    put(&mut body, "schemaDefinition", table.view_definition.clone());
+    let mut extra = Map::new();
+    put(&mut extra, "owner", table.owner.clone());
+    put(&mut extra, "rowCount", table.row_count);
+    put(&mut extra, "sizeBytes", table.size_bytes);
+    if !table.checks.is_empty() {
+        let checks: Vec<Value> =
+            table.checks.iter().map(|c| json!({ "name": c.name, "expression": c.expression })).collect();
+        extra.insert("checkConstraints".into(), checks.into());
+    }
+    let names: Vec<Value> = table
+        .constraints
+        .iter()
+        .filter_map(|c| c.name.as_ref().map(|n| json!({ "name": n, "columns": c.columns })))
+        .collect();
+    if !names.is_empty() {
+        extra.insert("constraintNames".into(), names.into());
+    }
+    Ok(Document::new("table", fqn, Some(parent), &table.name, body, extra))
+}
+
+fn columns_json(columns: &[Column], keyed: &[(String, &str)]) -> Result<Vec<Value>, DocumentError> {
+    columns
+        .iter()
+        .map(|c| {
+            if !is_data_type(&c.data_type) {
+                return Err(DocumentError::DataType { column: c.name.clone(), data_type: c.data_type.clone() });
+            }
+            if let Some(array) = &c.array_data_type
+                && !is_data_type(array)
+            {
+                return Err(DocumentError::DataType { column: c.name.clone(), data_type: array.clone() });
+            }
+            let key = keyed.iter().find(|(name, _)| *name == c.name).map(|(_, k)| *k);
+            // A primary key beats unique; otherwise nullability.
+            let constraint = key.unwrap_or(if c.nullable { "NULL" } else { "NOT_NULL" });
+            let mut col = Map::new();
+            col.insert("name".into(), c.name.clone().into());
+            col.insert("dataType".into(), c.data_type.clone().into());
+            put(&mut col, "arrayDataType", c.array_data_type.clone());
+            put(&mut col, "dataLength", c.data_length);
+            put(&mut col, "precision", c.precision);
+            put(&mut col, "scale", c.scale);
+            put(&mut col, "dataTypeDisplay", c.data_type_display.clone());
+            put(&mut col, "description", c.description.clone());
+            col.insert("constraint".into(), constraint.into());
+            col.insert("ordinalPosition".into(), c.ordinal_position.into());
+            Ok(Value::Object(col))
+        })
+        .collect()
+}
+
+impl Document {
+    fn new(
+        kind: &str,
+        fqn: String,
+        parent: Option<String>,
+        name: &str,
+        body: Map<String, Value>,
+        extra: Map<String, Value>,
+    ) -> Self {
+        Document {
+            kind: kind.to_string(),
+            fqn,
+            parent,
+            name: name.to_string(),
+            body: Value::Object(body),
+            extra: Value::Object(extra),
+            source_hash: String::new(),
+        }
+    }
+
+    /// Computes the source hash and stores it in the request, as
+    /// OpenMetadata's `sourceHash` (at most 32 characters).
+    fn seal(&mut self) {
+        let mut hasher = Sha256::new();
+        hasher.update(self.body.to_string());
+        hasher.update(self.extra.to_string());
+        let digest = hasher.finalize();
+        self.source_hash = crate::runtime::cache::hex(&digest[..16]);
+        if let Value::Object(map) = &mut self.body {
+            map.insert("sourceHash".into(), self.source_hash.clone().into());
+        }
+    }
+}
+
+/// Resolves a deferred record's paths to FQNs.
+pub fn relation(service: &str, deferred: &Deferred) -> Result<Relation, DocumentError> {
+    match deferred {
+        Deferred::ForeignKey(fk) => foreign_key(service, fk),
+        Deferred::Lineage(edge) => lineage(service, edge),
+    }
+}
+
+fn foreign_key(service: &str, fk: &ForeignKey) -> Result<Relation, DocumentError> {
+    if fk.table.len() != 3 {
+        return Err(DocumentError::Path(fk.table.clone(), 3));
+    }
+    if fk.referred_table.len() != 3 {
+        return Err(DocumentError::Path(fk.referred_table.clone(), 3));
+    }
+    let table = path_fqn(service, &fk.table)?;
+    let referred_table = path_fqn(service, &fk.referred_table)?;
+    let referred_columns: Result<Vec<String>, FqnError> =
+        fk.referred_columns.iter().map(|c| Ok(format!("{referred_table}.{}", fqn::quote(c)?))).collect();
+    let name = fk.name.clone().unwrap_or_else(|| fk.columns.join(","));
+    Ok(Relation::ForeignKey {
+        table,
+        name,
+        columns: fk.columns.clone(),
+        referred_table,
+        referred_columns: referred_columns?,
+    })
+}
+
+fn lineage(service: &str, edge: &LineageEdge) -> Result<Relation, DocumentError> {
+    let from = path_fqn(service, &edge.from)?;
+    let to = path_fqn(service, &edge.to)?;
+    let mut body = Map::new();
+    body.insert("fromEntity".into(), json!({ "type": kind_name(edge.from_kind), "fqn": from }));
+    body.insert("toEntity".into(), json!({ "type": kind_name(edge.to_kind), "fqn": to }));
+    put(&mut body, "sqlQuery", edge.sql.clone());
+    Ok(Relation::Lineage { from, to, body: Value::Object(body) })
+}
+
+impl Relation {
+    /// The OpenMetadata shape of the record: a FOREIGN_KEY table
+    /// constraint, or a lineage edge.
+    pub fn body(&self) -> Value {
+        match self {
+            Relation::ForeignKey { columns, referred_columns, .. } => json!({
+                "constraintType": "FOREIGN_KEY",
+                "columns": columns,
+                "referredColumns": referred_columns,
+            }),
+            Relation::Lineage { body, .. } => body.clone(),
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Relation::ForeignKey { .. } => "foreignKey",
+            Relation::Lineage { .. } => "lineage",
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Relation::ForeignKey { name, .. } => name,
+            Relation::Lineage { .. } => "",
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! The refs of a batch, checked and turned into the single JSON parameter
+//! each set-based query takes, so that a batch of any size is one
+//! statement per query.
+
+use weir_sdk::serde_json::{self, json};
+use weir_sdk::{EntityFailure, EntityKind, EntityRef, Failure};
+
+/// The checked paths of one kind, in the order asked for, without
+/// duplicates; and a failure for each ref that cannot be answered.
+#[derive(Debug, Default)]
+pub struct Wanted {
+    pub paths: Vec<Vec<String>>,
+    pub failures: Vec<EntityFailure>,
+}
+
+/// How many names a path of `kind` has: `[db]`, `[db, schema]`,
+/// `[db, schema, table]`.
+pub fn depth(kind: EntityKind) -> Option<usize> {
+    match kind {
+        EntityKind::Database => Some(1),
+        EntityKind::DatabaseSchema => Some(2),
+        EntityKind::Table => Some(3),
+        _ => None,
+    }
+}
+
+pub fn kind_name(kind: EntityKind) -> &'static str {
+    match kind {
+        EntityKind::Database => "database",
+        EntityKind::DatabaseSchema => "schema",
+        EntityKind::Table => "table",
+        EntityKind::StoredProcedure => "stored procedure",
+        EntityKind::Dashboard => "dashboard",
+        EntityKind::Chart => "chart",
+        EntityKind::DataModel => "data model",
+    }
+}
+
+/// Splits a batch by kind, kinds in order of first appearance. The host
+/// sends one kind per batch; this keeps a mixed one correct anyway.
+pub fn by_kind(refs: Vec<EntityRef>) -> Vec<(EntityKind, Vec<EntityRef>)> {
+    let mut groups: Vec<(EntityKind, Vec<EntityRef>)> = Vec::new();
+    for r in refs {
+        match groups.iter_mut().find(|(kind, _)| *kind == r.kind) {
+            Some((_, group)) => group.push(r),
+            None => groups.push((r.kind, vec![r])),
+        }
+    }
+    groups
+}
+
+/// Checks the refs of one kind against the connected database.
+pub fn wanted(database: &str, kind: EntityKind, refs: &[EntityRef]) -> Wanted {
+    let mut wanted = Wanted::default();
+    let Some(depth) = depth(kind) else {
+        for r in refs {
+            let message = format!("the postgres plugin produces no {}", kind_name(kind));
+            wanted
+                .failures
+                .push(failure(&r.path, Failure::permanent(message)));
+        }
+        return wanted;
+    };
+    for r in refs {
+        if r.path.len() != depth {
+            let message = format!(
+                "a {} path has {depth} names, this one has {}",
+                kind_name(kind),
+                r.path.len()
+            );
+            wanted
+                .failures
+                .push(failure(&r.path, Failure::permanent(message)));
+        } else if r.path[0] != database {
+            // The session is bound to one database; PostgreSQL cannot read
+            // another's catalog through it.
+            let message = format!(
+                "database {:?} is not the connected database {database:?}",
+                r.path[0]
+            );
+            wanted
+                .failures
+                .push(failure(&r.path, Failure::permanent(message)));
+        } else if !wanted.paths.contains(&r.path) {
+            wanted.paths.push(r.path.clone());
+        }
+    }
+    wanted
+}
+
+/// The failure for a ref whose object no longer exists.
+pub fn not_found(kind: EntityKind, path: &[String]) -> EntityFailure {
+    let message = format!(
+        "{} {} not found: dropped or renamed since discovery",
+        kind_name(kind),
+        dotted(path)
+    );
+    failure(path, Failure::permanent(message))
+}
+
+pub fn failure(path: &[String], error: Failure) -> EntityFailure {
+    EntityFailure {
+        path: path.to_vec(),
+        error,
+    }
+}
+
+/// `db."odd.schema".table`, for messages: dots inside names stay readable.
+pub fn dotted(path: &[String]) -> String {
+    path.iter()
+        .map(|name| {
+            if name.contains(['.', '"', ' ']) {
+                format!("\"{}\"", name.replace('"', "\"\""))
+            } else {
+                name.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// `["a", "b"]`: the last name of each path (databases, schemas).
+pub fn names_param(paths: &[Vec<String>]) -> String {
+    let names: Vec<&str> = paths
+        .iter()
+        .filter_map(|p| p.last())
+        .map(String::as_str)
+        .collect();
+    serde_json::Value::from(names).to_string()
+}
+
+/// `[{"s": schema, "t": table}]`, for `json_to_recordset`.
+pub fn tables_param(paths: &[Vec<String>]) -> String {
+    let rows: Vec<serde_json::Value> = paths
+        .iter()
+        .filter(|p| p.len() == 3)
+        .map(|p| json!({ "s": p[1], "t": p[2] }))
+        .collect();
+    serde_json::Value::from(rows).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(kind: EntityKind, path: &[&str]) -> EntityRef {
+        EntityRef {
+            kind,
+            path: path.iter().map(|s| s.to_string()).collect(),
+            cost: 1,
+            key: None,
+        }
+    }
+
+    #[test]
+    fn checks_depth_database_and_duplicates() {
+        let refs = [
+            r(EntityKind::Table, &["db", "public", "film"]),
+            r(EntityKind::Table, &["db", "public"]),
+            r(EntityKind::Table, &["other", "public", "film"]),
+            r(EntityKind::Table, &["db", "public", "film"]),
+            r(
+                EntityKind::Table,
+                &["db", "Edge Cases", "Mixed.Case \"Table\""],
+            ),
+        ];
+        let w = wanted("db", EntityKind::Table, &refs);
+        assert_eq!(w.paths, vec![refs[0].path.clone(), refs[4].path.clone()]);
+        assert_eq!(w.failures.len(), 2);
+        assert_eq!(w.failures[0].path, refs[1].path);
+        assert_eq!(w.failures[1].path, refs[2].path);
+    }
+
+    #[test]
+    fn unknown_kinds_fail_per_ref() {
+        let refs = [r(EntityKind::Dashboard, &["x"])];
+        let w = wanted("db", EntityKind::Dashboard, &refs);
+        assert!(w.paths.is_empty());
+        assert_eq!(w.failures.len(), 1);
+    }
+
+    #[test]
+    fn groups_by_kind_in_order() {
+        let refs = vec![
+            r(EntityKind::Table, &["db", "s", "a"]),
+            r(EntityKind::DatabaseSchema, &["db", "s"]),
+            r(EntityKind::Table, &["db", "s", "b"]),
+        ];
+        let groups = by_kind(refs);
+        assert_eq!(groups.len(), 2);
+        assert!(groups[0].0 == EntityKind::Table && groups[0].1.len() == 2);
+        assert!(groups[1].0 == EntityKind::DatabaseSchema);
+    }
+
+    #[test]
+    fn parameters_escape_names() {
+        let paths = vec![vec![
+            "db".to_string(),
+            "Edge Cases".into(),
+            "Mixed.Case \"Table\"".into(),
+        ]];
+        assert_eq!(
+            tables_param(&paths),
+            r#"[{"s":"Edge Cases","t":"Mixed.Case \"Table\""}]"#
+        );
+        assert_eq!(
+            names_param(&[vec!["db".into(), "sch".into()]]),
+            r#"["sch"]"#
+        );
+        assert_eq!(tables_param(&[]), "[]");
+    }
+
+    #[test]
+    fn dotted_quotes_odd_names() {
+        let path = [
+            "db".to_string(),
+            "Edge Cases".into(),
+            "a\"b".into(),
+            "plain".into(),
+        ];
+        assert_eq!(dotted(&path), r#"db."Edge Cases"."a""b".plain"#);
+    }
+}

@@ -1,0 +1,330 @@
+//! Tables, views and materialized views: three set-based queries per batch
+//! (relations, columns, constraints) whatever its size, then a pure
+//! assembly step.
+
+use crate::columns::{self, ColumnRow};
+use crate::constraints::{self, Classified, ConstraintRow};
+use crate::refs::{self, Wanted};
+use std::collections::HashMap;
+use weir_sdk::sql::{Connection, Row, Value};
+use weir_sdk::{Batch, Deferred, Entity, EntityKind, Failure, Result, Table, TableType};
+
+const RELATIONS: &str = include_str!("sql/relations.sql");
+
+/// One row of the relations query.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Relation {
+    pub schema: String,
+    pub name: String,
+    /// `pg_class.relkind`.
+    pub kind: String,
+    pub description: Option<String>,
+    pub view_definition: Option<String>,
+    pub owner: Option<String>,
+    pub column_count: i64,
+    pub row_count: Option<i64>,
+    pub size_bytes: Option<i64>,
+}
+
+impl Relation {
+    fn read(row: &Row<'_>) -> Result<Relation> {
+        Ok(Relation {
+            schema: row.get("schema")?,
+            name: row.get("name")?,
+            kind: row.get("kind")?,
+            description: row.get("description")?,
+            view_definition: row.get("view_definition")?,
+            owner: row.get("owner")?,
+            column_count: row.get("column_count")?,
+            row_count: row.get("row_count")?,
+            size_bytes: row.get("size_bytes")?,
+        })
+    }
+}
+
+/// Everything the three queries returned for one batch.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    pub relations: Vec<Relation>,
+    pub columns: Vec<ColumnRow>,
+    pub constraints: Vec<ConstraintRow>,
+}
+
+pub fn process(conn: &Connection, database: &str, wanted: &Wanted) -> Result<Batch> {
+    let param = [Value::Text(refs::tables_param(&wanted.paths))];
+    let read = |sql: &str, what: &str| {
+        conn.query(sql, &param)
+            .map_err(|e| e.context(format_args!("reading {what}")))
+    };
+    let catalog = Catalog {
+        relations: read(RELATIONS, "tables")?
+            .iter()
+            .map(|r| Relation::read(&r))
+            .collect::<Result<_>>()?,
+        columns: read(columns::QUERY, "columns")?
+            .iter()
+            .map(|r| ColumnRow::read(&r))
+            .collect::<Result<_>>()?,
+        constraints: read(constraints::QUERY, "constraints")?
+            .iter()
+            .map(|r| ConstraintRow::read(&r))
+            .collect::<Result<_>>()?,
+    };
+    Ok(assemble(database, &wanted.paths, catalog))
+}
+
+/// OpenMetadata's tableType for a relkind. Unlogged tables are ordinary
+/// tables that skip the WAL: still Regular.
+pub fn table_type(relkind: &str) -> Option<TableType> {
+    match relkind {
+        "r" => Some(TableType::Regular),
+        "p" => Some(TableType::Partitioned),
+        "f" => Some(TableType::Foreign),
+        "v" => Some(TableType::View),
+        "m" => Some(TableType::MaterializedView),
+        _ => None,
+    }
+}
+
+type Key = (String, String);
+
+/// Builds one entity per wanted path, in order, with its foreign keys; a
+/// failure for paths that no longer exist or changed between queries.
+pub fn assemble(database: &str, wanted: &[Vec<String>], catalog: Catalog) -> Batch {
+    let mut relations: HashMap<Key, Relation> = catalog
+        .relations
+        .into_iter()
+        .map(|r| ((r.schema.clone(), r.name.clone()), r))
+        .collect();
+    let mut columns: HashMap<Key, Vec<ColumnRow>> = HashMap::new();
+    for c in catalog.columns {
+        columns
+            .entry((c.schema.clone(), c.table.clone()))
+            .or_default()
+            .push(c);
+    }
+    let mut constraints: HashMap<Key, Vec<ConstraintRow>> = HashMap::new();
+    for c in catalog.constraints {
+        constraints
+            .entry((c.schema.clone(), c.table.clone()))
+            .or_default()
+            .push(c);
+    }
+
+    let mut batch = Batch::default();
+    for path in wanted {
+        let [_, schema, name] = path.as_slice() else {
+            continue;
+        };
+        let key = (schema.clone(), name.clone());
+        let Some(relation) = relations.remove(&key) else {
+            batch
+                .failures
+                .push(refs::not_found(EntityKind::Table, path));
+            continue;
+        };
+        let Some(table_type) = table_type(&relation.kind) else {
+            let message = format!("relkind {:?} is not a table or view", relation.kind);
+            batch
+                .failures
+                .push(refs::failure(path, Failure::permanent(message)));
+            continue;
+        };
+        let rows = columns.remove(&key).unwrap_or_default();
+        // The queries run in separate transactions; a table altered or
+        // dropped in between would come out wrong. Counting columns in the
+        // first query catches it, and the next attempt reads it whole.
+        if usize::try_from(relation.column_count).ok() != Some(rows.len()) {
+            let message = format!(
+                "{} changed while being read ({} columns, then {}); retry",
+                refs::dotted(path),
+                relation.column_count,
+                rows.len()
+            );
+            batch
+                .failures
+                .push(refs::failure(path, Failure::transient(message)));
+            continue;
+        }
+
+        let mut table = Table {
+            database: database.to_string(),
+            schema: relation.schema,
+            name: relation.name,
+            table_type,
+            description: relation.description,
+            columns: rows
+                .iter()
+                .zip(1..)
+                .map(|(c, position)| c.to_column(position))
+                .collect(),
+            constraints: Vec::new(),
+            checks: Vec::new(),
+            view_definition: relation.view_definition.map(|sql| sql.trim().to_string()),
+            owner: relation.owner,
+            row_count: relation.row_count,
+            size_bytes: relation.size_bytes,
+        };
+        for row in constraints.remove(&key).unwrap_or_default() {
+            match constraints::classify(database, path, &row) {
+                Some(Classified::Key(k)) => table.constraints.push(k),
+                Some(Classified::Check(c)) => table.checks.push(c),
+                Some(Classified::Foreign(fk)) => batch.deferred.push(Deferred::ForeignKey(fk)),
+                None => {}
+            }
+        }
+        batch.entities.push(Entity::Table(table));
+    }
+    batch
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use weir_sdk::{ConstraintKind, ErrorKind};
+
+    fn path(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn relation(schema: &str, name: &str, kind: &str, columns: i64) -> Relation {
+        Relation {
+            schema: schema.into(),
+            name: name.into(),
+            kind: kind.into(),
+            column_count: columns,
+            owner: Some("postgres".into()),
+            ..Relation::default()
+        }
+    }
+
+    fn column(schema: &str, table: &str, name: &str, type_name: &str) -> ColumnRow {
+        ColumnRow {
+            schema: schema.into(),
+            table: table.into(),
+            name: name.into(),
+            display: type_name.into(),
+            type_name: type_name.into(),
+            type_kind: "b".into(),
+            typmod: -1,
+            ..ColumnRow::default()
+        }
+    }
+
+    fn tables(batch: &Batch) -> Vec<&Table> {
+        batch
+            .entities
+            .iter()
+            .filter_map(|e| match e {
+                Entity::Table(t) => Some(t),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn builds_tables_in_request_order_and_reports_missing_ones() {
+        let wanted = vec![
+            path(&["db", "public", "payment"]),
+            path(&["db", "public", "gone"]),
+            path(&["db", "Edge Cases", "v"]),
+        ];
+        let mut payment = relation("public", "payment", "p", 2);
+        payment.row_count = Some(16049);
+        let mut view = relation("Edge Cases", "v", "v", 1);
+        view.view_definition = Some(" SELECT 1 AS one;".into());
+        let catalog = Catalog {
+            relations: vec![view, payment],
+            columns: vec![
+                column("Edge Cases", "v", "one", "int4"),
+                column("public", "payment", "payment_id", "int4"),
+                column("public", "payment", "payment_date", "timestamptz"),
+            ],
+            constraints: vec![
+                ConstraintRow {
+                    schema: "public".into(),
+                    table: "payment".into(),
+                    name: "payment_pkey".into(),
+                    kind: "p".into(),
+                    columns: vec!["payment_date".into(), "payment_id".into()],
+                    ..ConstraintRow::default()
+                },
+                ConstraintRow {
+                    schema: "public".into(),
+                    table: "payment".into(),
+                    name: "payment_self_fkey".into(),
+                    kind: "f".into(),
+                    columns: vec!["payment_id".into()],
+                    referred_schema: Some("public".into()),
+                    referred_table: Some("payment".into()),
+                    referred_columns: vec!["payment_id".into()],
+                    ..ConstraintRow::default()
+                },
+            ],
+        };
+        let batch = assemble("db", &wanted, catalog);
+
+        let tables = tables(&batch);
+        assert_eq!(tables.len(), 2);
+        let payment = tables[0];
+        assert_eq!(
+            (payment.schema.as_str(), payment.name.as_str()),
+            ("public", "payment")
+        );
+        assert!(matches!(payment.table_type, TableType::Partitioned));
+        assert_eq!(payment.row_count, Some(16049));
+        let positions: Vec<u32> = payment.columns.iter().map(|c| c.ordinal_position).collect();
+        assert_eq!(positions, vec![1, 2]);
+        assert_eq!(payment.columns[1].data_type, "TIMESTAMPZ");
+        assert_eq!(payment.constraints.len(), 1);
+        assert!(matches!(
+            payment.constraints[0].kind,
+            ConstraintKind::PrimaryKey
+        ));
+
+        let view = tables[1];
+        assert!(matches!(view.table_type, TableType::View));
+        assert_eq!(view.view_definition.as_deref(), Some("SELECT 1 AS one;"));
+
+        assert_eq!(batch.failures.len(), 1);
+        assert_eq!(batch.failures[0].path, wanted[1]);
+        assert!(matches!(batch.failures[0].error.kind, ErrorKind::Permanent));
+
+        assert_eq!(batch.deferred.len(), 1);
+        match &batch.deferred[0] {
+            Deferred::ForeignKey(fk) => {
+                assert_eq!(fk.table, wanted[0]);
+                assert_eq!(fk.referred_table, wanted[0]);
+            }
+            _ => panic!("not a foreign key"),
+        }
+    }
+
+    #[test]
+    fn a_table_altered_between_queries_is_a_transient_failure() {
+        let wanted = vec![path(&["db", "s", "t"]), path(&["db", "s", "empty"])];
+        let catalog = Catalog {
+            relations: vec![relation("s", "t", "r", 3), relation("s", "empty", "r", 0)],
+            columns: vec![column("s", "t", "a", "int4"), column("s", "t", "b", "int4")],
+            constraints: vec![],
+        };
+        let batch = assemble("db", &wanted, catalog);
+        assert_eq!(batch.failures.len(), 1);
+        assert!(matches!(batch.failures[0].error.kind, ErrorKind::Transient));
+        // A table with no columns at all is legal and not a race.
+        let tables = tables(&batch);
+        assert_eq!(tables.len(), 1);
+        assert_eq!(tables[0].name, "empty");
+        assert!(tables[0].columns.is_empty());
+    }
+
+    #[test]
+    fn table_types() {
+        assert!(matches!(table_type("r"), Some(TableType::Regular)));
+        assert!(matches!(table_type("p"), Some(TableType::Partitioned)));
+        assert!(matches!(table_type("f"), Some(TableType::Foreign)));
+        assert!(matches!(table_type("v"), Some(TableType::View)));
+        assert!(matches!(table_type("m"), Some(TableType::MaterializedView)));
+        assert!(table_type("i").is_none());
+    }
+}
