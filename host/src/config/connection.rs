@@ -100,6 +100,13 @@ impl Engine {
 }
 
 impl ConnectionConfig {
+    /// The engine to connect to: `source.type` when it names one, else
+    /// this connection's own `type` (so a third-party plugin can be handed
+    /// a PostgreSQL or SQLite connection too).
+    pub fn engine(&self, source_type: &str) -> Option<Engine> {
+        Engine::of(source_type).or_else(|| self.kind.as_deref().and_then(Engine::of))
+    }
+
     /// Checks the keys `source_type` needs; `Err((key, message))`.
     pub(super) fn check(&self, source_type: &str) -> Result<(), (String, String)> {
         let required = |key: &str, present: bool| {
@@ -109,7 +116,7 @@ impl ConnectionConfig {
                 Err((key.to_string(), format!("is required for source.type `{source_type}`")))
             }
         };
-        match Engine::of(source_type) {
+        match self.engine(source_type) {
             Some(Engine::Postgres) => {
                 required("hostPort", self.host_port.is_some())?;
                 required("username", self.username.is_some())?;
@@ -125,7 +132,7 @@ impl ConnectionConfig {
 
     /// The connection the host opens for the plugin's `source` label.
     pub fn sql_target(&self, source_type: &str, base_dir: Option<&std::path::Path>) -> Option<SqlTarget> {
-        match Engine::of(source_type)? {
+        match self.engine(source_type)? {
             Engine::Postgres => {
                 let (host, port) = split_host_port(self.host_port.as_ref()?.as_str()).ok()?;
                 Some(SqlTarget::Postgres {

@@ -7,11 +7,14 @@ use weir_sdk::{Column, Result};
 
 pub const QUERY: &str = include_str!("sql/columns.sql");
 
-/// One row of the columns query. Rows arrive in `attnum` order per table.
+/// One row of the columns query. Rows arrive in no particular order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ColumnRow {
     pub schema: String,
     pub table: String,
+    /// `pg_attribute.attnum`: orders the columns, with gaps where columns
+    /// were dropped.
+    pub attnum: i32,
     pub name: String,
     /// `format_type()`: what the user declared, domain and enum names
     /// included (`character varying(20)`, `year`, `text[]`).
@@ -33,6 +36,7 @@ impl ColumnRow {
         Ok(ColumnRow {
             schema: row.get("schema")?,
             table: row.get("name")?,
+            attnum: row.get("attnum")?,
             name: row.get("column_name")?,
             display: row.get("display")?,
             not_null: row.get("not_null")?,
@@ -57,11 +61,7 @@ impl ColumnRow {
             range_subtype: self.element_range_subtype.as_deref(),
         });
         let mapped = types::map(&ColumnType {
-            base: PgType {
-                name: &self.type_name,
-                kind: &self.type_kind,
-                range_subtype: self.range_subtype.as_deref(),
-            },
+            base: PgType { name: &self.type_name, kind: &self.type_kind, range_subtype: self.range_subtype.as_deref() },
             element,
             typmod: self.typmod,
         });

@@ -44,8 +44,9 @@ impl ConstraintRow {
 fn name_list(json: Option<String>) -> Result<Vec<String>> {
     match json {
         None => Ok(Vec::new()),
-        Some(text) => serde_json::from_str(&text)
-            .map_err(|e| Failure::permanent(format!("constraint column list {text:?}: {e}"))),
+        Some(text) => {
+            serde_json::from_str(&text).map_err(|e| Failure::permanent(format!("constraint column list {text:?}: {e}")))
+        }
     }
 }
 
@@ -61,11 +62,7 @@ pub enum Classified {
 /// the contract has no place for.
 pub fn classify(database: &str, table_path: &[String], row: &ConstraintRow) -> Option<Classified> {
     let key = |kind| {
-        Some(Classified::Key(TableConstraint {
-            kind,
-            name: Some(row.name.clone()),
-            columns: row.columns.clone(),
-        }))
+        Some(Classified::Key(TableConstraint { kind, name: Some(row.name.clone()), columns: row.columns.clone() }))
     };
     match row.kind.as_str() {
         "p" => key(ConstraintKind::PrimaryKey),
@@ -75,11 +72,7 @@ pub fn classify(database: &str, table_path: &[String], row: &ConstraintRow) -> O
             expression: row.definition.clone().unwrap_or_default(),
         })),
         "f" => {
-            let referred_table = vec![
-                database.to_string(),
-                row.referred_schema.clone()?,
-                row.referred_table.clone()?,
-            ];
+            let referred_table = vec![database.to_string(), row.referred_schema.clone()?, row.referred_table.clone()?];
             Some(Classified::Foreign(ForeignKey {
                 name: Some(row.name.clone()),
                 table: table_path.to_vec(),
@@ -154,10 +147,7 @@ mod tests {
     #[test]
     fn name_lists() {
         assert_eq!(name_list(None).ok(), Some(vec![]));
-        assert_eq!(
-            name_list(Some(r#"["a", "b \"c\""]"#.into())).ok(),
-            Some(vec!["a".to_string(), "b \"c\"".into()])
-        );
+        assert_eq!(name_list(Some(r#"["a", "b \"c\""]"#.into())).ok(), Some(vec!["a".to_string(), "b \"c\"".into()]));
         assert!(name_list(Some("not json".into())).is_err());
     }
 }

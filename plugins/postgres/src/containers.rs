@@ -11,48 +11,25 @@ const SCHEMAS: &str = include_str!("sql/schemas.sql");
 
 pub fn databases(conn: &Connection, wanted: &Wanted) -> Result<Batch> {
     let param = Value::Text(refs::names_param(&wanted.paths));
-    let rows = conn
-        .query(DATABASES, &[param])
-        .map_err(|e| e.context("reading databases"))?;
+    let rows = conn.query(DATABASES, &[param]).map_err(|e| e.context("reading databases"))?;
     let comments = comments(&rows)?;
-    Ok(assemble(
-        EntityKind::Database,
-        wanted,
-        &comments,
-        |path, description| {
-            Entity::Database(Database {
-                name: path[0].clone(),
-                description,
-            })
-        },
-    ))
+    Ok(assemble(EntityKind::Database, wanted, &comments, |path, description| {
+        Entity::Database(Database { name: path[0].clone(), description })
+    }))
 }
 
 pub fn schemas(conn: &Connection, wanted: &Wanted) -> Result<Batch> {
     let param = Value::Text(refs::names_param(&wanted.paths));
-    let rows = conn
-        .query(SCHEMAS, &[param])
-        .map_err(|e| e.context("reading schemas"))?;
+    let rows = conn.query(SCHEMAS, &[param]).map_err(|e| e.context("reading schemas"))?;
     let comments = comments(&rows)?;
-    Ok(assemble(
-        EntityKind::DatabaseSchema,
-        wanted,
-        &comments,
-        |path, description| {
-            Entity::DatabaseSchema(DatabaseSchema {
-                database: path[0].clone(),
-                name: path[1].clone(),
-                description,
-            })
-        },
-    ))
+    Ok(assemble(EntityKind::DatabaseSchema, wanted, &comments, |path, description| {
+        Entity::DatabaseSchema(DatabaseSchema { database: path[0].clone(), name: path[1].clone(), description })
+    }))
 }
 
 /// Name → comment, for the names that exist.
 fn comments(rows: &Rows) -> Result<HashMap<String, Option<String>>> {
-    rows.iter()
-        .map(|row| Ok((row.get("name")?, row.get("description")?)))
-        .collect()
+    rows.iter().map(|row| Ok((row.get("name")?, row.get("description")?))).collect()
 }
 
 /// One entity per wanted path whose last name exists, a not-found failure
@@ -88,30 +65,15 @@ mod tests {
             failures: Vec::new(),
         };
         let comments = HashMap::from([
-            (
-                "public".to_string(),
-                Some("standard public schema".to_string()),
-            ),
+            ("public".to_string(), Some("standard public schema".to_string())),
             ("Edge Cases".to_string(), None),
         ]);
-        let batch = assemble(
-            EntityKind::DatabaseSchema,
-            &wanted,
-            &comments,
-            |path, description| {
-                Entity::DatabaseSchema(DatabaseSchema {
-                    database: path[0].clone(),
-                    name: path[1].clone(),
-                    description,
-                })
-            },
-        );
+        let batch = assemble(EntityKind::DatabaseSchema, &wanted, &comments, |path, description| {
+            Entity::DatabaseSchema(DatabaseSchema { database: path[0].clone(), name: path[1].clone(), description })
+        });
         assert_eq!(batch.entities.len(), 2);
         assert_eq!(batch.failures.len(), 1);
-        assert_eq!(
-            batch.failures[0].path,
-            vec!["db".to_string(), "gone".into()]
-        );
+        assert_eq!(batch.failures[0].path, vec!["db".to_string(), "gone".into()]);
         match &batch.entities[0] {
             Entity::DatabaseSchema(s) => {
                 assert_eq!(s.name, "public");

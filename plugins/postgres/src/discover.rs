@@ -9,11 +9,7 @@ const DATABASE: &str = include_str!("sql/discover_database.sql");
 const SCHEMAS: &str = include_str!("sql/discover_schemas.sql");
 const TABLES: &str = include_str!("sql/discover_tables.sql");
 
-pub fn discover(
-    conn: &Connection,
-    settings: &Settings,
-    kind: EntityKind,
-) -> Result<Vec<EntityRef>> {
+pub fn discover(conn: &Connection, settings: &Settings, kind: EntityKind) -> Result<Vec<EntityRef>> {
     match kind {
         EntityKind::Database => database(conn, settings),
         EntityKind::DatabaseSchema => schemas(conn, settings),
@@ -27,17 +23,13 @@ pub fn discover(
 /// connected to: every path carries its name, and a mismatch would file
 /// the catalog of one database under the name of another.
 fn database(conn: &Connection, settings: &Settings) -> Result<Vec<EntityRef>> {
-    let rows = conn
-        .query(DATABASE, &[])
-        .map_err(|e| e.context("reading the database name"))?;
+    let rows = conn.query(DATABASE, &[]).map_err(|e| e.context("reading the database name"))?;
     let connected: Option<String> = match rows.iter().next() {
         Some(row) => row.get("name")?,
         None => None,
     };
     match connected {
-        Some(name) if name == settings.database => {
-            Ok(vec![entity_ref(EntityKind::Database, vec![name], 1)])
-        }
+        Some(name) if name == settings.database => Ok(vec![entity_ref(EntityKind::Database, vec![name], 1)]),
         Some(name) => Err(Failure::config(format!(
             "the source connection is to database {name:?}, but connection.database says {:?}",
             settings.database
@@ -47,29 +39,18 @@ fn database(conn: &Connection, settings: &Settings) -> Result<Vec<EntityRef>> {
 }
 
 fn schemas(conn: &Connection, settings: &Settings) -> Result<Vec<EntityRef>> {
-    let rows = conn
-        .query(SCHEMAS, &[])
-        .map_err(|e| e.context("listing schemas"))?;
+    let rows = conn.query(SCHEMAS, &[]).map_err(|e| e.context("listing schemas"))?;
     rows.iter()
         .map(|row| {
             let schema: String = row.get("name")?;
-            Ok(entity_ref(
-                EntityKind::DatabaseSchema,
-                vec![settings.database.clone(), schema],
-                1,
-            ))
+            Ok(entity_ref(EntityKind::DatabaseSchema, vec![settings.database.clone(), schema], 1))
         })
         .collect()
 }
 
 fn tables(conn: &Connection, settings: &Settings) -> Result<Vec<EntityRef>> {
-    let params = [
-        Value::Boolean(settings.include_tables),
-        Value::Boolean(settings.include_views),
-    ];
-    let rows = conn
-        .query(TABLES, &params)
-        .map_err(|e| e.context("listing tables and views"))?;
+    let params = [Value::Boolean(settings.include_tables), Value::Boolean(settings.include_views)];
+    let rows = conn.query(TABLES, &params).map_err(|e| e.context("listing tables and views"))?;
     rows.iter()
         .map(|row| {
             let schema: String = row.get("schema")?;
@@ -88,12 +69,7 @@ fn cost(columns: i64) -> u32 {
 }
 
 fn entity_ref(kind: EntityKind, path: Vec<String>, cost: u32) -> EntityRef {
-    EntityRef {
-        kind,
-        path,
-        cost,
-        key: None,
-    }
+    EntityRef { kind, path, cost, key: None }
 }
 
 #[cfg(test)]

@@ -23,9 +23,7 @@ mod types;
 
 use settings::Settings;
 use weir_sdk::sql::{self, Connection};
-use weir_sdk::{
-    Batch, Capability, Config, Connector, EntityKind, EntityRef, Failure, PluginInfo, Result,
-};
+use weir_sdk::{Batch, Capability, Config, Connector, EntityKind, EntityRef, Failure, PluginInfo, Result};
 
 /// The connection label the workflow's `serviceConnection` is granted as.
 const SOURCE: &str = "source";
@@ -38,11 +36,7 @@ impl Connector for Postgres {
             name: "postgres".to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
             source_types: vec!["postgres".to_string()],
-            entity_kinds: vec![
-                EntityKind::Database,
-                EntityKind::DatabaseSchema,
-                EntityKind::Table,
-            ],
+            entity_kinds: vec![EntityKind::Database, EntityKind::DatabaseSchema, EntityKind::Table],
             capabilities: vec![Capability::Sql(SOURCE.into())],
             config_schema: settings::SOURCE_CONFIG_SCHEMA.to_string(),
         }
@@ -85,23 +79,13 @@ mod tests {
         assert_eq!(info.name, "postgres");
         assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
         assert_eq!(info.source_types, vec!["postgres".to_string()]);
-        assert!(
-            info.entity_kinds
-                == vec![
-                    EntityKind::Database,
-                    EntityKind::DatabaseSchema,
-                    EntityKind::Table
-                ]
-        );
-        assert!(
-            matches!(info.capabilities.as_slice(), [Capability::Sql(label)] if label == "source")
-        );
+        assert!(info.entity_kinds == vec![EntityKind::Database, EntityKind::DatabaseSchema, EntityKind::Table]);
+        assert!(matches!(info.capabilities.as_slice(), [Capability::Sql(label)] if label == "source"));
     }
 
     #[test]
     fn config_schema_is_json_schema() {
-        let schema: Value = serde_json::from_str(&Postgres::describe().config_schema)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let schema: Value = serde_json::from_str(&Postgres::describe().config_schema).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(schema["type"], "object");
         assert_eq!(schema["properties"]["includeViews"]["type"], "boolean");
         assert_eq!(schema["properties"]["includeTables"]["default"], true);

@@ -55,32 +55,19 @@ pub fn wanted(database: &str, kind: EntityKind, refs: &[EntityRef]) -> Wanted {
     let Some(depth) = depth(kind) else {
         for r in refs {
             let message = format!("the postgres plugin produces no {}", kind_name(kind));
-            wanted
-                .failures
-                .push(failure(&r.path, Failure::permanent(message)));
+            wanted.failures.push(failure(&r.path, Failure::permanent(message)));
         }
         return wanted;
     };
     for r in refs {
         if r.path.len() != depth {
-            let message = format!(
-                "a {} path has {depth} names, this one has {}",
-                kind_name(kind),
-                r.path.len()
-            );
-            wanted
-                .failures
-                .push(failure(&r.path, Failure::permanent(message)));
+            let message = format!("a {} path has {depth} names, this one has {}", kind_name(kind), r.path.len());
+            wanted.failures.push(failure(&r.path, Failure::permanent(message)));
         } else if r.path[0] != database {
             // The session is bound to one database; PostgreSQL cannot read
             // another's catalog through it.
-            let message = format!(
-                "database {:?} is not the connected database {database:?}",
-                r.path[0]
-            );
-            wanted
-                .failures
-                .push(failure(&r.path, Failure::permanent(message)));
+            let message = format!("database {:?} is not the connected database {database:?}", r.path[0]);
+            wanted.failures.push(failure(&r.path, Failure::permanent(message)));
         } else if !wanted.paths.contains(&r.path) {
             wanted.paths.push(r.path.clone());
         }
@@ -90,52 +77,36 @@ pub fn wanted(database: &str, kind: EntityKind, refs: &[EntityRef]) -> Wanted {
 
 /// The failure for a ref whose object no longer exists.
 pub fn not_found(kind: EntityKind, path: &[String]) -> EntityFailure {
-    let message = format!(
-        "{} {} not found: dropped or renamed since discovery",
-        kind_name(kind),
-        dotted(path)
-    );
+    let message = format!("{} {} not found: dropped or renamed since discovery", kind_name(kind), dotted(path));
     failure(path, Failure::permanent(message))
 }
 
 pub fn failure(path: &[String], error: Failure) -> EntityFailure {
-    EntityFailure {
-        path: path.to_vec(),
-        error,
-    }
+    EntityFailure { path: path.to_vec(), error }
 }
 
 /// `db."odd.schema".table`, for messages: dots inside names stay readable.
 pub fn dotted(path: &[String]) -> String {
     path.iter()
-        .map(|name| {
-            if name.contains(['.', '"', ' ']) {
-                format!("\"{}\"", name.replace('"', "\"\""))
-            } else {
-                name.clone()
-            }
-        })
+        .map(
+            |name| {
+                if name.contains(['.', '"', ' ']) { format!("\"{}\"", name.replace('"', "\"\"")) } else { name.clone() }
+            },
+        )
         .collect::<Vec<_>>()
         .join(".")
 }
 
 /// `["a", "b"]`: the last name of each path (databases, schemas).
 pub fn names_param(paths: &[Vec<String>]) -> String {
-    let names: Vec<&str> = paths
-        .iter()
-        .filter_map(|p| p.last())
-        .map(String::as_str)
-        .collect();
+    let names: Vec<&str> = paths.iter().filter_map(|p| p.last()).map(String::as_str).collect();
     serde_json::Value::from(names).to_string()
 }
 
 /// `[{"s": schema, "t": table}]`, for `json_to_recordset`.
 pub fn tables_param(paths: &[Vec<String>]) -> String {
-    let rows: Vec<serde_json::Value> = paths
-        .iter()
-        .filter(|p| p.len() == 3)
-        .map(|p| json!({ "s": p[1], "t": p[2] }))
-        .collect();
+    let rows: Vec<serde_json::Value> =
+        paths.iter().filter(|p| p.len() == 3).map(|p| json!({ "s": p[1], "t": p[2] })).collect();
     serde_json::Value::from(rows).to_string()
 }
 
@@ -144,12 +115,7 @@ mod tests {
     use super::*;
 
     fn r(kind: EntityKind, path: &[&str]) -> EntityRef {
-        EntityRef {
-            kind,
-            path: path.iter().map(|s| s.to_string()).collect(),
-            cost: 1,
-            key: None,
-        }
+        EntityRef { kind, path: path.iter().map(|s| s.to_string()).collect(), cost: 1, key: None }
     }
 
     #[test]
@@ -159,10 +125,7 @@ mod tests {
             r(EntityKind::Table, &["db", "public"]),
             r(EntityKind::Table, &["other", "public", "film"]),
             r(EntityKind::Table, &["db", "public", "film"]),
-            r(
-                EntityKind::Table,
-                &["db", "Edge Cases", "Mixed.Case \"Table\""],
-            ),
+            r(EntityKind::Table, &["db", "Edge Cases", "Mixed.Case \"Table\""]),
         ];
         let w = wanted("db", EntityKind::Table, &refs);
         assert_eq!(w.paths, vec![refs[0].path.clone(), refs[4].path.clone()]);
@@ -194,30 +157,15 @@ mod tests {
 
     #[test]
     fn parameters_escape_names() {
-        let paths = vec![vec![
-            "db".to_string(),
-            "Edge Cases".into(),
-            "Mixed.Case \"Table\"".into(),
-        ]];
-        assert_eq!(
-            tables_param(&paths),
-            r#"[{"s":"Edge Cases","t":"Mixed.Case \"Table\""}]"#
-        );
-        assert_eq!(
-            names_param(&[vec!["db".into(), "sch".into()]]),
-            r#"["sch"]"#
-        );
+        let paths = vec![vec!["db".to_string(), "Edge Cases".into(), "Mixed.Case \"Table\"".into()]];
+        assert_eq!(tables_param(&paths), r#"[{"s":"Edge Cases","t":"Mixed.Case \"Table\""}]"#);
+        assert_eq!(names_param(&[vec!["db".into(), "sch".into()]]), r#"["sch"]"#);
         assert_eq!(tables_param(&[]), "[]");
     }
 
     #[test]
     fn dotted_quotes_odd_names() {
-        let path = [
-            "db".to_string(),
-            "Edge Cases".into(),
-            "a\"b".into(),
-            "plain".into(),
-        ];
+        let path = ["db".to_string(), "Edge Cases".into(), "a\"b".into(), "plain".into()];
         assert_eq!(dotted(&path), r#"db."Edge Cases"."a""b".plain"#);
     }
 }

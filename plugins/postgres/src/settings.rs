@@ -42,9 +42,7 @@ impl Settings {
             Some(Value::String(name)) if name.is_empty() => DEFAULT_DATABASE.to_string(),
             Some(Value::String(name)) => name.clone(),
             Some(other) => {
-                return Err(Failure::config(format!(
-                    "connection.database must be a string, not {other}"
-                )));
+                return Err(Failure::config(format!("connection.database must be a string, not {other}")));
             }
         };
         Ok(Settings {
@@ -60,9 +58,7 @@ fn flag(source: &Value, key: &str) -> Result<bool> {
     match source.get(key) {
         None | Some(Value::Null) => Ok(true),
         Some(Value::Bool(value)) => Ok(*value),
-        Some(other) => Err(Failure::config(format!(
-            "sourceConfig.config.{key} must be a boolean, not {other}"
-        ))),
+        Some(other) => Err(Failure::config(format!("sourceConfig.config.{key} must be a boolean, not {other}"))),
     }
 }
 
@@ -79,16 +75,8 @@ mod tests {
     fn defaults() {
         let s = settings(r#"{"serviceName": "pg", "connection": {"hostPort": "h:5432"}}"#)
             .unwrap_or_else(|e| panic!("{}", e.message));
-        assert_eq!(
-            s,
-            Settings {
-                database: "postgres".into(),
-                include_tables: true,
-                include_views: true
-            }
-        );
-        let s = settings(r#"{"connection": {"database": ""}}"#)
-            .unwrap_or_else(|e| panic!("{}", e.message));
+        assert_eq!(s, Settings { database: "postgres".into(), include_tables: true, include_views: true });
+        let s = settings(r#"{"connection": {"database": ""}}"#).unwrap_or_else(|e| panic!("{}", e.message));
         assert_eq!(s.database, "postgres");
     }
 
@@ -99,22 +87,12 @@ mod tests {
                 "sourceConfig": {"includeViews": false, "includeTables": true}}"#,
         )
         .unwrap_or_else(|e| panic!("{}", e.message));
-        assert_eq!(
-            s,
-            Settings {
-                database: "pagila".into(),
-                include_tables: true,
-                include_views: false
-            }
-        );
+        assert_eq!(s, Settings { database: "pagila".into(), include_tables: true, include_views: false });
     }
 
     #[test]
     fn wrong_types_are_config_errors() {
-        for json in [
-            r#"{"connection": {"database": 5}}"#,
-            r#"{"sourceConfig": {"includeTables": "yes"}}"#,
-        ] {
+        for json in [r#"{"connection": {"database": 5}}"#, r#"{"sourceConfig": {"includeTables": "yes"}}"#] {
             match settings(json) {
                 Err(e) => assert!(matches!(e.kind, ErrorKind::Config), "{}", e.message),
                 Ok(s) => panic!("accepted {s:?}"),

@@ -52,19 +52,10 @@ pub struct Catalog {
 
 pub fn process(conn: &Connection, database: &str, wanted: &Wanted) -> Result<Batch> {
     let param = [Value::Text(refs::tables_param(&wanted.paths))];
-    let read = |sql: &str, what: &str| {
-        conn.query(sql, &param)
-            .map_err(|e| e.context(format_args!("reading {what}")))
-    };
+    let read = |sql: &str, what: &str| conn.query(sql, &param).map_err(|e| e.context(format_args!("reading {what}")));
     let catalog = Catalog {
-        relations: read(RELATIONS, "tables")?
-            .iter()
-            .map(|r| Relation::read(&r))
-            .collect::<Result<_>>()?,
-        columns: read(columns::QUERY, "columns")?
-            .iter()
-            .map(|r| ColumnRow::read(&r))
-            .collect::<Result<_>>()?,
+        relations: read(RELATIONS, "tables")?.iter().map(|r| Relation::read(&r)).collect::<Result<_>>()?,
+        columns: read(columns::QUERY, "columns")?.iter().map(|r| ColumnRow::read(&r)).collect::<Result<_>>()?,
         constraints: read(constraints::QUERY, "constraints")?
             .iter()
             .map(|r| ConstraintRow::read(&r))
@@ -91,24 +82,15 @@ type Key = (String, String);
 /// Builds one entity per wanted path, in order, with its foreign keys; a
 /// failure for paths that no longer exist or changed between queries.
 pub fn assemble(database: &str, wanted: &[Vec<String>], catalog: Catalog) -> Batch {
-    let mut relations: HashMap<Key, Relation> = catalog
-        .relations
-        .into_iter()
-        .map(|r| ((r.schema.clone(), r.name.clone()), r))
-        .collect();
+    let mut relations: HashMap<Key, Relation> =
+        catalog.relations.into_iter().map(|r| ((r.schema.clone(), r.name.clone()), r)).collect();
     let mut columns: HashMap<Key, Vec<ColumnRow>> = HashMap::new();
     for c in catalog.columns {
-        columns
-            .entry((c.schema.clone(), c.table.clone()))
-            .or_default()
-            .push(c);
+        columns.entry((c.schema.clone(), c.table.clone())).or_default().push(c);
     }
     let mut constraints: HashMap<Key, Vec<ConstraintRow>> = HashMap::new();
     for c in catalog.constraints {
-        constraints
-            .entry((c.schema.clone(), c.table.clone()))
-            .or_default()
-            .push(c);
+        constraints.entry((c.schema.clone(), c.table.clone())).or_default().push(c);
     }
 
     let mut batch = Batch::default();
@@ -118,19 +100,16 @@ pub fn assemble(database: &str, wanted: &[Vec<String>], catalog: Catalog) -> Bat
         };
         let key = (schema.clone(), name.clone());
         let Some(relation) = relations.remove(&key) else {
-            batch
-                .failures
-                .push(refs::not_found(EntityKind::Table, path));
+            batch.failures.push(refs::not_found(EntityKind::Table, path));
             continue;
         };
         let Some(table_type) = table_type(&relation.kind) else {
             let message = format!("relkind {:?} is not a table or view", relation.kind);
-            batch
-                .failures
-                .push(refs::failure(path, Failure::permanent(message)));
+            batch.failures.push(refs::failure(path, Failure::permanent(message)));
             continue;
         };
-        let rows = columns.remove(&key).unwrap_or_default();
+        let mut rows = columns.remove(&key).unwrap_or_default();
+        rows.sort_by_key(|c| c.attnum);
         // The queries run in separate transactions; a table altered or
         // dropped in between would come out wrong. Counting columns in the
         // first query catches it, and the next attempt reads it whole.
@@ -141,9 +120,7 @@ pub fn assemble(database: &str, wanted: &[Vec<String>], catalog: Catalog) -> Bat
                 relation.column_count,
                 rows.len()
             );
-            batch
-                .failures
-                .push(refs::failure(path, Failure::transient(message)));
+            batch.failures.push(refs::failure(path, Failure::transient(message)));
             continue;
         }
 
@@ -153,11 +130,7 @@ pub fn assemble(database: &str, wanted: &[Vec<String>], catalog: Catalog) -> Bat
             name: relation.name,
             table_type,
             description: relation.description,
-            columns: rows
-                .iter()
-                .zip(1..)
-                .map(|(c, position)| c.to_column(position))
-                .collect(),
+            columns: rows.iter().zip(1..).map(|(c, position)| c.to_column(position)).collect(),
             constraints: Vec::new(),
             checks: Vec::new(),
             view_definition: relation.view_definition.map(|sql| sql.trim().to_string()),
@@ -165,7 +138,11 @@ pub fn assemble(database: &str, wanted: &[Vec<String>], catalog: Catalog) -> Bat
             row_count: relation.row_count,
             size_bytes: relation.size_bytes,
         };
-        for row in constraints.remove(&key).unwrap_or_default() {
+        let mut rows = constraints.remove(&key).unwrap_or_default();
+        // The primary key first, then by name: stable output for the
+        // sink's change detection.
+        rows.sort_by(|a, b| (a.kind != "p", &a.name).cmp(&(b.kind != "p", &b.name)));
+        for row in rows {
             match constraints::classify(database, path, &row) {
                 Some(Classified::Key(k)) => table.constraints.push(k),
                 Some(Classified::Check(c)) => table.checks.push(c),
@@ -198,10 +175,11 @@ mod tests {
         }
     }
 
-    fn column(schema: &str, table: &str, name: &str, type_name: &str) -> ColumnRow {
+    fn column(schema: &str, table: &str, attnum: i32, name: &str, type_name: &str) -> ColumnRow {
         ColumnRow {
             schema: schema.into(),
             table: table.into(),
+            attnum,
             name: name.into(),
             display: type_name.into(),
             type_name: type_name.into(),
@@ -224,23 +202,29 @@ mod tests {
 
     #[test]
     fn builds_tables_in_request_order_and_reports_missing_ones() {
-        let wanted = vec![
-            path(&["db", "public", "payment"]),
-            path(&["db", "public", "gone"]),
-            path(&["db", "Edge Cases", "v"]),
-        ];
+        let wanted =
+            vec![path(&["db", "public", "payment"]), path(&["db", "public", "gone"]), path(&["db", "Edge Cases", "v"])];
         let mut payment = relation("public", "payment", "p", 2);
         payment.row_count = Some(16049);
         let mut view = relation("Edge Cases", "v", "v", 1);
         view.view_definition = Some(" SELECT 1 AS one;".into());
         let catalog = Catalog {
             relations: vec![view, payment],
+            // Unordered, and attnum 2 was dropped.
             columns: vec![
-                column("Edge Cases", "v", "one", "int4"),
-                column("public", "payment", "payment_id", "int4"),
-                column("public", "payment", "payment_date", "timestamptz"),
+                column("public", "payment", 3, "payment_date", "timestamptz"),
+                column("Edge Cases", "v", 1, "one", "int4"),
+                column("public", "payment", 1, "payment_id", "int4"),
             ],
             constraints: vec![
+                ConstraintRow {
+                    schema: "public".into(),
+                    table: "payment".into(),
+                    name: "a_unique".into(),
+                    kind: "u".into(),
+                    columns: vec!["payment_id".into()],
+                    ..ConstraintRow::default()
+                },
                 ConstraintRow {
                     schema: "public".into(),
                     table: "payment".into(),
@@ -267,20 +251,16 @@ mod tests {
         let tables = tables(&batch);
         assert_eq!(tables.len(), 2);
         let payment = tables[0];
-        assert_eq!(
-            (payment.schema.as_str(), payment.name.as_str()),
-            ("public", "payment")
-        );
+        assert_eq!((payment.schema.as_str(), payment.name.as_str()), ("public", "payment"));
         assert!(matches!(payment.table_type, TableType::Partitioned));
         assert_eq!(payment.row_count, Some(16049));
-        let positions: Vec<u32> = payment.columns.iter().map(|c| c.ordinal_position).collect();
-        assert_eq!(positions, vec![1, 2]);
+        let positions: Vec<(&str, u32)> =
+            payment.columns.iter().map(|c| (c.name.as_str(), c.ordinal_position)).collect();
+        assert_eq!(positions, vec![("payment_id", 1), ("payment_date", 2)]);
         assert_eq!(payment.columns[1].data_type, "TIMESTAMPZ");
-        assert_eq!(payment.constraints.len(), 1);
-        assert!(matches!(
-            payment.constraints[0].kind,
-            ConstraintKind::PrimaryKey
-        ));
+        assert_eq!(payment.constraints.len(), 2);
+        assert!(matches!(payment.constraints[0].kind, ConstraintKind::PrimaryKey));
+        assert!(matches!(payment.constraints[1].kind, ConstraintKind::Unique));
 
         let view = tables[1];
         assert!(matches!(view.table_type, TableType::View));
@@ -305,7 +285,7 @@ mod tests {
         let wanted = vec![path(&["db", "s", "t"]), path(&["db", "s", "empty"])];
         let catalog = Catalog {
             relations: vec![relation("s", "t", "r", 3), relation("s", "empty", "r", 0)],
-            columns: vec![column("s", "t", "a", "int4"), column("s", "t", "b", "int4")],
+            columns: vec![column("s", "t", 1, "a", "int4"), column("s", "t", 2, "b", "int4")],
             constraints: vec![],
         };
         let batch = assemble("db", &wanted, catalog);

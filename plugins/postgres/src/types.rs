@@ -45,13 +45,7 @@ pub struct Mapped {
 
 impl Mapped {
     fn plain(data_type: &'static str) -> Self {
-        Mapped {
-            data_type,
-            array_data_type: None,
-            data_length: None,
-            precision: None,
-            scale: None,
-        }
+        Mapped { data_type, array_data_type: None, data_length: None, precision: None, scale: None }
     }
 }
 
@@ -198,27 +192,15 @@ mod tests {
     use super::*;
 
     fn b(name: &str) -> PgType<'_> {
-        PgType {
-            name,
-            kind: "b",
-            range_subtype: None,
-        }
+        PgType { name, kind: "b", range_subtype: None }
     }
 
     fn col(base: PgType<'_>, typmod: i32) -> Mapped {
-        map(&ColumnType {
-            base,
-            element: None,
-            typmod,
-        })
+        map(&ColumnType { base, element: None, typmod })
     }
 
     fn array_of(element: PgType<'_>) -> Mapped {
-        map(&ColumnType {
-            base: b("_whatever"),
-            element: Some(element),
-            typmod: -1,
-        })
+        map(&ColumnType { base: b("_whatever"), element: Some(element), typmod: -1 })
     }
 
     /// Every value this module can return must be in OpenMetadata's enum.
@@ -366,22 +348,12 @@ mod tests {
         for name in KNOWN_BASE_TYPES {
             let mapped = base(name);
             assert_ne!(mapped, "UNKNOWN", "{name} should be mapped");
-            assert!(
-                OPENMETADATA_DATA_TYPES.contains(&mapped),
-                "{name} -> {mapped}"
-            );
+            assert!(OPENMETADATA_DATA_TYPES.contains(&mapped), "{name} -> {mapped}");
         }
         for kind in ["e", "r", "m", "c", "p"] {
             for subtype in [None, Some("date"), Some("int4")] {
-                let mapped = scalar(&PgType {
-                    name: "x",
-                    kind,
-                    range_subtype: subtype,
-                });
-                assert!(
-                    OPENMETADATA_DATA_TYPES.contains(&mapped),
-                    "{kind} -> {mapped}"
-                );
+                let mapped = scalar(&PgType { name: "x", kind, range_subtype: subtype });
+                assert!(OPENMETADATA_DATA_TYPES.contains(&mapped), "{kind} -> {mapped}");
             }
         }
     }
@@ -400,10 +372,7 @@ mod tests {
     fn numeric_with_and_without_typmod() {
         // numeric(10,2), as stored in pg_attribute.atttypmod.
         let m = col(b("numeric"), 655366);
-        assert_eq!(
-            (m.data_type, m.precision, m.scale),
-            ("NUMERIC", Some(10), Some(2))
-        );
+        assert_eq!((m.data_type, m.precision, m.scale), ("NUMERIC", Some(10), Some(2)));
         // numeric(4,2) from pagila's film.rental_rate.
         assert_eq!(numeric_precision_scale(262150), Some((4, 2)));
         let m = col(b("numeric"), -1);
@@ -414,10 +383,7 @@ mod tests {
     fn numeric_typmod_edges_of_postgresql_15() {
         assert_eq!(numeric_precision_scale(329730), Some((5, -2)));
         assert_eq!(numeric_precision_scale(131081), Some((2, 5)));
-        assert_eq!(
-            numeric_precision_scale(((1000 << 16) | 1000) + VARHDRSZ),
-            Some((1000, 1000))
-        );
+        assert_eq!(numeric_precision_scale(((1000 << 16) | 1000) + VARHDRSZ), Some((1000, 1000)));
         assert_eq!(numeric_precision_scale((1 << 16) + VARHDRSZ), Some((1, 0)));
         assert_eq!(numeric_precision_scale(3), None);
     }
@@ -485,42 +451,18 @@ mod tests {
 
     #[test]
     fn enums_ranges_composites() {
-        let mood = PgType {
-            name: "mpaa_rating",
-            kind: "e",
-            range_subtype: None,
-        };
+        let mood = PgType { name: "mpaa_rating", kind: "e", range_subtype: None };
         assert_eq!(col(mood, -1).data_type, "ENUM");
-        let ts = PgType {
-            name: "tstzrange",
-            kind: "r",
-            range_subtype: Some("timestamptz"),
-        };
+        let ts = PgType { name: "tstzrange", kind: "r", range_subtype: Some("timestamptz") };
         assert_eq!(col(ts, -1).data_type, "DATETIMERANGE");
-        let dm = PgType {
-            name: "datemultirange",
-            kind: "m",
-            range_subtype: Some("date"),
-        };
+        let dm = PgType { name: "datemultirange", kind: "m", range_subtype: Some("date") };
         assert_eq!(col(dm, -1).data_type, "DATETIMERANGE");
-        let ir = PgType {
-            name: "int4range",
-            kind: "r",
-            range_subtype: Some("int4"),
-        };
+        let ir = PgType { name: "int4range", kind: "r", range_subtype: Some("int4") };
         assert_eq!(col(ir, -1).data_type, "UNKNOWN");
-        let pair = PgType {
-            name: "pair",
-            kind: "c",
-            range_subtype: None,
-        };
+        let pair = PgType { name: "pair", kind: "c", range_subtype: None };
         assert_eq!(col(pair, -1).data_type, "UNKNOWN");
         // A user type that happens to be called like a built-in is still an enum.
-        let text_enum = PgType {
-            name: "text",
-            kind: "e",
-            range_subtype: None,
-        };
+        let text_enum = PgType { name: "text", kind: "e", range_subtype: None };
         assert_eq!(col(text_enum, -1).data_type, "ENUM");
     }
 
@@ -528,24 +470,12 @@ mod tests {
     fn arrays_map_their_element() {
         let m = array_of(b("text"));
         assert_eq!((m.data_type, m.array_data_type), ("ARRAY", Some("TEXT")));
-        let m = array_of(PgType {
-            name: "mpaa_rating",
-            kind: "e",
-            range_subtype: None,
-        });
+        let m = array_of(PgType { name: "mpaa_rating", kind: "e", range_subtype: None });
         assert_eq!(m.array_data_type, Some("ENUM"));
-        let m = array_of(PgType {
-            name: "tsrange",
-            kind: "r",
-            range_subtype: Some("timestamp"),
-        });
+        let m = array_of(PgType { name: "tsrange", kind: "r", range_subtype: Some("timestamp") });
         assert_eq!(m.array_data_type, Some("DATETIMERANGE"));
         // varchar(10)[]: the typmod describes the element; no length on ARRAY.
-        let m = map(&ColumnType {
-            base: b("_varchar"),
-            element: Some(b("varchar")),
-            typmod: 14,
-        });
+        let m = map(&ColumnType { base: b("_varchar"), element: Some(b("varchar")), typmod: 14 });
         assert_eq!((m.array_data_type, m.data_length), (Some("VARCHAR"), None));
     }
 }

@@ -5,7 +5,7 @@ WITH wanted AS (
 SELECT n.nspname AS schema,
        c.relname AS name,
        c.relkind::text AS kind,
-       obj_description(c.oid, 'pg_class') AS description,
+       d.description,
        CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END AS view_definition,
        pg_get_userbyid(c.relowner)::text AS owner,
        -- Compared with the rows of the columns query, which runs in another
@@ -34,4 +34,8 @@ SELECT n.nspname AS schema,
 FROM wanted w
 JOIN pg_namespace n ON n.nspname = w.s
 JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = w.t
+-- What obj_description() reads, as a join rather than a query per table.
+LEFT JOIN pg_description d ON d.objoid = c.oid
+                          AND d.classoid = 'pg_class'::regclass
+                          AND d.objsubid = 0
 WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm')

@@ -1,0 +1,137 @@
+//! Shared by the end-to-end tests: a real PostgreSQL database per test, the
+//! `weir` binary, and the test-only probe plugin.
+
+#![allow(dead_code)]
+
+use sqlx::{Connection, PgConnection};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// The server tests use: `WEIR_TEST_PG_URL`, default a local server with
+/// trust auth for `postgres`.
+pub fn admin_url() -> String {
+    std::env::var("WEIR_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A database created for one test and dropped when the test ends.
+pub struct TestDb {
+    pub name: String,
+}
+
+impl TestDb {
+    pub async fn create(prefix: &str) -> TestDb {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+        let name = format!("weir_{prefix}_{}_{nanos}", std::process::id());
+        let mut admin = PgConnection::connect(&admin_url())
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {} (set WEIR_TEST_PG_URL): {e}", admin_url()));
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).execute(&mut admin).await.unwrap();
+        admin.close().await.unwrap();
+        TestDb { name }
+    }
+
+    pub fn url(&self) -> String {
+        let admin = admin_url();
+        let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin);
+        format!("{base}/{}", self.name)
+    }
+
+    /// Runs a SQL script in the database.
+    pub async fn run(&self, sql: &str) {
+        let mut conn = PgConnection::connect(&self.url()).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())).execute(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
+    }
+
+    /// `host:port` of the server, for workflow files.
+    pub fn host_port(&self) -> String {
+        let url = admin_url();
+        let after_at = url.rsplit_once('@').map(|(_, r)| r).unwrap_or(&url);
+        let host_port = after_at.trim_start_matches("postgres://").split('/').next().unwrap_or("127.0.0.1:5432");
+        host_port.to_string()
+    }
+
+    pub fn user(&self) -> String {
+        let url = admin_url();
+        let rest = url.trim_start_matches("postgres://").trim_start_matches("postgresql://");
+        rest.split_once('@').map(|(u, _)| u.split(':').next().unwrap_or("postgres").to_string()).unwrap_or("postgres".into())
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop runs outside any runtime guarantee: use a thread of its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                if let Ok(mut admin) = PgConnection::connect(&admin_url()).await {
+                    let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(drop)).execute(&mut admin).await;
+                    let _ = admin.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Runs the `weir` binary with a shared compile cache.
+pub fn weir(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_weir"));
+    cmd.current_dir(dir).args(args).env("WEIR_CACHE_DIR", cache_dir()).env_remove("RUST_LOG");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run weir")
+}
+
+pub fn text(out: &[u8]) -> String {
+    String::from_utf8_lossy(out).into_owned()
+}
+
+fn target_dir() -> PathBuf {
+    // CARGO_BIN_EXE_weir is <target>/<profile>/weir.
+    PathBuf::from(env!("CARGO_BIN_EXE_weir")).parent().and_then(Path::parent).unwrap().to_path_buf()
+}
+
+pub fn cache_dir() -> PathBuf {
+    target_dir().join("test-compile-cache")
+}
+
+/// Builds the test-only probe plugin once per test binary.
+pub fn probe_wasm() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/plugins/Cargo.toml");
+            let target = target_dir().join("test-plugins");
+            let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .args(["build", "--release", "--quiet", "--target", "wasm32-wasip2", "--manifest-path"])
+                .arg(&manifest)
+                .arg("--target-dir")
+                .arg(&target)
+                .env_remove("CARGO_ENCODED_RUSTFLAGS")
+                .env_remove("RUSTFLAGS")
+                .status()
+                .expect("run cargo for the probe plugin");
+            assert!(status.success(), "building the probe plugin failed");
+            target.join("wasm32-wasip2/release/weir_test_probe.wasm")
+        })
+        .clone()
+}
+
+/// Writes `yaml` to `dir/workflow.yaml` and returns its path.
+pub fn workflow(dir: &Path, yaml: &str) -> PathBuf {
+    let path = dir.join("workflow.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
+
+/// `weir catalog export --kind all` as (kind, fqn, document) triples.
+pub fn export_all(dir: &Path, catalog: &str) -> Vec<serde_json::Value> {
+    let out = weir(dir, &["--catalog", catalog, "catalog", "export", "--format", "jsonl", "--kind", "all"], &[]);
+    assert!(out.status.success(), "export failed: {}", text(&out.stderr));
+    text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}

@@ -1,0 +1,216 @@
+//! The sandbox holds against a hostile plugin: escapes are denied and
+//! reported, runaway loops and allocations are stopped, panics are
+//! reported with their message, writes are refused, secrets stay out — and
+//! the host finishes the run every time.
+
+mod common;
+
+use common::{TestDb, probe_wasm, text, weir, workflow};
+use serde_json::Value;
+use std::path::Path;
+
+/// A workflow for the probe in `mode`; `extra` goes into the `weir:`
+/// section, `connection` replaces the connection config.
+fn probe_yaml(mode: &str, arg: &str, extra: &str, connection: &str) -> String {
+    format!(
+        r#"
+source:
+  type: probe
+  serviceName: probe_svc
+  serviceConnection:
+    config:
+{connection}
+  sourceConfig:
+    config:
+      probeMode: {mode}
+      probeArg: "{arg}"
+weir:
+  plugin: {plugin}
+{extra}
+"#,
+        plugin = probe_wasm().display()
+    )
+}
+
+const NO_CONNECTION: &str = "      type: Custom";
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    report: Value,
+}
+
+fn run(dir: &Path, yaml: &str) -> Run {
+    let wf = workflow(dir, yaml);
+    let report_path = dir.join("report.json");
+    let out = weir(
+        dir,
+        &["--catalog", "catalog.db", "ingest", "-c", wf.to_str().unwrap(), "--report", report_path.to_str().unwrap()],
+        &[],
+    );
+    let report = std::fs::read_to_string(&report_path).map(|t| serde_json::from_str(&t).unwrap()).unwrap_or(Value::Null);
+    Run { code: out.status.code(), stdout: text(&out.stdout), stderr: text(&out.stderr), report }
+}
+
+/// Failures in the report whose entity ends with `suffix`.
+fn failures<'a>(report: &'a Value, suffix: &str) -> Vec<&'a Value> {
+    report["failures"]
+        .as_array()
+        .map(|list| list.iter().filter(|f| f["entity"].as_str().unwrap_or_default().ends_with(suffix)).collect())
+        .unwrap_or_default()
+}
+
+fn written_tables(report: &Value) -> u64 {
+    report["kinds"].as_array().unwrap().iter().find(|k| k["kind"] == "table").map(|k| k["written"].as_u64().unwrap()).unwrap_or(0)
+}
+
+#[test]
+fn escapes_are_denied_and_reported_and_the_run_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(dir.path(), &probe_yaml("escape", "", "", NO_CONNECTION));
+    assert_eq!(r.code, Some(2), "the run finishes with entity failures: {}\n{}", r.stdout, r.stderr);
+    for what in ["file", "env", "socket", "sql"] {
+        let found = failures(&r.report, &format!("escape-{what}"));
+        assert!(!found.is_empty(), "no report for the {what} attempt: {}", r.report);
+        for f in found {
+            let reason = f["reason"].as_str().unwrap();
+            assert!(reason.starts_with(&format!("{what}: ")), "{reason}");
+            assert!(!reason.contains("ESCAPED"), "the {what} escape succeeded: {reason}");
+        }
+    }
+    let sql = failures(&r.report, "escape-sql")[0]["reason"].as_str().unwrap();
+    assert!(sql.contains("`other` is not granted"), "{sql}");
+    assert_eq!(written_tables(&r.report), 3, "the tables were still written");
+}
+
+#[test]
+fn http_is_denied_not_trapped() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(dir.path(), &probe_yaml("http", "", "", NO_CONNECTION));
+    let found = failures(&r.report, "escape-http");
+    assert_eq!(found.len(), 1, "{}", r.report);
+    let reason = found[0]["reason"].as_str().unwrap();
+    assert!(reason.contains("denied"), "{reason}");
+    assert!(!reason.contains("ESCAPED"), "{reason}");
+    assert_eq!(written_tables(&r.report), 3);
+}
+
+#[test]
+fn an_endless_loop_is_stopped_at_the_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let r = run(dir.path(), &probe_yaml("loop", "", "  limits:\n    callTimeoutSecs: 2", NO_CONNECTION));
+    assert_eq!(r.code, Some(2), "{}\n{}", r.stdout, r.stderr);
+    assert!(started.elapsed().as_secs() < 30, "the loop was not stopped in time");
+    let failed = failures(&r.report, ".t1");
+    assert_eq!(failed.len(), 1, "{}", r.report);
+    assert_eq!(failed[0]["error"], "deadline");
+    assert!(failed[0]["reason"].as_str().unwrap().contains("deadline of 2 s"), "{}", failed[0]);
+    assert_eq!(r.report["batches"]["faults"], 1);
+}
+
+#[test]
+fn allocation_past_the_cap_traps_only_that_instance() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(dir.path(), &probe_yaml("alloc", "", "  limits:\n    memoryMib: 64", NO_CONNECTION));
+    assert_eq!(r.code, Some(2), "{}\n{}", r.stdout, r.stderr);
+    let failed = failures(&r.report, ".t1");
+    assert_eq!(failed.len(), 1, "{}", r.report);
+    assert_eq!(failed[0]["error"], "memory");
+    assert!(failed[0]["reason"].as_str().unwrap().contains("memory limit of 64 MiB"), "{}", failed[0]);
+}
+
+#[test]
+fn a_panic_is_reported_with_its_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(dir.path(), &probe_yaml("panic", "", "", NO_CONNECTION));
+    assert_eq!(r.code, Some(2));
+    let failed = failures(&r.report, ".t2");
+    assert_eq!(failed.len(), 1, "{}", r.report);
+    assert_eq!(failed[0]["error"], "trap");
+    assert!(failed[0]["reason"].as_str().unwrap().contains("probe: process panicked on purpose"), "{}", failed[0]);
+    assert!(r.stdout.contains("probe: process panicked on purpose"), "the summary shows it: {}", r.stdout);
+}
+
+#[test]
+fn one_bad_batch_does_not_take_the_others_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(dir.path(), &probe_yaml("panic-on", "t2", "  batchSize: 1\n  instances: 1", NO_CONNECTION));
+    assert_eq!(r.code, Some(2));
+    assert_eq!(written_tables(&r.report), 2, "t1 and t3 written after t2's instance died: {}", r.report);
+    assert_eq!(failures(&r.report, ".t2").len(), 1);
+    assert_eq!(r.report["batches"]["faults"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn writes_are_refused_and_the_database_is_unchanged() {
+    let db = TestDb::create("readonly").await;
+    db.run("CREATE TABLE victim (id int); INSERT INTO victim VALUES (1), (2), (3);").await;
+    let connection = format!(
+        "      type: Postgres\n      hostPort: \"{}\"\n      username: {}\n      database: {}",
+        db.host_port(),
+        db.user(),
+        db.name
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(dir.path(), &probe_yaml("write", "", "", &connection));
+    let attempts = failures(&r.report, "");
+    let writes: Vec<&str> = attempts
+        .iter()
+        .filter(|f| f["entity"].as_str().unwrap().contains("write-"))
+        .map(|f| f["reason"].as_str().unwrap())
+        .collect();
+    assert!(writes.len() >= 5, "every statement is reported: {}", r.report);
+    for statement in ["CREATE TABLE probe_created ", "DELETE FROM victim", "CREATE TABLE probe_created2", "CREATE TABLE probe_created3"] {
+        let outcome = writes.iter().find(|w| w.starts_with(statement)).unwrap_or_else(|| panic!("{statement}: {writes:?}"));
+        assert!(outcome.contains("denied"), "{statement} was not refused: {outcome}");
+    }
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&db.url()).await.unwrap();
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM victim").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(rows, 3, "DELETE got through");
+    let created: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pg_class WHERE relname LIKE 'probe_created%'").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(created, 0, "CREATE TABLE got through");
+}
+
+#[test]
+fn the_plugin_never_sees_the_password_and_no_output_shows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "pw-7f3a9c-very-secret";
+    let connection = format!(
+        "      type: Custom\n      hostPort: db.example:5432\n      username: reader\n      authType:\n        password: {secret}"
+    );
+    let r = run(dir.path(), &probe_yaml("echo-config", "", "", &connection));
+    let echoed = failures(&r.report, ".config");
+    assert_eq!(echoed.len(), 1, "{}", r.report);
+    let seen = echoed[0]["reason"].as_str().unwrap();
+    assert!(seen.contains("reader"), "the plugin sees the non-secret settings: {seen}");
+    assert!(!seen.contains(secret), "the plugin saw the password: {seen}");
+    assert!(!seen.contains("authType"), "{seen}");
+    for output in [&r.stdout, &r.stderr, &r.report.to_string()] {
+        assert!(!output.contains(secret), "the password leaked: {output}");
+    }
+}
+
+#[test]
+fn a_second_load_uses_the_compile_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let inspect = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_weir"))
+            .args(["plugin", "inspect", probe_wasm().to_str().unwrap()])
+            .env("WEIR_CACHE_DIR", &cache)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let first = inspect();
+    assert!(first.contains("compiled:      now"), "{first}");
+    assert!(first.contains("plugin:        probe"), "{first}");
+    assert!(first.contains("contract:      weir:connector@0.1.0"), "{first}");
+    assert!(first.contains("capabilities:  sql:source"), "{first}");
+    let second = inspect();
+    assert!(second.contains("compiled:      from cache"), "{second}");
+}
