@@ -80,7 +80,7 @@ sink:
 
 fn table<'a>(entities: &'a [Value], fqn: &str) -> &'a Value {
     let found = entities.iter().find(|e| e["fqn"] == fqn);
-    &found.unwrap_or_else(|| panic!("{fqn} is not in the catalog")).get("document").unwrap()
+    found.unwrap_or_else(|| panic!("{fqn} is not in the catalog")).get("document").unwrap()
 }
 
 /// (name, dataType, dataTypeDisplay, constraint) of every column, in order.
@@ -122,10 +122,11 @@ async fn ingests_a_real_database_exactly_and_idempotently() {
     let mut tables: Vec<&str> =
         entities.iter().filter(|e| e["kind"] == "table").map(|e| e["fqn"].as_str().unwrap()).collect();
     tables.sort();
-    let expected: Vec<String> = ["hr.employee", "sales.big_customers", "sales.customer", "sales.orders", "sales.region"]
-        .iter()
-        .map(|t| format!("{prefix}.{t}"))
-        .collect();
+    let expected: Vec<String> =
+        ["hr.employee", "sales.big_customers", "sales.customer", "sales.orders", "sales.region"]
+            .iter()
+            .map(|t| format!("{prefix}.{t}"))
+            .collect();
     assert_eq!(tables, expected.iter().map(String::as_str).collect::<Vec<_>>());
     let schemas: Vec<&str> =
         entities.iter().filter(|e| e["kind"] == "databaseSchema").map(|e| e["fqn"].as_str().unwrap()).collect();
@@ -151,7 +152,9 @@ async fn ingests_a_real_database_exactly_and_idempotently() {
     let region = table(&entities, &format!("{prefix}.sales.region"));
     let constraints = region["tableConstraints"].as_array().unwrap();
     assert!(
-        constraints.iter().any(|c| c["constraintType"] == "PRIMARY_KEY" && c["columns"] == serde_json::json!(["country", "code"])),
+        constraints
+            .iter()
+            .any(|c| c["constraintType"] == "PRIMARY_KEY" && c["columns"] == serde_json::json!(["country", "code"])),
         "composite primary key missing: {constraints:?}"
     );
 
@@ -168,8 +171,12 @@ async fn ingests_a_real_database_exactly_and_idempotently() {
         ]
     );
     assert_eq!(orders["columns"][5]["arrayDataType"], "TEXT");
-    let fks: Vec<&Value> =
-        orders["tableConstraints"].as_array().unwrap().iter().filter(|c| c["constraintType"] == "FOREIGN_KEY").collect();
+    let fks: Vec<&Value> = orders["tableConstraints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["constraintType"] == "FOREIGN_KEY")
+        .collect();
     assert_eq!(fks.len(), 2, "orders has two foreign keys: {fks:?}");
     let composite = fks.iter().find(|c| c["columns"] == serde_json::json!(["country", "region_code"])).unwrap();
     assert_eq!(

@@ -49,7 +49,8 @@ fn run(dir: &Path, yaml: &str) -> Run {
         &["--catalog", "catalog.db", "ingest", "-c", wf.to_str().unwrap(), "--report", report_path.to_str().unwrap()],
         &[],
     );
-    let report = std::fs::read_to_string(&report_path).map(|t| serde_json::from_str(&t).unwrap()).unwrap_or(Value::Null);
+    let report =
+        std::fs::read_to_string(&report_path).map(|t| serde_json::from_str(&t).unwrap()).unwrap_or(Value::Null);
     Run { code: out.status.code(), stdout: text(&out.stdout), stderr: text(&out.stderr), report }
 }
 
@@ -62,7 +63,13 @@ fn failures<'a>(report: &'a Value, suffix: &str) -> Vec<&'a Value> {
 }
 
 fn written_tables(report: &Value) -> u64 {
-    report["kinds"].as_array().unwrap().iter().find(|k| k["kind"] == "table").map(|k| k["written"].as_u64().unwrap()).unwrap_or(0)
+    report["kinds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kind"] == "table")
+        .map(|k| k["written"].as_u64().unwrap())
+        .unwrap_or(0)
 }
 
 #[test]
@@ -162,15 +169,23 @@ async fn writes_are_refused_and_the_database_is_unchanged() {
         .map(|f| f["reason"].as_str().unwrap())
         .collect();
     assert!(writes.len() >= 5, "every statement is reported: {}", r.report);
-    for statement in ["CREATE TABLE probe_created ", "DELETE FROM victim", "CREATE TABLE probe_created2", "CREATE TABLE probe_created3"] {
-        let outcome = writes.iter().find(|w| w.starts_with(statement)).unwrap_or_else(|| panic!("{statement}: {writes:?}"));
+    for statement in [
+        "CREATE TABLE probe_created ",
+        "DELETE FROM victim",
+        "CREATE TABLE probe_created2",
+        "CREATE TABLE probe_created3",
+    ] {
+        let outcome =
+            writes.iter().find(|w| w.starts_with(statement)).unwrap_or_else(|| panic!("{statement}: {writes:?}"));
         assert!(outcome.contains("denied"), "{statement} was not refused: {outcome}");
     }
     let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&db.url()).await.unwrap();
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM victim").fetch_one(&mut conn).await.unwrap();
     assert_eq!(rows, 3, "DELETE got through");
-    let created: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM pg_class WHERE relname LIKE 'probe_created%'").fetch_one(&mut conn).await.unwrap();
+    let created: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_class WHERE relname LIKE 'probe_created%'")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(created, 0, "CREATE TABLE got through");
 }
 

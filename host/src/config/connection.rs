@@ -113,7 +113,7 @@ impl ConnectionConfig {
             if present {
                 Ok(())
             } else {
-                Err((key.to_string(), format!("is required for source.type `{source_type}`")))
+                Err((key.to_string(), format!("missing; source.type `{source_type}` needs it")))
             }
         };
         match self.engine(source_type) {

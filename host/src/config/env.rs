@@ -79,7 +79,7 @@ pub fn resolve(raw: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Str
         }
         match lookup(name) {
             Some(value) => out.push_str(&value),
-            None => return Err(format!("environment variable `{name}` is not set")),
+            None => return Err(format!("`${{env:{name}}}`: environment variable `{name}` is not set")),
         }
         rest = &after[end + 1..];
     }
@@ -103,7 +103,7 @@ mod tests {
 
     #[test]
     fn missing_variables_and_bad_syntax_are_named() {
-        assert_eq!(resolve("${env:NOPE}", lookup), Err("environment variable `NOPE` is not set".into()));
+        assert_eq!(resolve("${env:NOPE}", lookup), Err("`${env:NOPE}`: environment variable `NOPE` is not set".into()));
         assert!(resolve("${env:PW", lookup).unwrap_err().contains("unterminated"));
         assert!(resolve("${env:A B}", lookup).unwrap_err().contains("not a valid"));
     }

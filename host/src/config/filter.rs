@@ -18,9 +18,16 @@ pub struct FilterPattern {
 }
 
 impl FilterPattern {
-    pub fn new(includes: Vec<String>, excludes: Vec<String>) -> Result<Self, regex::Error> {
-        let compile = |patterns: &[String]| -> Result<Vec<Regex>, regex::Error> {
-            patterns.iter().map(|p| Regex::new(&format!("(?i)^(?:{p})"))).collect()
+    /// Compiles the patterns; an invalid one is named in the error.
+    pub fn new(includes: Vec<String>, excludes: Vec<String>) -> Result<Self, String> {
+        let compile = |patterns: &[String]| -> Result<Vec<Regex>, String> {
+            patterns
+                .iter()
+                .map(|p| {
+                    Regex::new(&format!("(?i)^(?:{p})"))
+                        .map_err(|e| format!("invalid regular expression `{p}`: {}", last_line(&e.to_string())))
+                })
+                .collect()
         };
         Ok(FilterPattern {
             compiled_includes: compile(&includes)?,
@@ -48,9 +55,15 @@ impl<'de> Deserialize<'de> for FilterPattern {
             excludes: Vec<String>,
         }
         let raw = Raw::deserialize(d)?;
-        FilterPattern::new(raw.includes, raw.excludes)
-            .map_err(|e| serde::de::Error::custom(format!("invalid regular expression: {e}")))
+        FilterPattern::new(raw.includes, raw.excludes).map_err(serde::de::Error::custom)
     }
+}
+
+/// The regex crate explains a syntax error over several lines, the cause
+/// on the last; an error here must stay on one line.
+fn last_line(message: &str) -> String {
+    let last = message.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(message);
+    last.trim().trim_start_matches("error: ").to_string()
 }
 
 #[cfg(test)]

@@ -21,13 +21,13 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read { path: String, source: std::io::Error },
     /// A syntax or schema error; the message names the key and the line.
     #[error("{origin}: {message}")]
     Parse { origin: String, message: String },
     /// A value that parsed but cannot be used.
-    #[error("{origin}: `{key}`: {message}")]
+    #[error("{origin}: {key}: {message}")]
     Invalid { origin: String, key: String, message: String },
 }
 
@@ -139,7 +139,7 @@ pub struct DatabaseMetadataConfig {
     pub(crate) include_owners: Option<Yaml>,
     #[serde(default, skip_serializing)]
     pub(crate) owner_config: Option<Yaml>,
-    #[serde(default, skip_serializing)]
+    #[serde(default, skip_serializing, rename = "includeDDL")]
     pub(crate) include_ddl: Option<Yaml>,
     #[serde(default, skip_serializing)]
     pub(crate) override_metadata: Option<Yaml>,

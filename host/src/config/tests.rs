@@ -1,1 +1,118 @@
+use super::*;
 
+const MINIMAL: &str = "\
+source:
+  type: postgres
+  serviceName: svc
+  serviceConnection:
+    config:
+      type: Postgres
+      hostPort: db.internal:6432
+      username: reader
+      authType:
+        password: hunter2-secret
+      database: sales
+";
+
+fn parse_err(text: &str) -> String {
+    Workflow::parse(text, "wf.yaml").unwrap_err().to_string()
+}
+
+#[test]
+fn a_minimal_openmetadata_workflow_parses_with_defaults() {
+    let wf = Workflow::parse(MINIMAL, "wf.yaml").unwrap();
+    assert_eq!(wf.source.kind, "postgres");
+    assert_eq!(wf.source.service_name.as_str(), "svc");
+    let meta = wf.metadata_config();
+    assert!(meta.include_tables && meta.include_views && meta.include_stored_procedures);
+    assert!(wf.sink.is_none(), "no sink means the embedded catalog");
+    assert_eq!(wf.weir.limits.memory_mib, Limits::default().memory_mib);
+}
+
+#[test]
+fn an_unknown_key_is_named_with_its_line() {
+    let text = MINIMAL.replace("      database: sales", "      databse: sales");
+    let err = parse_err(&text);
+    assert!(err.contains("unknown field `databse`"), "{err}");
+    assert!(err.contains("source.serviceConnection.config"), "{err}");
+    assert!(err.contains("line 11"), "{err}");
+    assert!(err.starts_with("wf.yaml: "), "{err}");
+}
+
+#[test]
+fn unknown_keys_in_source_config_are_errors_too() {
+    let text = format!("{MINIMAL}  sourceConfig:\n    config:\n      schemaFilterPatern:\n        includes: [a]\n");
+    let err = parse_err(&text);
+    assert!(err.contains("unknown field `schemaFilterPatern`") && err.contains("line 14"), "{err}");
+}
+
+#[test]
+fn openmetadata_keys_weir_ignores_are_accepted_and_listed() {
+    let text = format!(
+        "{MINIMAL}      sslMode: require\n  sourceConfig:\n    config:\n      markDeletedTables: true\n      includeDDL: false\n"
+    );
+    let wf = Workflow::parse(&text, "wf.yaml").unwrap();
+    assert_eq!(wf.source.service_connection.config.ignored_keys(), vec!["sslMode"]);
+    assert_eq!(wf.metadata_config().ignored_keys(), vec!["markDeletedTables", "includeDDL"]);
+}
+
+#[test]
+fn a_bad_regex_is_named_with_its_line() {
+    let text =
+        format!("{MINIMAL}  sourceConfig:\n    config:\n      tableFilterPattern:\n        excludes: [\"(tmp\"]\n");
+    let err = parse_err(&text);
+    assert!(err.contains("invalid regular expression `(tmp`"), "{err}");
+    assert!(err.contains("line 14"), "the tableFilterPattern line: {err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+}
+
+#[test]
+fn env_references_resolve_in_the_host() {
+    // A variable name no other test uses, so setting it races with nothing.
+    let name = "WEIR_CONFIG_TEST_PW_7731";
+    unsafe { std::env::set_var(name, "from-env") };
+    let text = MINIMAL.replace("hunter2-secret", &format!("${{env:{name}}}"));
+    let wf = Workflow::parse(&text, "wf.yaml").unwrap();
+    assert_eq!(wf.secrets(), vec!["from-env".to_string()]);
+
+    let missing = MINIMAL.replace("hunter2-secret", "${env:WEIR_CONFIG_TEST_UNSET_9941}");
+    let err = parse_err(&missing);
+    assert!(err.contains("WEIR_CONFIG_TEST_UNSET_9941` is not set") && err.contains("line 10"), "{err}");
+}
+
+#[test]
+fn the_plugin_view_has_no_secret() {
+    let wf = Workflow::parse(MINIMAL, "wf.yaml").unwrap();
+    let view = wf.plugin_config();
+    assert!(!view.contains("hunter2-secret"), "{view}");
+    assert!(!view.contains("authType"), "{view}");
+    let doc: serde_json::Value = serde_json::from_str(&view).unwrap();
+    assert_eq!(doc["connection"]["hostPort"], "db.internal:6432");
+    assert_eq!(doc["connection"]["database"], "sales");
+    assert_eq!(doc["serviceName"], "svc");
+    assert!(!format!("{wf:?}").contains("hunter2-secret"), "Debug prints the password");
+}
+
+#[test]
+fn required_connection_keys_are_checked_per_source_type() {
+    let err = parse_err(&MINIMAL.replace("      hostPort: db.internal:6432\n", ""));
+    assert!(err.contains("source.serviceConnection.config.hostPort: missing"), "{err}");
+    let sqlite = "source:\n  type: sqlite\n  serviceName: s\n  serviceConnection:\n    config:\n      type: SQLite\n";
+    assert!(parse_err(sqlite).contains("databaseMode: missing"));
+}
+
+#[test]
+fn unsupported_sinks_and_zero_settings_are_refused() {
+    let err = parse_err(&format!("{MINIMAL}sink:\n  type: metadata-rest\n"));
+    assert!(err.contains("sink.type") && err.contains("metadata-rest"), "{err}");
+    let err = parse_err(&format!("{MINIMAL}weir:\n  instances: 0\n"));
+    assert!(err.contains("weir.instances"), "{err}");
+}
+
+#[test]
+fn a_custom_plugin_keeps_its_own_source_config() {
+    let text = "source:\n  type: acme\n  serviceName: s\n  serviceConnection:\n    config:\n      type: Custom\n  sourceConfig:\n    config:\n      anything: [1, 2]\n";
+    let wf = Workflow::parse(text, "wf.yaml").unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&wf.plugin_config()).unwrap();
+    assert_eq!(doc["sourceConfig"]["anything"], serde_json::json!([1, 2]));
+}

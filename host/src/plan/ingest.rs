@@ -27,7 +27,7 @@ pub const DEFAULT_BATCH_SIZE: usize = 200;
 pub enum IngestError {
     #[error("no plugin serves source.type `{source_type}` (built in: {builtin}); set `weir.plugin` to a .wasm file")]
     NoPlugin { source_type: String, builtin: String },
-    #[error("cannot read plugin {path}: {source}")]
+    #[error("cannot read plugin {path}")]
     PluginFile { path: String, source: std::io::Error },
     #[error("plugin: {0}")]
     Runtime(#[from] RuntimeError),

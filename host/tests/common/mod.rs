@@ -55,7 +55,9 @@ impl TestDb {
     pub fn user(&self) -> String {
         let url = admin_url();
         let rest = url.trim_start_matches("postgres://").trim_start_matches("postgresql://");
-        rest.split_once('@').map(|(u, _)| u.split(':').next().unwrap_or("postgres").to_string()).unwrap_or("postgres".into())
+        rest.split_once('@')
+            .map(|(u, _)| u.split(':').next().unwrap_or("postgres").to_string())
+            .unwrap_or("postgres".into())
     }
 }
 

@@ -52,10 +52,7 @@ impl TableDdl {
     /// The description of column `name`, matched as SQLite matches names:
     /// ASCII case-insensitively.
     pub fn column_description(&self, name: &str) -> Option<&str> {
-        self.columns
-            .iter()
-            .find(|c| c.name.eq_ignore_ascii_case(name))
-            .and_then(|c| c.description.as_deref())
+        self.columns.iter().find(|c| c.name.eq_ignore_ascii_case(name)).and_then(|c| c.description.as_deref())
     }
 }
 
@@ -67,9 +64,7 @@ const TABLE_CONSTRAINT_WORDS: [&str; 5] = ["CONSTRAINT", "PRIMARY", "UNIQUE", "C
 /// an empty result rather than an error.
 pub fn parse_table(sql: &str) -> TableDdl {
     let tokens = tokenize(sql);
-    let code: Vec<usize> = (0..tokens.len())
-        .filter(|&i| !tokens[i].is_comment())
-        .collect();
+    let code: Vec<usize> = (0..tokens.len()).filter(|&i| !tokens[i].is_comment()).collect();
     let Some(open_pos) = code.iter().position(|&i| tokens[i].is_punct(sql, '(')) else {
         return TableDdl::default();
     };
@@ -83,8 +78,7 @@ pub fn parse_table(sql: &str) -> TableDdl {
     let mut ddl = TableDdl {
         description,
         without_rowid: code.get(close_pos + 1..).is_some_and(|rest| {
-            rest.windows(2)
-                .any(|w| tokens[w[0]].is_word(sql, "WITHOUT") && tokens[w[1]].is_word(sql, "ROWID"))
+            rest.windows(2).any(|w| tokens[w[0]].is_word(sql, "WITHOUT") && tokens[w[1]].is_word(sql, "ROWID"))
         }),
         ..TableDdl::default()
     };
@@ -97,10 +91,7 @@ pub fn parse_table(sql: &str) -> TableDdl {
             for &i in item {
                 owner[i] = Some(ddl.columns.len());
             }
-            ddl.columns.push(ColumnDdl {
-                name: name.clone(),
-                description: None,
-            });
+            ddl.columns.push(ColumnDdl { name: name.clone(), description: None });
         }
         ddl.checks.extend(checks_in(sql, &tokens, item, column));
     }
@@ -117,9 +108,7 @@ pub fn parse_table(sql: &str) -> TableDdl {
         if comment.kind != Kind::LineComment || comment.line == open.line {
             continue;
         }
-        let first = line_start
-            .get(&comment.line)
-            .filter(|&&j| tokens[j].start < comment.start);
+        let first = line_start.get(&comment.line).filter(|&&j| tokens[j].start < comment.start);
         let Some(column) = first.and_then(|&j| owner[j]) else {
             continue;
         };
@@ -151,19 +140,16 @@ pub fn view_description(sql: &str) -> Option<String> {
     None
 }
 
-/// The comment on the line of the opening parenthesis, or any comment
-/// between that parenthesis and the first column (a comment-only line).
-fn table_description(
-    sql: &str,
-    tokens: &[Token],
-    open: Token,
-    first_body: Option<usize>,
-) -> Option<String> {
+/// The comment on the line of the opening parenthesis, or else the first
+/// one before the first column (on a line of its own after the `(`, or
+/// between the table's name and the `(`).
+fn table_description(sql: &str, tokens: &[Token], open: Token, first_body: Option<usize>) -> Option<String> {
     let limit = first_body.map_or(usize::MAX, |i| tokens[i].start);
     tokens
         .iter()
         .filter(|t| t.kind == Kind::LineComment)
-        .find(|t| t.line == open.line || (t.start > open.start && t.start < limit))
+        .filter(|t| t.line == open.line || t.start < limit)
+        .min_by_key(|t| (t.line != open.line, t.start))
         .and_then(|t| comment_text(t.text(sql)))
 }
 
@@ -241,23 +227,14 @@ fn checks_in(sql: &str, tokens: &[Token], item: &[usize], column: Option<String>
             let Some(close) = matching_close(sql, tokens, item, pos + 1) else {
                 continue;
             };
-            let expression = sql
-                .get(tokens[*open].end..tokens[item[close]].start)
-                .unwrap_or("");
-            let name = match (
-                pos.checked_sub(2).map(|p| tokens[item[p]]),
-                pos.checked_sub(1),
-            ) {
+            let expression = sql.get(tokens[*open].end..tokens[item[close]].start).unwrap_or("");
+            let name = match (pos.checked_sub(2).map(|p| tokens[item[p]]), pos.checked_sub(1)) {
                 (Some(keyword), Some(p)) if keyword.is_word(sql, "CONSTRAINT") => {
                     Some(unquote(tokens[item[p]].text(sql)))
                 }
                 _ => None,
             };
-            checks.push(Check {
-                name,
-                column: column.clone(),
-                expression: expression.trim().to_string(),
-            });
+            checks.push(Check { name, column: column.clone(), expression: expression.trim().to_string() });
         }
     }
     checks
@@ -268,10 +245,7 @@ mod tests {
     use super::*;
 
     fn described(ddl: &TableDdl) -> Vec<(&str, Option<&str>)> {
-        ddl.columns
-            .iter()
-            .map(|c| (c.name.as_str(), c.description.as_deref()))
-            .collect()
+        ddl.columns.iter().map(|c| (c.name.as_str(), c.description.as_deref())).collect()
     }
 
     #[test]
@@ -313,11 +287,7 @@ mod tests {
         assert_eq!(ddl.description, None);
         assert_eq!(
             described(&ddl),
-            vec![
-                ("a", Some("Continued line.")),
-                ("b", Some("First line wins.")),
-                ("c", Some("Comma first."))
-            ]
+            vec![("a", Some("Continued line.")), ("b", Some("First line wins.")), ("c", Some("Comma first."))]
         );
         assert!(ddl.without_rowid);
     }
@@ -327,6 +297,14 @@ mod tests {
         let ddl = parse_table("CREATE TABLE t\n(\n  -- Lonely description.\n  a INT\n)");
         assert_eq!(ddl.description.as_deref(), Some("Lonely description."));
         assert_eq!(described(&ddl), vec![("a", None)]);
+    }
+
+    #[test]
+    fn description_between_name_and_parenthesis() {
+        let ddl = parse_table("CREATE TABLE t -- Before the body.\n(\n  a INT -- A.\n)");
+        assert_eq!(ddl.description.as_deref(), Some("Before the body."));
+        let ddl = parse_table("CREATE TABLE t -- Header.\n( -- Paren line wins.\n  a INT\n)");
+        assert_eq!(ddl.description.as_deref(), Some("Paren line wins."));
     }
 
     #[test]
@@ -348,17 +326,8 @@ mod tests {
              \x20 CHECK (price < 1000)\n\
              )",
         );
-        let checks: Vec<(Option<&str>, Option<&str>, &str)> = ddl
-            .checks
-            .iter()
-            .map(|c| {
-                (
-                    c.name.as_deref(),
-                    c.column.as_deref(),
-                    c.expression.as_str(),
-                )
-            })
-            .collect();
+        let checks: Vec<(Option<&str>, Option<&str>, &str)> =
+            ddl.checks.iter().map(|c| (c.name.as_deref(), c.column.as_deref(), c.expression.as_str())).collect();
         assert_eq!(
             checks,
             vec![
@@ -369,23 +338,12 @@ mod tests {
                 (None, None, "price < 1000"),
             ]
         );
-        assert_eq!(
-            described(&ddl),
-            vec![("price", Some("Price.")), ("kind", None)]
-        );
+        assert_eq!(described(&ddl), vec![("price", Some("Price.")), ("kind", None)]);
     }
 
     #[test]
     fn malformed_text_never_panics() {
-        for sql in [
-            "",
-            "CREATE TABLE t",
-            "CREATE TABLE t (",
-            "CREATE TABLE t (a CHECK (",
-            "((((",
-            "))) ,,",
-            "( -- x",
-        ] {
+        for sql in ["", "CREATE TABLE t", "CREATE TABLE t (", "CREATE TABLE t (a CHECK (", "((((", "))) ,,", "( -- x"] {
             let ddl = parse_table(sql);
             assert!(ddl.checks.is_empty(), "{sql}");
         }
@@ -394,22 +352,10 @@ mod tests {
 
     #[test]
     fn view_descriptions() {
-        assert_eq!(
-            view_description("CREATE VIEW v AS -- Totals.\nSELECT 1").as_deref(),
-            Some("Totals.")
-        );
-        assert_eq!(
-            view_description("CREATE VIEW v(a) -- Before AS.\nAS SELECT 1").as_deref(),
-            Some("Before AS.")
-        );
-        assert_eq!(
-            view_description("CREATE VIEW v AS\n-- Own line.\nSELECT 1").as_deref(),
-            Some("Own line.")
-        );
-        assert_eq!(
-            view_description("CREATE VIEW v AS SELECT 1 -- not the view's"),
-            None
-        );
+        assert_eq!(view_description("CREATE VIEW v AS -- Totals.\nSELECT 1").as_deref(), Some("Totals."));
+        assert_eq!(view_description("CREATE VIEW v(a) -- Before AS.\nAS SELECT 1").as_deref(), Some("Before AS."));
+        assert_eq!(view_description("CREATE VIEW v AS\n-- Own line.\nSELECT 1").as_deref(), Some("Own line."));
+        assert_eq!(view_description("CREATE VIEW v AS SELECT 1 -- not the view's"), None);
         assert_eq!(view_description("CREATE VIEW v AS SELECT 1"), None);
     }
 }

@@ -96,42 +96,18 @@ pub struct Catalog {
 /// Reads the catalog rows of the tables and views called `names`.
 pub fn fetch(conn: &Connection, names: &[String]) -> Result<Catalog> {
     let mut catalog = Catalog {
-        objects: query(conn, OBJECTS, names, read_object)?,
+        objects: query(conn, OBJECTS, names, read_object).map_err(|e| e.context("reading tables and views"))?,
         ..Catalog::default()
     };
     let present: Vec<String> = catalog.objects.iter().map(|o| o.name.clone()).collect();
-    let tables: Vec<String> = catalog
-        .objects
-        .iter()
-        .filter(|o| o.kind == ObjectType::Table)
-        .map(|o| o.name.clone())
-        .collect();
+    let tables: Vec<String> =
+        catalog.objects.iter().filter(|o| o.kind == ObjectType::Table).map(|o| o.name.clone()).collect();
 
-    catalog.columns = per_object(
-        conn,
-        COLUMNS,
-        &present,
-        "columns",
-        read_column,
-        &mut catalog.failures,
-    )?;
+    catalog.columns = per_object(conn, COLUMNS, &present, "columns", read_column, &mut catalog.failures)?;
     if !tables.is_empty() {
-        catalog.indexes = per_object(
-            conn,
-            INDEXES,
-            &tables,
-            "indexes",
-            read_index,
-            &mut catalog.failures,
-        )?;
-        catalog.foreign_keys = per_object(
-            conn,
-            FOREIGN_KEYS,
-            &tables,
-            "foreign keys",
-            read_foreign_key,
-            &mut catalog.failures,
-        )?;
+        catalog.indexes = per_object(conn, INDEXES, &tables, "indexes", read_index, &mut catalog.failures)?;
+        catalog.foreign_keys =
+            per_object(conn, FOREIGN_KEYS, &tables, "foreign keys", read_foreign_key, &mut catalog.failures)?;
     }
     Ok(catalog)
 }
@@ -159,11 +135,7 @@ fn per_object<T>(
     log::log(
         log::Level::Warn,
         "batch catalog query failed; retrying one object at a time",
-        &[
-            ("what", what),
-            ("error", &err.message),
-            ("objects", &names.len().to_string()),
-        ],
+        &[("what", what), ("error", &err.message), ("objects", &names.len().to_string())],
     );
     let mut rows = Vec::new();
     for name in names {
@@ -179,12 +151,7 @@ fn per_object<T>(
 }
 
 /// Runs `statement` with the JSON array of `names` as its one parameter.
-fn query<T>(
-    conn: &Connection,
-    statement: &str,
-    names: &[String],
-    read: fn(&Row) -> Result<T>,
-) -> Result<Vec<T>> {
+fn query<T>(conn: &Connection, statement: &str, names: &[String], read: fn(&Row) -> Result<T>) -> Result<Vec<T>> {
     let names = serde_json::to_string(names)?;
     let rows = conn.query(statement, &[Value::Text(names)])?;
     rows.iter().map(|row| read(&row)).collect()
@@ -196,11 +163,7 @@ fn read_object(row: &Row) -> Result<Object> {
         _ => ObjectType::Table,
     };
     let AnyText(sql) = row.get("sql")?;
-    Ok(Object {
-        name: row.get("name")?,
-        kind,
-        sql: sql.unwrap_or_default(),
-    })
+    Ok(Object { name: row.get("name")?, kind, sql: sql.unwrap_or_default() })
 }
 
 fn read_column(row: &Row) -> Result<ColumnRow> {
@@ -217,12 +180,7 @@ fn read_column(row: &Row) -> Result<ColumnRow> {
 }
 
 fn read_index(row: &Row) -> Result<IndexRow> {
-    Ok(IndexRow {
-        table: row.get("tbl")?,
-        index: row.get("idx")?,
-        origin: row.get("origin")?,
-        column: row.get("col")?,
-    })
+    Ok(IndexRow { table: row.get("tbl")?, index: row.get("idx")?, origin: row.get("origin")?, column: row.get("col")? })
 }
 
 fn read_foreign_key(row: &Row) -> Result<ForeignKeyRow> {

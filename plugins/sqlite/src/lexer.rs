@@ -58,11 +58,7 @@ impl Token {
 
 /// Splits `sql` into tokens, whitespace dropped.
 pub fn tokenize(sql: &str) -> Vec<Token> {
-    let mut lexer = Lexer {
-        sql,
-        chars: sql.char_indices().peekable(),
-        line: 0,
-    };
+    let mut lexer = Lexer { sql, chars: sql.char_indices().peekable(), line: 0 };
     let mut tokens = Vec::new();
     while let Some(token) = lexer.next_token() {
         tokens.push(token);
@@ -135,14 +131,10 @@ impl Lexer<'_> {
                 }
                 Kind::QuotedIdent
             }
-            c if c.is_ascii_digit()
-                || (c == '.' && self.peek().is_some_and(|n| n.is_ascii_digit())) =>
-            {
+            c if c.is_ascii_digit() || (c == '.' && self.peek().is_some_and(|n| n.is_ascii_digit())) => {
                 let mut previous = c;
                 while let Some(n) = self.peek() {
-                    let exponent_sign = matches!(n, '+' | '-')
-                        && matches!(previous, 'e' | 'E')
-                        && !self.is_hex(start);
+                    let exponent_sign = matches!(n, '+' | '-') && matches!(previous, 'e' | 'E') && !self.is_hex(start);
                     if !(n.is_ascii_alphanumeric() || n == '.' || n == '_' || exponent_sign) {
                         break;
                     }
@@ -160,12 +152,7 @@ impl Lexer<'_> {
             _ => Kind::Punct,
         };
         let end = self.offset();
-        Some(Token {
-            kind,
-            start,
-            end,
-            line,
-        })
+        Some(Token { kind, start, end, line })
     }
 
     /// Consumes up to the closing `quote`; a doubled quote is an escape.
@@ -216,10 +203,7 @@ mod tests {
     use super::*;
 
     fn kinds(sql: &str) -> Vec<(Kind, &str, usize)> {
-        tokenize(sql)
-            .iter()
-            .map(|t| (t.kind, t.text(sql), t.line))
-            .collect()
+        tokenize(sql).iter().map(|t| (t.kind, t.text(sql), t.line)).collect()
     }
 
     #[test]

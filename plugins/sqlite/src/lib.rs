@@ -39,11 +39,7 @@ impl Connector for Sqlite {
             name: "sqlite".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             source_types: vec!["sqlite".into()],
-            entity_kinds: vec![
-                EntityKind::Database,
-                EntityKind::DatabaseSchema,
-                EntityKind::Table,
-            ],
+            entity_kinds: vec![EntityKind::Database, EntityKind::DatabaseSchema, EntityKind::Table],
             capabilities: vec![Capability::Sql(names::SOURCE.into())],
             config_schema: CONFIG_SCHEMA.into(),
         }
@@ -69,9 +65,7 @@ mod tests {
         let info = Sqlite::describe();
         assert_eq!(info.name, "sqlite");
         assert_eq!(info.source_types, vec!["sqlite"]);
-        assert!(
-            matches!(info.capabilities.as_slice(), [Capability::Sql(label)] if label == "source")
-        );
+        assert!(matches!(info.capabilities.as_slice(), [Capability::Sql(label)] if label == "source"));
         let schema: weir_sdk::serde_json::Value =
             weir_sdk::serde_json::from_str(&info.config_schema).expect("the config schema is JSON");
         assert_eq!(schema["type"], "object");

@@ -14,10 +14,7 @@ pub const SOURCE: &str = "source";
 /// The database name: `connection.database` if set, else the file stem of
 /// `connection.databaseMode`, else `main`.
 pub fn database_name(config: &Config) -> String {
-    pick_database_name(
-        config.connection_str("database"),
-        config.connection_str("databaseMode"),
-    )
+    pick_database_name(config.connection_str("database"), config.connection_str("databaseMode"))
 }
 
 /// The pure half of [`database_name`].
@@ -25,8 +22,7 @@ pub fn pick_database_name(database: Option<&str>, mode: Option<&str>) -> String 
     if let Some(name) = database.map(str::trim).filter(|n| !n.is_empty()) {
         return name.to_string();
     }
-    mode.and_then(file_stem)
-        .unwrap_or_else(|| SCHEMA.to_string())
+    mode.and_then(file_stem).unwrap_or_else(|| SCHEMA.to_string())
 }
 
 /// `/tmp/x/demo.db` → `demo`; also accepts `file:` URIs with a query
@@ -53,10 +49,7 @@ mod tests {
 
     #[test]
     fn explicit_database_wins() {
-        assert_eq!(
-            pick_database_name(Some("shop"), Some("/tmp/demo.db")),
-            "shop"
-        );
+        assert_eq!(pick_database_name(Some("shop"), Some("/tmp/demo.db")), "shop");
         assert_eq!(pick_database_name(Some("  "), Some("/tmp/demo.db")), "demo");
     }
 
@@ -64,15 +57,9 @@ mod tests {
     fn file_stem_of_the_path() {
         assert_eq!(pick_database_name(None, Some("/tmp/x/demo.db")), "demo");
         assert_eq!(pick_database_name(None, Some("demo")), "demo");
-        assert_eq!(
-            pick_database_name(None, Some("data/archive.2024.sqlite3")),
-            "archive.2024"
-        );
+        assert_eq!(pick_database_name(None, Some("data/archive.2024.sqlite3")), "archive.2024");
         assert_eq!(pick_database_name(None, Some("C:\\data\\shop.db")), "shop");
-        assert_eq!(
-            pick_database_name(None, Some("file:/srv/shop.db?mode=ro")),
-            "shop"
-        );
+        assert_eq!(pick_database_name(None, Some("file:/srv/shop.db?mode=ro")), "shop");
         assert_eq!(pick_database_name(None, Some("/tmp/.hidden")), ".hidden");
     }
 

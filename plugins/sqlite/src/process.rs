@@ -11,9 +11,8 @@ use crate::names::{SCHEMA, database_name};
 use crate::types::map_declared_type;
 use std::collections::{HashMap, HashSet};
 use weir_sdk::{
-    Batch, CheckConstraint, Column, Config, ConstraintKind, Database, DatabaseSchema, Deferred,
-    Entity, EntityFailure, EntityKind, EntityRef, Failure, ForeignKey, Result, Table,
-    TableConstraint, TableType, log,
+    Batch, CheckConstraint, Column, Config, ConstraintKind, Database, DatabaseSchema, Deferred, Entity, EntityFailure,
+    EntityKind, EntityRef, Failure, ForeignKey, Result, Table, TableConstraint, TableType, log,
 };
 
 pub fn process(config: &Config, refs: Vec<EntityRef>) -> Result<Batch> {
@@ -41,10 +40,7 @@ pub fn triage(db: &str, refs: Vec<EntityRef>, batch: &mut Batch) -> Vec<String> 
         let path: Vec<&str> = r.path.iter().map(String::as_str).collect();
         match (r.kind, path.as_slice()) {
             (EntityKind::Database, [name]) if *name == db => {
-                batch.entities.push(Entity::Database(Database {
-                    name: db.to_string(),
-                    description: None,
-                }));
+                batch.entities.push(Entity::Database(Database { name: db.to_string(), description: None }));
             }
             (EntityKind::DatabaseSchema, [d, s]) if *d == db && *s == SCHEMA => {
                 batch.entities.push(Entity::DatabaseSchema(DatabaseSchema {
@@ -63,9 +59,7 @@ pub fn triage(db: &str, refs: Vec<EntityRef>, batch: &mut Batch) -> Vec<String> 
             }
             (kind, _) => batch.failures.push(EntityFailure {
                 path: r.path,
-                error: Failure::permanent(format!(
-                    "the sqlite plugin does not produce {kind:?} entities"
-                )),
+                error: Failure::permanent(format!("the sqlite plugin does not produce {kind:?} entities")),
             }),
         }
     }
@@ -73,10 +67,7 @@ pub fn triage(db: &str, refs: Vec<EntityRef>, batch: &mut Batch) -> Vec<String> 
 }
 
 fn not_found(path: Vec<String>) -> EntityFailure {
-    let error = Failure::permanent(format!(
-        "not found: `{}` does not exist in the source",
-        path.join(".")
-    ));
+    let error = Failure::permanent(format!("not found: `{}` does not exist in the source", path.join(".")));
     EntityFailure { path, error }
 }
 
@@ -84,16 +75,8 @@ fn not_found(path: Vec<String>) -> EntityFailure {
 /// in request order, plus their foreign keys. Returns notes worth a log
 /// line.
 pub fn assemble(db: &str, names: &[String], catalog: &Catalog, batch: &mut Batch) -> Vec<String> {
-    let objects: HashMap<&str, &Object> = catalog
-        .objects
-        .iter()
-        .map(|o| (o.name.as_str(), o))
-        .collect();
-    let failures: HashMap<&str, &Failure> = catalog
-        .failures
-        .iter()
-        .map(|(n, f)| (n.as_str(), f))
-        .collect();
+    let objects: HashMap<&str, &Object> = catalog.objects.iter().map(|o| (o.name.as_str(), o)).collect();
+    let failures: HashMap<&str, &Failure> = catalog.failures.iter().map(|(n, f)| (n.as_str(), f)).collect();
     let columns = group(&catalog.columns, |c| &c.table);
     let indexes = group(&catalog.indexes, |i| &i.table);
     let foreign_keys = group(&catalog.foreign_keys, |f| &f.table);
@@ -102,10 +85,7 @@ pub fn assemble(db: &str, names: &[String], catalog: &Catalog, batch: &mut Batch
     for name in names {
         let path = vec![db.to_string(), SCHEMA.to_string(), name.clone()];
         if let Some(failure) = failures.get(name.as_str()) {
-            batch.failures.push(EntityFailure {
-                path,
-                error: (*failure).clone(),
-            });
+            batch.failures.push(EntityFailure { path, error: (*failure).clone() });
             continue;
         }
         let Some(object) = objects.get(name.as_str()) else {
@@ -115,9 +95,7 @@ pub fn assemble(db: &str, names: &[String], catalog: &Catalog, batch: &mut Batch
         let table = build_table(db, object, rows_of(&columns, name), rows_of(&indexes, name));
         batch.entities.push(Entity::Table(table));
         let (keys, mut skipped) = build_foreign_keys(db, name, rows_of(&foreign_keys, name));
-        batch
-            .deferred
-            .extend(keys.into_iter().map(Deferred::ForeignKey));
+        batch.deferred.extend(keys.into_iter().map(Deferred::ForeignKey));
         notes.append(&mut skipped);
     }
     notes
@@ -137,12 +115,7 @@ fn group<T>(rows: &[T], key: impl Fn(&T) -> &String) -> HashMap<&str, Vec<&T>> {
 
 /// One table or view from its rows. `columns` and `indexes` are that
 /// object's rows, in the queries' order.
-pub fn build_table(
-    db: &str,
-    object: &Object,
-    columns: &[&ColumnRow],
-    indexes: &[&IndexRow],
-) -> Table {
+pub fn build_table(db: &str, object: &Object, columns: &[&ColumnRow], indexes: &[&IndexRow]) -> Table {
     let is_table = object.kind == ObjectType::Table;
     let (ddl, description) = if is_table {
         let ddl = ddl::parse_table(&object.sql);
@@ -165,8 +138,7 @@ pub fn build_table(
     // DESC`, which is not an alias).
     let rowid_alias = match primary_key.as_slice() {
         [only] if is_table && !ddl.without_rowid => {
-            only.declared.eq_ignore_ascii_case("INTEGER")
-                && !indexes.iter().any(|i| i.origin == "pk")
+            only.declared.eq_ignore_ascii_case("INTEGER") && !indexes.iter().any(|i| i.origin == "pk")
         }
         _ => false,
     };
@@ -206,11 +178,7 @@ pub fn build_table(
         database: db.to_string(),
         schema: SCHEMA.to_string(),
         name: object.name.clone(),
-        table_type: if is_table {
-            TableType::Regular
-        } else {
-            TableType::View
-        },
+        table_type: if is_table { TableType::Regular } else { TableType::View },
         description,
         columns,
         constraints,
@@ -243,11 +211,7 @@ fn unique_constraints(indexes: &[&IndexRow]) -> Vec<TableConstraint> {
     order
         .into_iter()
         .filter_map(|index| columns.remove(index).flatten())
-        .map(|columns| TableConstraint {
-            kind: ConstraintKind::Unique,
-            name: None,
-            columns,
-        })
+        .map(|columns| TableConstraint { kind: ConstraintKind::Unique, name: None, columns })
         .collect()
 }
 
@@ -265,22 +229,13 @@ pub fn check_constraints(table: &str, checks: &[Check]) -> Vec<CheckConstraint> 
                     None => format!("{table}_check"),
                 };
                 let name = (0..)
-                    .map(|n| {
-                        if n == 0 {
-                            base.clone()
-                        } else {
-                            format!("{base}{n}")
-                        }
-                    })
+                    .map(|n| if n == 0 { base.clone() } else { format!("{base}{n}") })
                     .find(|candidate| !used.contains(candidate))
                     .unwrap_or(base);
                 used.insert(name.clone());
                 name
             });
-            CheckConstraint {
-                name,
-                expression: check.expression.clone(),
-            }
+            CheckConstraint { name, expression: check.expression.clone() }
         })
         .collect()
 }
@@ -288,11 +243,7 @@ pub fn check_constraints(table: &str, checks: &[Check]) -> Vec<CheckConstraint> 
 /// The foreign keys of table `name`, grouped by the pragma's id (one id per
 /// FOREIGN KEY clause, one row per column pair, already in `seq` order).
 /// A key whose referred columns cannot be told is skipped with a note.
-pub fn build_foreign_keys(
-    db: &str,
-    name: &str,
-    rows: &[&ForeignKeyRow],
-) -> (Vec<ForeignKey>, Vec<String>) {
+pub fn build_foreign_keys(db: &str, name: &str, rows: &[&ForeignKeyRow]) -> (Vec<ForeignKey>, Vec<String>) {
     let path = |table: &str| vec![db.to_string(), SCHEMA.to_string(), table.to_string()];
     let mut keys: Vec<(i64, ForeignKey, bool)> = Vec::new();
     for row in rows {
@@ -336,32 +287,14 @@ mod tests {
     use super::*;
 
     fn column(table: &str, name: &str, declared: &str, not_null: bool, pk: i64) -> ColumnRow {
-        ColumnRow {
-            table: table.into(),
-            name: name.into(),
-            declared: declared.into(),
-            not_null,
-            default: None,
-            pk,
-        }
+        ColumnRow { table: table.into(), name: name.into(), declared: declared.into(), not_null, default: None, pk }
     }
 
     fn index(table: &str, index: &str, origin: &str, column: Option<&str>) -> IndexRow {
-        IndexRow {
-            table: table.into(),
-            index: index.into(),
-            origin: origin.into(),
-            column: column.map(Into::into),
-        }
+        IndexRow { table: table.into(), index: index.into(), origin: origin.into(), column: column.map(Into::into) }
     }
 
-    fn fk(
-        table: &str,
-        id: i64,
-        column: &str,
-        referred: &str,
-        referred_column: Option<&str>,
-    ) -> ForeignKeyRow {
+    fn fk(table: &str, id: i64, column: &str, referred: &str, referred_column: Option<&str>) -> ForeignKeyRow {
         ForeignKeyRow {
             table: table.into(),
             id,
@@ -372,29 +305,14 @@ mod tests {
     }
 
     fn table_ref(path: &[&str]) -> EntityRef {
-        EntityRef {
-            kind: EntityKind::Table,
-            path: path.iter().map(|s| s.to_string()).collect(),
-            cost: 1,
-            key: None,
-        }
+        EntityRef { kind: EntityKind::Table, path: path.iter().map(|s| s.to_string()).collect(), cost: 1, key: None }
     }
 
     #[test]
     fn triage_answers_databases_and_schemas_and_rejects_foreign_paths() {
         let refs = vec![
-            EntityRef {
-                kind: EntityKind::Database,
-                path: vec!["demo".into()],
-                cost: 1,
-                key: None,
-            },
-            EntityRef {
-                kind: EntityKind::Database,
-                path: vec!["other".into()],
-                cost: 1,
-                key: None,
-            },
+            EntityRef { kind: EntityKind::Database, path: vec!["demo".into()], cost: 1, key: None },
+            EntityRef { kind: EntityKind::Database, path: vec!["other".into()], cost: 1, key: None },
             EntityRef {
                 kind: EntityKind::DatabaseSchema,
                 path: vec!["demo".into(), "main".into()],
@@ -411,26 +329,16 @@ mod tests {
             table_ref(&["demo", "main", "a"]),
             table_ref(&["demo", "aux", "b"]),
             table_ref(&["demo", "main"]),
-            EntityRef {
-                kind: EntityKind::Chart,
-                path: vec!["x".into()],
-                cost: 1,
-                key: None,
-            },
+            EntityRef { kind: EntityKind::Chart, path: vec!["x".into()], cost: 1, key: None },
         ];
         let mut batch = Batch::default();
         let tables = triage("demo", refs, &mut batch);
         assert_eq!(tables, vec!["a".to_string()]);
         assert_eq!(batch.entities.len(), 2);
         assert!(matches!(&batch.entities[0], Entity::Database(d) if d.name == "demo"));
-        assert!(
-            matches!(&batch.entities[1], Entity::DatabaseSchema(s) if s.database == "demo" && s.name == "main")
-        );
+        assert!(matches!(&batch.entities[1], Entity::DatabaseSchema(s) if s.database == "demo" && s.name == "main"));
         let failed: Vec<String> = batch.failures.iter().map(|f| f.path.join(".")).collect();
-        assert_eq!(
-            failed,
-            vec!["other", "demo.temp", "demo.aux.b", "demo.main", "x"]
-        );
+        assert_eq!(failed, vec!["other", "demo.temp", "demo.aux.b", "demo.main", "x"]);
         assert!(batch.failures[0].error.message.starts_with("not found"));
     }
 
@@ -463,41 +371,20 @@ mod tests {
             index("items", "sqlite_autoindex_items_2", "u", Some("order_id")),
             index("items", "sqlite_autoindex_items_2", "u", Some("sku")),
         ];
-        let table = build_table(
-            "shop",
-            &object,
-            &columns.iter().collect::<Vec<_>>(),
-            &indexes.iter().collect::<Vec<_>>(),
-        );
+        let table =
+            build_table("shop", &object, &columns.iter().collect::<Vec<_>>(), &indexes.iter().collect::<Vec<_>>());
 
-        assert_eq!(
-            (
-                table.database.as_str(),
-                table.schema.as_str(),
-                table.name.as_str()
-            ),
-            ("shop", "main", "items")
-        );
+        assert_eq!((table.database.as_str(), table.schema.as_str(), table.name.as_str()), ("shop", "main", "items"));
         assert_eq!(table.table_type, TableType::Regular);
         assert_eq!(table.description.as_deref(), Some("Order lines."));
         assert_eq!(table.view_definition, None);
 
         let sku = &table.columns[2];
-        assert_eq!(
-            (
-                sku.data_type.as_str(),
-                sku.data_length,
-                sku.ordinal_position
-            ),
-            ("VARCHAR", Some(32), 3)
-        );
+        assert_eq!((sku.data_type.as_str(), sku.data_length, sku.ordinal_position), ("VARCHAR", Some(32), 3));
         assert_eq!(sku.data_type_display.as_deref(), Some("VARCHAR(32)"));
         assert!(sku.nullable);
         let price = &table.columns[3];
-        assert_eq!(
-            (price.precision, price.scale, price.default_value.as_deref()),
-            (Some(10), Some(2), Some("0"))
-        );
+        assert_eq!((price.precision, price.scale, price.default_value.as_deref()), (Some(10), Some(2), Some("0")));
         assert_eq!(price.description.as_deref(), Some("Unit price."));
         assert_eq!(table.columns[0].description.as_deref(), Some("The order."));
         assert!(!table.columns[0].nullable);
@@ -510,60 +397,32 @@ mod tests {
 
         assert_eq!(table.checks.len(), 1);
         assert_eq!(
-            (
-                table.checks[0].name.as_str(),
-                table.checks[0].expression.as_str()
-            ),
+            (table.checks[0].name.as_str(), table.checks[0].expression.as_str()),
             ("items_sku_check", "sku <> ''")
         );
     }
 
     #[test]
     fn integer_primary_key_is_not_null_but_other_keys_follow_sqlite() {
-        let object = |sql: &str| Object {
-            name: "t".into(),
-            kind: ObjectType::Table,
-            sql: sql.into(),
-        };
+        let object = |sql: &str| Object { name: "t".into(), kind: ObjectType::Table, sql: sql.into() };
         let nullable = |object: &Object, declared: &str, pk_index: bool| {
             let columns = [column("t", "id", declared, false, 1)];
             let indexes = [index("t", "sqlite_autoindex_t_1", "pk", Some("id"))];
-            let indexes: Vec<&IndexRow> = if pk_index {
-                indexes.iter().collect()
-            } else {
-                Vec::new()
-            };
-            build_table("d", object, &columns.iter().collect::<Vec<_>>(), &indexes).columns[0]
-                .nullable
+            let indexes: Vec<&IndexRow> = if pk_index { indexes.iter().collect() } else { Vec::new() };
+            build_table("d", object, &columns.iter().collect::<Vec<_>>(), &indexes).columns[0].nullable
         };
         let plain = object("CREATE TABLE t (id INTEGER PRIMARY KEY)");
         assert!(!nullable(&plain, "INTEGER", false), "rowid alias");
-        assert!(
-            nullable(&plain, "INTEGER", true),
-            "INTEGER PRIMARY KEY DESC is no alias"
-        );
-        assert!(
-            nullable(&plain, "TEXT", true),
-            "SQLite lets NULL into a TEXT primary key"
-        );
-        assert!(
-            nullable(&plain, "INT", false),
-            "only the exact word INTEGER makes an alias"
-        );
+        assert!(nullable(&plain, "INTEGER", true), "INTEGER PRIMARY KEY DESC is no alias");
+        assert!(nullable(&plain, "TEXT", true), "SQLite lets NULL into a TEXT primary key");
+        assert!(nullable(&plain, "INT", false), "only the exact word INTEGER makes an alias");
     }
 
     #[test]
     fn views_keep_their_text_and_description() {
         let sql = "CREATE VIEW v AS -- Totals per order.\nSELECT 1 AS one, x FROM t";
-        let object = Object {
-            name: "v".into(),
-            kind: ObjectType::View,
-            sql: sql.into(),
-        };
-        let columns = [
-            column("v", "one", "", false, 0),
-            column("v", "x", "REAL", false, 0),
-        ];
+        let object = Object { name: "v".into(), kind: ObjectType::View, sql: sql.into() };
+        let columns = [column("v", "one", "", false, 0), column("v", "x", "REAL", false, 0)];
         let table = build_table("d", &object, &columns.iter().collect::<Vec<_>>(), &[]);
         assert_eq!(table.table_type, TableType::View);
         assert_eq!(table.view_definition.as_deref(), Some(sql));
@@ -607,58 +466,30 @@ mod tests {
             check(Some("t_check"), None),
             check(None, None),
         ];
-        let names: Vec<String> = check_constraints("t", &checks)
-            .into_iter()
-            .map(|c| c.name)
-            .collect();
-        assert_eq!(
-            names,
-            vec!["t_a_check", "t_a_check1", "t_check1", "t_check", "t_check2"]
-        );
+        let names: Vec<String> = check_constraints("t", &checks).into_iter().map(|c| c.name).collect();
+        assert_eq!(names, vec!["t_a_check", "t_a_check1", "t_check1", "t_check", "t_check2"]);
     }
 
     #[test]
     fn missing_and_unreadable_objects_fail_alone() {
         let catalog = Catalog {
             objects: vec![
-                Object {
-                    name: "ok".into(),
-                    kind: ObjectType::Table,
-                    sql: "CREATE TABLE ok (a INT)".into(),
-                },
-                Object {
-                    name: "broken".into(),
-                    kind: ObjectType::View,
-                    sql: "CREATE VIEW broken AS SELECT 1".into(),
-                },
+                Object { name: "ok".into(), kind: ObjectType::Table, sql: "CREATE TABLE ok (a INT)".into() },
+                Object { name: "broken".into(), kind: ObjectType::View, sql: "CREATE VIEW broken AS SELECT 1".into() },
             ],
             columns: vec![column("ok", "a", "INT", false, 0)],
-            failures: vec![(
-                "broken".into(),
-                Failure::permanent("no such table: main.gone"),
-            )],
+            failures: vec![("broken".into(), Failure::permanent("no such table: main.gone"))],
             ..Catalog::default()
         };
-        let names: Vec<String> = ["ok", "gone", "broken"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let names: Vec<String> = ["ok", "gone", "broken"].iter().map(|s| s.to_string()).collect();
         let mut batch = Batch::default();
         assemble("d", &names, &catalog, &mut batch);
         assert_eq!(batch.entities.len(), 1);
-        assert!(
-            matches!(&batch.entities[0], Entity::Table(t) if t.name == "ok" && t.columns.len() == 1)
-        );
-        let failed: Vec<(String, &str)> = batch
-            .failures
-            .iter()
-            .map(|f| (f.path.join("."), f.error.message.as_str()))
-            .collect();
+        assert!(matches!(&batch.entities[0], Entity::Table(t) if t.name == "ok" && t.columns.len() == 1));
+        let failed: Vec<(String, &str)> =
+            batch.failures.iter().map(|f| (f.path.join("."), f.error.message.as_str())).collect();
         assert_eq!(failed[0].0, "d.main.gone");
         assert!(failed[0].1.starts_with("not found"));
-        assert_eq!(
-            failed[1],
-            ("d.main.broken".to_string(), "no such table: main.gone")
-        );
+        assert_eq!(failed[1], ("d.main.broken".to_string(), "no such table: main.gone"));
     }
 }

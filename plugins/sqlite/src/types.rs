@@ -21,12 +21,7 @@ pub struct Mapped {
 
 impl Mapped {
     const fn plain(data_type: &'static str) -> Self {
-        Mapped {
-            data_type,
-            data_length: None,
-            precision: None,
-            scale: None,
-        }
+        Mapped { data_type, data_length: None, precision: None, scale: None }
     }
 }
 
@@ -42,10 +37,7 @@ pub fn map_declared_type(declared: &str) -> Mapped {
     // OpenMetadata refuses a CHAR or VARCHAR without a length, so those
     // become TEXT or BLOB.
     let with_length = |data_type: &'static str, unbounded: &'static str| match first {
-        Some(length) => Mapped {
-            data_length: Some(length),
-            ..Mapped::plain(data_type)
-        },
+        Some(length) => Mapped { data_length: Some(length), ..Mapped::plain(data_type) },
         None => Mapped::plain(unbounded),
     };
     let exact = |data_type: &'static str| Mapped {
@@ -76,8 +68,9 @@ pub fn map_declared_type(declared: &str) -> Mapped {
         "MEDIUMTEXT" => Mapped::plain("MEDIUMTEXT"),
         "CLOB" => Mapped::plain("CLOB"),
         "CHAR" | "CHARACTER" | "NCHAR" | "NATIVE CHARACTER" => with_length("CHAR", "TEXT"),
-        "VARCHAR" | "CHARACTER VARYING" | "VARYING CHARACTER" | "NVARCHAR" | "VARCHAR2"
-        | "NVARCHAR2" => with_length("VARCHAR", "TEXT"),
+        "VARCHAR" | "CHARACTER VARYING" | "VARYING CHARACTER" | "NVARCHAR" | "VARCHAR2" | "NVARCHAR2" => {
+            with_length("VARCHAR", "TEXT")
+        }
         "BLOB" | "" => Mapped::plain("BLOB"),
         "MEDIUMBLOB" => Mapped::plain("MEDIUMBLOB"),
         "LONGBLOB" => Mapped::plain("LONGBLOB"),
@@ -99,11 +92,7 @@ fn by_affinity(base: &str, precision: Option<i32>, scale: Option<i32>) -> Mapped
         Mapped::plain("DOUBLE")
     } else {
         // NUMERIC affinity: `MONEY`, `STRING` (yes: SQLite gives it NUMERIC).
-        Mapped {
-            precision,
-            scale: precision.map(|_| scale.unwrap_or(0)),
-            ..Mapped::plain("NUMERIC")
-        }
+        Mapped { precision, scale: precision.map(|_| scale.unwrap_or(0)), ..Mapped::plain("NUMERIC") }
     }
 }
 
@@ -117,16 +106,7 @@ fn split_args(upper: &str) -> (String, Vec<Option<i32>>) {
     let args = if inside.trim().is_empty() {
         Vec::new()
     } else {
-        inside
-            .split(',')
-            .map(|a| {
-                a.trim()
-                    .trim_start_matches('+')
-                    .parse::<i32>()
-                    .ok()
-                    .filter(|n| *n >= 0)
-            })
-            .collect()
+        inside.split(',').map(|a| a.trim().trim_start_matches('+').parse::<i32>().ok().filter(|n| *n >= 0)).collect()
     };
     (base, args)
 }
@@ -161,20 +141,14 @@ mod tests {
         assert_eq!(short("DOUBLE PRECISION"), ("DOUBLE", None, None, None));
         assert_eq!(short("FLOAT"), ("FLOAT", None, None, None));
         assert_eq!(short("NUMERIC(10,2)"), ("NUMERIC", None, Some(10), Some(2)));
-        assert_eq!(
-            short("DECIMAL(10, 2)"),
-            ("DECIMAL", None, Some(10), Some(2))
-        );
+        assert_eq!(short("DECIMAL(10, 2)"), ("DECIMAL", None, Some(10), Some(2)));
         assert_eq!(short("NUMERIC(12)"), ("NUMERIC", None, Some(12), Some(0)));
         assert_eq!(short("NUMERIC"), ("NUMERIC", None, None, None));
         assert_eq!(short("BOOLEAN"), ("BOOLEAN", None, None, None));
         assert_eq!(short("DATE"), ("DATE", None, None, None));
         assert_eq!(short("DATETIME"), ("DATETIME", None, None, None));
         assert_eq!(short("TIMESTAMP"), ("TIMESTAMP", None, None, None));
-        assert_eq!(
-            short("timestamp with time zone"),
-            ("TIMESTAMPZ", None, None, None)
-        );
+        assert_eq!(short("timestamp with time zone"), ("TIMESTAMPZ", None, None, None));
         assert_eq!(short("JSON"), ("JSON", None, None, None));
         assert_eq!(short("BINARY(16)"), ("BINARY", Some(16), None, None));
         assert_eq!(short("VARBINARY"), ("BLOB", None, None, None));
@@ -186,10 +160,7 @@ mod tests {
         assert_eq!(short("FLOATING POINT"), ("INT", None, None, None));
         assert_eq!(short("CHARINT"), ("INT", None, None, None));
         assert_eq!(short("POINT"), ("INT", None, None, None));
-        assert_eq!(
-            short("NATIVE VARYING CHARACTER(70)"),
-            ("TEXT", None, None, None)
-        );
+        assert_eq!(short("NATIVE VARYING CHARACTER(70)"), ("TEXT", None, None, None));
         assert_eq!(short("LONGTEXT"), ("TEXT", None, None, None));
         assert_eq!(short("TINYBLOB"), ("BLOB", None, None, None));
         assert_eq!(short("FLOAT8"), ("DOUBLE", None, None, None));

@@ -14,6 +14,7 @@ pub mod sqlite;
 use crate::runtime::bindings::types::{ErrorKind, Failure};
 use crate::runtime::bindings::weir::connector::sql::RowSet;
 use crate::runtime::bindings::weir::connector::sql::SqlValue;
+use sqlx::{ConnectOptions, Connection};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -67,6 +68,9 @@ impl From<&crate::runtime::Limits> for QueryLimits {
     }
 }
 
+/// How long the up-front connection check waits.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
 #[derive(Debug, Error)]
 pub enum SqlError {
     #[error("cannot connect to {target}: {reason}")]
@@ -92,12 +96,21 @@ impl SqlSource {
             SqlTarget::Postgres { .. } => SqlSource::Postgres(postgres::pool(target, limits, max_connections)?),
             SqlTarget::Sqlite { path } => SqlSource::Sqlite(sqlite::pool(path, max_connections)),
         };
-        let check = match &source {
-            SqlSource::Postgres(pool) => pool.acquire().await.map(drop),
-            SqlSource::Sqlite(pool) => pool.acquire().await.map(drop),
+        // One direct connection, not the pool: the pool retries a refused
+        // connection until its acquire timeout, which would hide a typo in
+        // `hostPort` behind half a minute of silence.
+        let check = async {
+            match &source {
+                SqlSource::Postgres(pool) => pool.connect_options().connect().await?.close().await,
+                SqlSource::Sqlite(pool) => pool.connect_options().connect().await?.close().await,
+            }
         };
-        check.map_err(|e| SqlError::Connect { target: target.describe(), reason: e.to_string() })?;
-        Ok(source)
+        let failed = |reason: String| SqlError::Connect { target: target.describe(), reason };
+        match tokio::time::timeout(CONNECT_TIMEOUT, check).await {
+            Ok(Ok(())) => Ok(source),
+            Ok(Err(err)) => Err(failed(err.to_string())),
+            Err(_) => Err(failed(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()))),
+        }
     }
 
     pub async fn close(&self) {

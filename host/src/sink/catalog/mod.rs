@@ -20,7 +20,7 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum CatalogError {
-    #[error("catalog {path}: {source}")]
+    #[error("catalog {path}")]
     Open { path: String, source: sqlx::Error },
     #[error("catalog {path}: no such file (run `weir ingest` or `weir quickstart` first, or pass --catalog)")]
     Missing { path: String },

@@ -71,10 +71,7 @@ impl Guest for Probe {
             "panic" => panic!("probe: process panicked on purpose"),
             "panic-on" => {
                 let target = arg(config, "panic-on")?;
-                if refs
-                    .iter()
-                    .any(|r| r.path.last().is_some_and(|n| n == target))
-                {
+                if refs.iter().any(|r| r.path.last().is_some_and(|n| n == target)) {
                     panic!("probe: process panicked on purpose on {target}");
                 }
             }
@@ -89,12 +86,9 @@ impl Guest for Probe {
             }
         }
         let mut batch = tables(refs);
-        batch
-            .failures
-            .extend(report.into_iter().map(|(what, error)| EntityFailure {
-                path: vec!["db".into(), "s".into(), what],
-                error,
-            }));
+        batch.failures.extend(
+            report.into_iter().map(|(what, error)| EntityFailure { path: vec!["db".into(), "s".into(), what], error }),
+        );
         Ok(batch)
     }
 }
@@ -104,11 +98,7 @@ impl Guest for Probe {
 weir_sdk::bindings::__export_connector_world!(Probe with_types_in weir_sdk::bindings);
 
 fn mode(config: &Config) -> &str {
-    config
-        .source_config
-        .get("probeMode")
-        .and_then(Json::as_str)
-        .unwrap_or("ok")
+    config.source_config.get("probeMode").and_then(Json::as_str).unwrap_or("ok")
 }
 
 fn arg<'a>(config: &'a Config, mode: &str) -> Result<&'a str> {
@@ -186,11 +176,7 @@ fn escape_env() -> (String, Failure) {
     let home = std::env::var("HOME");
     let count = std::env::vars().count();
     match home {
-        Ok(_) => outcome(
-            "env",
-            true,
-            format!("HOME is set, {count} variables visible"),
-        ),
+        Ok(_) => outcome("env", true, format!("HOME is set, {count} variables visible")),
         Err(_) if count > 0 => outcome("env", true, format!("{count} variables visible")),
         Err(e) => outcome("env", false, format!("HOME: {e}; 0 variables visible")),
     }
@@ -213,18 +199,10 @@ fn escape_sql() -> (String, Failure) {
 
 fn escape_http() -> (String, Failure) {
     // The SDK does not wrap `http` yet, so call the raw import.
-    let request = http::Request {
-        method: "GET".into(),
-        url: "http://example.com/".into(),
-        headers: Vec::new(),
-        body: None,
-    };
+    let request =
+        http::Request { method: "GET".into(), url: "http://example.com/".into(), headers: Vec::new(), body: None };
     match http::send(&request) {
-        Ok(r) => outcome(
-            "http",
-            true,
-            format!("status {}, {} bytes", r.status, r.body.len()),
-        ),
+        Ok(r) => outcome("http", true, format!("status {}, {} bytes", r.status, r.body.len())),
         Err(f) => outcome("http", false, failure_text(&f)),
     }
 }
@@ -262,7 +240,10 @@ fn try_writes() -> Vec<(String, Failure)> {
     ];
     let conn = match sql::open("source") {
         Ok(conn) => conn,
-        Err(f) => return vec![("write-open".into(), f.context("open source"))],
+        Err(f) => {
+            let error = Failure::new(f.kind, format!("open source: {}", failure_text(&f)));
+            return vec![("write-open".into(), error)];
+        }
     };
     STATEMENTS
         .iter()
@@ -284,15 +265,9 @@ fn run_query(statement: &str) -> Failure {
     let rows = sql::open("source").and_then(|conn| conn.query(statement, &[]));
     match rows {
         Ok(rows) => {
-            let columns: Vec<Json> = rows
-                .columns()
-                .iter()
-                .map(|c| json!({"name": c.name, "type": c.type_name}))
-                .collect();
-            let rows: Vec<Json> = rows
-                .iter()
-                .map(|row| row.values().iter().map(to_json).collect())
-                .collect();
+            let columns: Vec<Json> =
+                rows.columns().iter().map(|c| json!({"name": c.name, "type": c.type_name})).collect();
+            let rows: Vec<Json> = rows.iter().map(|row| row.values().iter().map(to_json).collect()).collect();
             Failure::permanent(json!({"columns": columns, "rows": rows}).to_string())
         }
         Err(f) => Failure::new(f.kind, format!("{statement}: {}", failure_text(&f))),
