@@ -161,15 +161,13 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
     // Phase 2: records that point at other entities.
     let unresolved = catalog.apply_relations(&relations).await?;
     report.relations_applied = relations.len() - unresolved.len();
-    report.relations_unresolved = unresolved
-        .into_iter()
-        .map(|u| FailureRecord {
-            entity: u.owner,
-            kind: u.kind.to_string(),
-            error: "unresolved".into(),
-            reason: u.reason,
-        })
-        .collect();
+    // Appended: records the plugin sent malformed are already listed.
+    report.relations_unresolved.extend(unresolved.into_iter().map(|u| FailureRecord {
+        entity: u.owner,
+        kind: u.kind.to_string(),
+        error: "unresolved".into(),
+        reason: u.reason,
+    }));
 
     report.elapsed_secs = started.elapsed().as_secs_f64();
     let summary = serde_json::to_value(&report).unwrap_or_default();
