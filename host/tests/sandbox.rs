@@ -229,3 +229,105 @@ fn a_second_load_uses_the_compile_cache() {
     let second = inspect();
     assert!(second.contains("compiled:      from cache"), "{second}");
 }
+
+fn postgres_connection(db: &TestDb) -> String {
+    format!(
+        "      type: Postgres\n      hostPort: \"{}\"\n      username: {}\n      database: {}",
+        db.host_port(),
+        db.user(),
+        db.name
+    )
+}
+
+/// The reason reported for the probe's `query` entry.
+fn query_outcome(r: &Run) -> String {
+    let found = failures(&r.report, ".query");
+    assert_eq!(found.len(), 1, "{}\n{}", r.report, r.stderr);
+    found[0]["reason"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn results_past_the_row_cap_are_an_error_not_a_truncation() {
+    let db = TestDb::create("rowcap").await;
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = probe_yaml(
+        "query",
+        "SELECT generate_series(1, 1000) AS n",
+        "  limits:\n    maxRows: 100",
+        &postgres_connection(&db),
+    );
+    let outcome = query_outcome(&run(dir.path(), &yaml));
+    assert!(outcome.contains("more than 100 rows") && outcome.contains("maxRows"), "{outcome}");
+
+    let under = probe_yaml(
+        "query",
+        "SELECT generate_series(1, 100) AS n",
+        "  limits:\n    maxRows: 100",
+        &postgres_connection(&db),
+    );
+    let outcome = query_outcome(&run(dir.path(), &under));
+    assert!(outcome.contains("\"rows\""), "100 rows fit: {outcome}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_statement_hits_the_statement_timeout() {
+    let db = TestDb::create("stmt_timeout").await;
+    let dir = tempfile::tempdir().unwrap();
+    let yaml =
+        probe_yaml("query", "SELECT pg_sleep(30)", "  limits:\n    statementTimeoutSecs: 1", &postgres_connection(&db));
+    let started = std::time::Instant::now();
+    let outcome = query_outcome(&run(dir.path(), &yaml));
+    assert!(outcome.contains("statement timeout"), "{outcome}");
+    assert!(outcome.starts_with("SELECT pg_sleep(30): transient"), "a timeout is transient: {outcome}");
+    assert!(started.elapsed().as_secs() < 20, "the statement was not cancelled");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_sources_are_read_only_and_cannot_attach_other_files() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("source.db");
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&file).create_if_missing(true);
+    let mut conn = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
+    sqlx::raw_sql("CREATE TABLE victim (id INTEGER); INSERT INTO victim VALUES (1), (2), (3);")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    let connection = format!("      type: SQLite\n      databaseMode: {}", file.display());
+
+    let r = run(dir.path(), &probe_yaml("write", "", "", &connection));
+    let writes: Vec<String> = failures(&r.report, "")
+        .iter()
+        .filter(|f| f["entity"].as_str().unwrap().contains("write-"))
+        .map(|f| f["reason"].as_str().unwrap().to_string())
+        .collect();
+    for statement in ["CREATE TABLE probe_created ", "DELETE FROM victim"] {
+        let outcome =
+            writes.iter().find(|w| w.starts_with(statement)).unwrap_or_else(|| panic!("{statement}: {writes:?}"));
+        assert!(outcome.contains("denied"), "{statement} was not refused: {outcome}");
+    }
+
+    // Another file the host can read: ATTACH must not reach it.
+    let other = dir.path().join("other.db");
+    let other_options = sqlx::sqlite::SqliteConnectOptions::new().filename(&other).create_if_missing(true);
+    let mut conn = sqlx::SqliteConnection::connect_with(&other_options).await.unwrap();
+    sqlx::raw_sql("CREATE TABLE secret (v TEXT); INSERT INTO secret VALUES ('top-secret-row');")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    let attach = format!("ATTACH DATABASE '{}' AS other; SELECT v FROM other.secret", other.display());
+    let outcome = query_outcome(&run(dir.path(), &probe_yaml("query", &attach, "", &connection)));
+    assert!(!outcome.contains("top-secret-row"), "ATTACH reached another file: {outcome}");
+    assert!(outcome.contains("too many attached databases"), "refused by the attach limit: {outcome}");
+
+    let mut conn = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM victim").fetch_one(&mut conn).await.unwrap();
+    assert_eq!(rows, 3, "DELETE got through");
+    let tables: i64 = sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE name LIKE 'probe_created%'")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(tables, 0, "CREATE TABLE got through");
+}
