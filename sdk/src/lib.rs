@@ -6,7 +6,7 @@
 //! behalf, logs through [`log`], and returns typed entities modelled on
 //! OpenMetadata's Create* requests.
 //!
-//! ```ignore
+//! ```text
 //! use weir_sdk::*;
 //!
 //! struct Demo;

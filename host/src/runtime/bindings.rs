@@ -10,4 +10,4 @@ wasmtime::component::bindgen!({
     },
 });
 
-pub use weir::connector::types;
+pub use self::weir::connector::types;
