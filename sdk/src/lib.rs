@@ -19,6 +19,7 @@
 //! ```
 
 mod config;
+mod data_types;
 mod failure;
 pub mod log;
 pub mod sql;
@@ -40,6 +41,7 @@ pub use bindings::weir::connector::types::{
     RawEntity, StoredProcedure, Table, TableConstraint, TableType,
 };
 pub use config::Config;
+pub use data_types::{DATA_TYPES, is_data_type};
 pub use serde_json;
 
 /// The result type of every connector entry point.

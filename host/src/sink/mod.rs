@@ -3,6 +3,8 @@
 //! [`Relation`]s once every entity exists.
 
 pub mod catalog;
+// One list for the SDK and the host: see the file's own comment.
+#[path = "../../../sdk/src/data_types.rs"]
 mod data_types;
 pub mod document;
 

@@ -5,10 +5,12 @@
 //!
 //! - `mod.rs`: grants (label → connection pool) and per-instance state.
 //! - `host.rs`: the WIT `sql` interface.
+//! - `rows.rs`: binding, streaming and result caps, shared by the drivers.
 //! - `postgres.rs`, `sqlite.rs`: one driver each.
 
 mod host;
 pub mod postgres;
+mod rows;
 pub mod sqlite;
 
 use crate::runtime::bindings::types::{ErrorKind, Failure};

@@ -2,10 +2,11 @@
 //! transaction the host opens and always rolls back, on a session whose
 //! default is read-only and whose statements time out.
 
-use super::{QueryLimits, ResultBudget, SqlError, SqlTarget, failure};
+use super::rows::{self, Decoder};
+use super::{QueryLimits, SqlError, SqlTarget, failure};
 use crate::runtime::bindings::types::{ErrorKind, Failure};
-use crate::runtime::bindings::weir::connector::sql::{ColumnInfo, RowSet, SqlValue};
-use futures_util::TryStreamExt;
+use crate::runtime::bindings::weir::connector::sql::{RowSet, SqlValue};
+use sqlx::Postgres;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Column, Row, TypeInfo};
 use std::time::Duration;
@@ -53,36 +54,8 @@ async fn fetch(
     params: &[SqlValue],
     limits: &QueryLimits,
 ) -> Result<RowSet, Failure> {
-    // The statement is the plugin's own text by design; it runs read-only.
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(statement.to_string()));
-    for param in params {
-        query = match param {
-            // Sent as text: PostgreSQL resolves it where the context allows.
-            SqlValue::Null => query.bind(None::<String>),
-            SqlValue::Boolean(b) => query.bind(*b),
-            SqlValue::Int(i) => query.bind(*i),
-            SqlValue::Float(f) => query.bind(*f),
-            SqlValue::Text(s) => query.bind(s.clone()),
-            SqlValue::Bytes(b) => query.bind(b.clone()),
-        };
-    }
-    let mut stream = query.fetch(&mut *conn);
-    let mut budget = ResultBudget::new(limits);
-    let mut columns = Vec::new();
-    let mut rows = Vec::new();
-    while let Some(row) = stream.try_next().await.map_err(to_failure)? {
-        if columns.is_empty() {
-            columns = row
-                .columns()
-                .iter()
-                .map(|c| ColumnInfo { name: c.name().to_string(), type_name: c.type_info().name().to_string() })
-                .collect();
-        }
-        let values = decode_row(&row)?;
-        budget.take(&values)?;
-        rows.push(values);
-    }
-    Ok(RowSet { columns, rows })
+    let query = rows::bind::<Postgres>(statement, params);
+    rows::collect(query, &mut *conn, limits, Decoder { row: decode_row, error: to_failure }).await
 }
 
 fn decode_row(row: &PgRow) -> Result<Vec<SqlValue>, Failure> {

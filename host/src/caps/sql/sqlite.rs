@@ -1,12 +1,13 @@
 //! SQLite through sqlx. The file is opened read-only and ATTACH is
 //! disabled, so a plugin can neither write nor reach another file.
 
-use super::{QueryLimits, ResultBudget, failure};
+use super::rows::{self, Decoder};
+use super::{QueryLimits, failure};
 use crate::runtime::bindings::types::{ErrorKind, Failure};
-use crate::runtime::bindings::weir::connector::sql::{ColumnInfo, RowSet, SqlValue};
-use futures_util::TryStreamExt;
+use crate::runtime::bindings::weir::connector::sql::{RowSet, SqlValue};
+use sqlx::Sqlite;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqlitePool, SqlitePoolOptions, SqliteRow};
-use sqlx::{Column, Row, TypeInfo, ValueRef};
+use sqlx::{Row, TypeInfo, ValueRef};
 use std::path::Path;
 use std::time::Duration;
 
@@ -40,40 +41,8 @@ pub(super) async fn query(
     params: &[SqlValue],
     limits: &QueryLimits,
 ) -> Result<RowSet, Failure> {
-    // The statement is the plugin's own text by design; it runs read-only.
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(statement.to_string()));
-    for param in params {
-        query = match param {
-            SqlValue::Null => query.bind(None::<String>),
-            SqlValue::Boolean(b) => query.bind(*b),
-            SqlValue::Int(i) => query.bind(*i),
-            SqlValue::Float(f) => query.bind(*f),
-            SqlValue::Text(s) => query.bind(s.clone()),
-            SqlValue::Bytes(b) => query.bind(b.clone()),
-        };
-    }
-    let mut stream = query.fetch(&mut *conn);
-    let mut budget = ResultBudget::new(limits);
-    let mut columns = Vec::new();
-    let mut rows = Vec::new();
-    let deadline = tokio::time::Instant::now() + limits.statement_timeout;
-    loop {
-        let next = tokio::time::timeout_at(deadline, stream.try_next())
-            .await
-            .map_err(|_| failure(ErrorKind::Transient, "statement timed out (weir.limits.statementTimeoutSecs)"))?;
-        let Some(row) = next.map_err(to_failure)? else { break };
-        if columns.is_empty() {
-            columns = row
-                .columns()
-                .iter()
-                .map(|c| ColumnInfo { name: c.name().to_string(), type_name: c.type_info().name().to_string() })
-                .collect();
-        }
-        let values = decode_row(&row)?;
-        budget.take(&values)?;
-        rows.push(values);
-    }
-    Ok(RowSet { columns, rows })
+    let query = rows::bind::<Sqlite>(statement, params);
+    rows::collect(query, &mut *conn, limits, Decoder { row: decode_row, error: to_failure }).await
 }
 
 /// SQLite types are per value, not per column: decode by storage class.

@@ -1,6 +1,9 @@
 //! OpenMetadata's column `dataType` values (entity/data/table.json,
-//! OpenMetadata 1.13). A plugin's column type must be one of them.
+//! OpenMetadata 1.13). A plugin's column type must be one of them; the host
+//! rejects an entity with any other. The host compiles this same file, so
+//! the list the SDK offers is the list the host checks.
 
+/// Every OpenMetadata `dataType` value.
 pub const DATA_TYPES: &[&str] = &[
     "NUMBER",
     "TINYINT",
@@ -90,6 +93,7 @@ pub const DATA_TYPES: &[&str] = &[
     "HIERARCHYID",
 ];
 
+/// Whether `name` is one of OpenMetadata's `dataType` values.
 pub fn is_data_type(name: &str) -> bool {
     DATA_TYPES.contains(&name)
 }
