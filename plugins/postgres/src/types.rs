@@ -203,7 +203,6 @@ mod tests {
         map(&ColumnType { base: b("_whatever"), element: Some(element), typmod: -1 })
     }
 
-
     const KNOWN_BASE_TYPES: &[&str] = &[
         "int2",
         "int4",
