@@ -14,6 +14,10 @@ pub struct KindCounts {
     pub filtered: usize,
     pub written: usize,
     pub failed: usize,
+    /// `process` calls for this kind.
+    pub batches: usize,
+    /// Statements the plugin sent for this kind, discovery included.
+    pub queries: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -65,6 +69,23 @@ impl RunReport {
     }
     pub fn failed(&self) -> usize {
         self.failures.len()
+    }
+    pub fn queries(&self) -> u64 {
+        self.kinds.iter().map(|k| k.queries).sum()
+    }
+
+    /// Adds one batch's cost to the kind's and the run's totals.
+    pub fn count_batch(&mut self, kind: &str, effort: &crate::plan::Effort, faulted: bool) {
+        let counts = self.kind_mut(kind);
+        counts.batches += 1;
+        counts.queries += effort.queries;
+        let ms = effort.elapsed.as_millis() as u64;
+        let stats = &mut self.batches;
+        stats.count += 1;
+        stats.retries += effort.retries as usize;
+        stats.faults += usize::from(faulted);
+        stats.total_ms += ms;
+        stats.slowest_ms = stats.slowest_ms.max(ms);
     }
 
     pub fn kind_mut(&mut self, kind: &str) -> &mut KindCounts {
@@ -121,9 +142,10 @@ impl RunReport {
         }
         writeln!(
             out,
-            "relations applied: {}, unresolved: {}; batches: {} ({} plugin faults, {} retries); {} instances; {:.2} s",
+            "relations applied: {}, unresolved: {}; {} queries; batches: {} ({} plugin faults, {} retries); {} instances; {:.2} s",
             self.relations_applied,
             self.relations_unresolved.len(),
+            self.queries(),
             self.batches.count,
             self.batches.faults,
             self.batches.retries,

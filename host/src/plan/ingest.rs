@@ -104,6 +104,7 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
             continue;
         }
         let name = kind_name(kind);
+        let queries_before = probe.queries();
         let refs = match probe.discover(&config, kind).await {
             Ok(Ok(refs)) => refs,
             Ok(Err(failure)) => {
@@ -114,6 +115,7 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
         let found = refs.len();
         let kept: Vec<EntityRef> = refs.into_iter().filter(|r| selection.keeps(r)).collect();
         let counts = report.kind_mut(name);
+        counts.queries += probe.queries() - queries_before;
         counts.found += found;
         counts.filtered += found - kept.len();
         tracing::info!(kind = name, found, kept = kept.len(), "discovered");
@@ -192,12 +194,8 @@ async fn absorb(
 ) -> Result<(), CatalogError> {
     let kind_label = kind_name(kind);
     match outcome {
-        Outcome::Done { batch, refs, elapsed, retries } => {
-            let ms = elapsed.as_millis() as u64;
-            report.batches.count += 1;
-            report.batches.retries += retries as usize;
-            report.batches.total_ms += ms;
-            report.batches.slowest_ms = report.batches.slowest_ms.max(ms);
+        Outcome::Done { batch, refs, effort } => {
+            report.count_batch(kind_label, &effort, false);
             let mut docs: Vec<Document> = Vec::with_capacity(batch.entities.len());
             for entity in &batch.entities {
                 if let Entity::Table(t) = entity
@@ -246,12 +244,8 @@ async fn absorb(
             }
             progress.inc(refs as u64);
         }
-        Outcome::Failed { refs, error, reason, faulted, retries } => {
-            report.batches.count += 1;
-            report.batches.retries += retries as usize;
-            if faulted {
-                report.batches.faults += 1;
-            }
+        Outcome::Failed { refs, error, reason, faulted, effort } => {
+            report.count_batch(kind_label, &effort, faulted);
             let counts = report.kind_mut(kind_label);
             counts.failed += refs.len();
             for r in &refs {

@@ -7,3 +7,4 @@ mod worker;
 
 pub use ingest::{DEFAULT_BATCH_SIZE, DEFAULT_CATALOG as DEFAULT_CATALOG_PATH, IngestError, IngestOptions, ingest};
 pub use select::Selection;
+pub use worker::Effort;

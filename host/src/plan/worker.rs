@@ -13,13 +13,21 @@ use tokio::sync::mpsc;
 /// Retries of a batch whose failure the plugin calls transient.
 const TRANSIENT_RETRIES: u32 = 2;
 
+/// What a batch cost, whatever became of it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Effort {
+    pub retries: u32,
+    /// Statements the plugin sent for this batch, retries included.
+    pub queries: u64,
+    pub elapsed: Duration,
+}
+
 /// What became of one batch.
 pub enum Outcome {
     Done {
         batch: Batch,
         refs: usize,
-        elapsed: Duration,
-        retries: u32,
+        effort: Effort,
     },
     /// The whole batch failed; every ref in it is reported with `reason`.
     Failed {
@@ -27,7 +35,7 @@ pub enum Outcome {
         error: &'static str,
         reason: String,
         faulted: bool,
-        retries: u32,
+        effort: Effort,
     },
 }
 
@@ -82,7 +90,9 @@ impl Worker {
                 match self.plugin.instantiate(&self.grants).await {
                     Ok(fresh) => instance = Some(fresh),
                     Err(fault) => {
-                        let outcome = failed(refs, "fault", fault.to_string(), true, 0);
+                        let reason = fault.to_string();
+                        let outcome =
+                            Outcome::Failed { refs, error: "fault", reason, faulted: true, effort: Effort::default() };
                         let _ = self.out.send(outcome).await;
                         continue;
                     }
@@ -103,11 +113,17 @@ impl Worker {
     /// instance faulted (and must be replaced).
     async fn process(&self, instance: &mut Instance, refs: Vec<EntityRef>) -> (Outcome, bool) {
         let started = Instant::now();
+        let queries_before = instance.queries();
         let mut retries = 0;
+        let effort = |instance: &Instance, retries| Effort {
+            retries,
+            queries: instance.queries() - queries_before,
+            elapsed: started.elapsed(),
+        };
         loop {
             match instance.process(&self.config, &refs).await {
                 Ok(Ok(batch)) => {
-                    let outcome = Outcome::Done { batch, refs: refs.len(), elapsed: started.elapsed(), retries };
+                    let outcome = Outcome::Done { batch, refs: refs.len(), effort: effort(instance, retries) };
                     return (outcome, false);
                 }
                 Ok(Err(failure)) if failure.kind == ErrorKind::Transient && retries < TRANSIENT_RETRIES => {
@@ -117,20 +133,22 @@ impl Worker {
                 }
                 Ok(Err(failure)) => {
                     let reason = self.grants.redactor.redact(&failure.message);
-                    return (failed(refs, error_kind(&failure), reason, false, retries), false);
+                    let error = error_kind(&failure);
+                    let outcome =
+                        Outcome::Failed { refs, error, reason, faulted: false, effort: effort(instance, retries) };
+                    return (outcome, false);
                 }
                 Err(fault) => {
                     let reason = self.grants.redactor.redact(&fault.to_string());
                     tracing::warn!(plugin = %self.grants.plugin, "{reason}; replacing the instance");
-                    return (failed(refs, fault_kind(&fault), reason, true, retries), true);
+                    let error = fault_kind(&fault);
+                    let outcome =
+                        Outcome::Failed { refs, error, reason, faulted: true, effort: effort(instance, retries) };
+                    return (outcome, true);
                 }
             }
         }
     }
-}
-
-fn failed(refs: Vec<EntityRef>, error: &'static str, reason: String, faulted: bool, retries: u32) -> Outcome {
-    Outcome::Failed { refs, error, reason, faulted, retries }
 }
 
 pub fn error_kind(failure: &Failure) -> &'static str {

@@ -126,6 +126,11 @@ impl Instance {
         self.settle("process", outcome)
     }
 
+    /// Statements this instance has sent so far.
+    pub fn queries(&self) -> u64 {
+        self.store.data().caps.sql.queries()
+    }
+
     fn settle<T>(
         &mut self,
         call: &'static str,

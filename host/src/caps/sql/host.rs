@@ -46,6 +46,7 @@ impl HostConnection for HostState {
         params: Vec<SqlValue>,
     ) -> wasmtime::Result<Result<RowSet, Failure>> {
         let grants = self.caps.grants.clone();
+        self.caps.sql.queries += 1;
         let conn = self.table.get_mut(&conn)?;
         let result = conn.query(&statement, &params, &grants.sql.limits).await;
         Ok(result.map_err(|mut f| {

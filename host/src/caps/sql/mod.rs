@@ -150,10 +150,18 @@ impl SqlGrants {
     }
 }
 
-/// What one instance holds.
+/// What one instance holds, and how many statements it has sent.
 #[derive(Default)]
 pub struct InstanceSql {
     open: u32,
+    queries: u64,
+}
+
+impl InstanceSql {
+    /// Statements this instance has sent since it was created.
+    pub fn queries(&self) -> u64 {
+        self.queries
+    }
 }
 
 /// A connection handed to a plugin, held in its resource table until the
