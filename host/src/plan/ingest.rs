@@ -2,7 +2,7 @@
 
 use super::select::Selection;
 use super::worker::{Outcome, WorkerPool};
-use crate::caps::sql::{QueryLimits, SqlError, SqlGrants, SqlSource};
+use crate::caps::sql::{DatabaseFilter, QueryLimits, SqlError, SqlGrants, SqlSource, SqlTarget};
 use crate::caps::{Grants, Redactor};
 use crate::config::Workflow;
 use crate::report::{FailureRecord, RunReport};
@@ -303,23 +303,30 @@ async fn grant(
 ) -> Result<Grants, IngestError> {
     let query_limits = QueryLimits::from(limits);
     let mut sql = SqlGrants::new(query_limits.clone());
+    let connection = &workflow.source.service_connection.config;
+    let target = connection.sql_target(&workflow.source.kind, options.base_dir.as_deref());
     for capability in &plugin.info.capabilities {
         match capability {
-            Capability::Sql(label) if label == "source" => {
-                let target = workflow
-                    .source
-                    .service_connection
-                    .config
-                    .sql_target(&workflow.source.kind, options.base_dir.as_deref());
-                match target {
-                    Some(target) => {
-                        tracing::info!(target = %target.describe(), "granting sql:source");
-                        sql.grant(label, SqlSource::connect(&target, &query_limits, instances).await?);
-                    }
-                    None => report.warnings.push(format!(
-                        "the plugin asks for sql:source, but source.type `{}` has no database connection weir can open",
-                        workflow.source.kind
-                    )),
+            Capability::Sql(label) if label == "source" => match &target {
+                Some(target) => {
+                    tracing::info!(target = %target.describe(), "granting sql:source");
+                    sql.grant(label, SqlSource::connect(target, &query_limits, instances).await?);
+                }
+                None => report.warnings.push(format!(
+                    "the plugin asks for sql:source, but source.type `{}` has no database connection weir can open",
+                    workflow.source.kind
+                )),
+            },
+            // Every database on the server, one connection family; only
+            // when the workflow asks for it.
+            Capability::Sql(label) if label == "source/*" => {
+                let all = connection.ingest_all_databases.unwrap_or(false);
+                if let (true, Some(target @ SqlTarget::Postgres { .. })) = (all, &target) {
+                    let filter = workflow.metadata_config().database_filter_pattern.clone();
+                    let allow: DatabaseFilter =
+                        Arc::new(move |db: &str| filter.as_ref().is_none_or(|pattern| pattern.keeps(db)));
+                    tracing::info!("granting sql:source/<database> for ingestAllDatabases");
+                    sql.grant_databases("source", target.clone(), allow, instances);
                 }
             }
             Capability::Sql(label) => {

@@ -8,13 +8,12 @@ impl Host for HostState {
     async fn open(&mut self, label: String) -> wasmtime::Result<Result<Resource<SqlConnection>, Failure>> {
         let grants = self.caps.grants.sql.clone();
         let plugin = self.caps.grants.plugin.clone();
-        let Some(source) = grants.sources.get(&label) else {
-            tracing::warn!(plugin = %plugin, label = %label, "denied a connection that was not granted");
-            let granted = grants.labels().join(", ");
-            return Ok(Err(failure(
-                ErrorKind::Denied,
-                format!("connection `{label}` is not granted to this plugin (granted: {granted})"),
-            )));
+        let source = match grants.source(&label) {
+            Ok(source) => source,
+            Err(reason) => {
+                tracing::warn!(plugin = %plugin, label = %label, "denied a connection: {reason}");
+                return Ok(Err(failure(ErrorKind::Denied, reason)));
+            }
         };
         if self.caps.sql.open >= grants.limits.max_open {
             return Ok(Err(failure(

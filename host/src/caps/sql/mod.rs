@@ -19,6 +19,7 @@ use crate::runtime::bindings::weir::connector::sql::SqlValue;
 use sqlx::{ConnectOptions, Connection};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use thiserror::Error;
 
@@ -79,7 +80,8 @@ pub enum SqlError {
     Connect { target: String, reason: String },
 }
 
-/// A pool of connections to one granted target.
+/// A pool of connections to one granted target. Cloning shares the pool.
+#[derive(Clone)]
 pub enum SqlSource {
     Postgres(sqlx::PgPool),
     Sqlite(sqlx::SqlitePool),
@@ -94,10 +96,7 @@ impl SqlSource {
         limits: &QueryLimits,
         max_connections: u32,
     ) -> Result<SqlSource, SqlError> {
-        let source = match target {
-            SqlTarget::Postgres { .. } => SqlSource::Postgres(postgres::pool(target, limits, max_connections)?),
-            SqlTarget::Sqlite { path } => SqlSource::Sqlite(sqlite::pool(path, max_connections)),
-        };
+        let source = SqlSource::lazy(target, limits, max_connections)?;
         // One direct connection, not the pool: the pool retries a refused
         // connection until its acquire timeout, which would hide a typo in
         // `hostPort` behind half a minute of silence.
@@ -115,6 +114,14 @@ impl SqlSource {
         }
     }
 
+    /// A pool that connects on first use.
+    fn lazy(target: &SqlTarget, limits: &QueryLimits, max_connections: u32) -> Result<SqlSource, SqlError> {
+        Ok(match target {
+            SqlTarget::Postgres { .. } => SqlSource::Postgres(postgres::pool(target, limits, max_connections)?),
+            SqlTarget::Sqlite { path } => SqlSource::Sqlite(sqlite::pool(path, max_connections)),
+        })
+    }
+
     pub async fn close(&self) {
         match self {
             SqlSource::Postgres(pool) => pool.close().await,
@@ -123,29 +130,90 @@ impl SqlSource {
     }
 }
 
+/// Which databases a label family may reach (`databaseFilterPattern`).
+pub type DatabaseFilter = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// Labels `<base>/<database>`: the same server and credentials as `base`,
+/// another database. Granted with `ingestAllDatabases`; each database's
+/// pool opens on first use.
+struct Family {
+    template: SqlTarget,
+    allow: DatabaseFilter,
+    max_connections: u32,
+    opened: Mutex<BTreeMap<String, SqlSource>>,
+}
+
 /// The connections a run grants, by label.
 #[derive(Default)]
 pub struct SqlGrants {
     sources: BTreeMap<String, SqlSource>,
+    families: BTreeMap<String, Family>,
     limits: QueryLimits,
 }
 
 impl SqlGrants {
     pub fn new(limits: QueryLimits) -> Self {
-        SqlGrants { sources: BTreeMap::new(), limits }
+        SqlGrants { sources: BTreeMap::new(), families: BTreeMap::new(), limits }
     }
 
     pub fn grant(&mut self, label: &str, source: SqlSource) {
         self.sources.insert(label.to_string(), source);
     }
 
+    /// Grants `<base>/<database>` for every database `allow` accepts on
+    /// the PostgreSQL server of `template`.
+    pub fn grant_databases(&mut self, base: &str, template: SqlTarget, allow: DatabaseFilter, max_connections: u32) {
+        let family = Family { template, allow, max_connections, opened: Mutex::new(BTreeMap::new()) };
+        self.families.insert(base.to_string(), family);
+    }
+
     pub fn labels(&self) -> Vec<String> {
-        self.sources.keys().cloned().collect()
+        let families = self.families.keys().map(|base| format!("{base}/<database>"));
+        self.sources.keys().cloned().chain(families).collect()
+    }
+
+    /// The pool behind `label`, opening a family member's pool if needed.
+    /// `Err` says why the label is refused.
+    fn source(&self, label: &str) -> Result<SqlSource, String> {
+        if let Some(source) = self.sources.get(label) {
+            return Ok(source.clone());
+        }
+        let refused =
+            || format!("connection `{label}` is not granted to this plugin (granted: {})", self.labels().join(", "));
+        let (base, database) = label.split_once('/').ok_or_else(refused)?;
+        let family = self.families.get(base).ok_or_else(refused)?;
+        if database.is_empty() || !(family.allow)(database) {
+            return Err(format!("database `{database}` is excluded by databaseFilterPattern"));
+        }
+        let mut opened = family.opened.lock().map_err(|_| "connection registry poisoned".to_string())?;
+        if let Some(source) = opened.get(database) {
+            return Ok(source.clone());
+        }
+        let SqlTarget::Postgres { host, port, username, password, .. } = &family.template else {
+            return Err(refused());
+        };
+        let target = SqlTarget::Postgres {
+            host: host.clone(),
+            port: *port,
+            username: username.clone(),
+            password: password.clone(),
+            database: database.to_string(),
+        };
+        let source = SqlSource::lazy(&target, &self.limits, family.max_connections).map_err(|e| e.to_string())?;
+        opened.insert(database.to_string(), source.clone());
+        Ok(source)
     }
 
     pub async fn close(&self) {
         for source in self.sources.values() {
             source.close().await;
+        }
+        for family in self.families.values() {
+            let opened: Vec<SqlSource> =
+                family.opened.lock().map(|m| m.values().cloned().collect()).unwrap_or_default();
+            for source in opened {
+                source.close().await;
+            }
         }
     }
 }
@@ -235,4 +303,40 @@ fn value_size(value: &SqlValue) -> u64 {
 
 fn failure(kind: ErrorKind, message: impl Into<String>) -> Failure {
     Failure { kind, message: message.into() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server() -> SqlTarget {
+        SqlTarget::Postgres {
+            host: "db".into(),
+            port: 5432,
+            username: "reader".into(),
+            password: Some("pw".into()),
+            database: "main".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_database_family_grants_only_what_the_filter_allows() {
+        let mut grants = SqlGrants::new(QueryLimits::default());
+        grants.grant_databases("source", server(), Arc::new(|db: &str| db != "payroll"), 2);
+        assert!(grants.source("source/sales").is_ok());
+        assert!(grants.source("source/sales").is_ok(), "a second open reuses the pool");
+        let excluded = grants.source("source/payroll").err().unwrap();
+        assert!(excluded.contains("excluded by databaseFilterPattern"), "{excluded}");
+        assert!(grants.source("source/").is_err());
+        let other = grants.source("other/sales").err().unwrap();
+        assert!(other.contains("`other/sales` is not granted"), "{other}");
+        assert_eq!(grants.labels(), vec!["source/<database>".to_string()]);
+    }
+
+    #[tokio::test]
+    async fn without_a_family_only_exact_labels_are_granted() {
+        let grants = SqlGrants::new(QueryLimits::default());
+        let refused = grants.source("source/sales").err().unwrap();
+        assert!(refused.contains("not granted"), "{refused}");
+    }
 }
