@@ -252,6 +252,20 @@ fn table_document(service: &str, table: &Table) -> Result<Document, DocumentErro
             table.checks.iter().map(|c| json!({ "name": c.name, "expression": c.expression })).collect();
         extra.insert("checkConstraints".into(), checks.into());
     }
+    // OpenMetadata's column has no default, and one `constraint` value
+    // that a key overrides: nullability and defaults are kept here.
+    let facts: Vec<Value> = table
+        .columns
+        .iter()
+        .map(|c| {
+            let mut fact = Map::new();
+            fact.insert("name".into(), c.name.clone().into());
+            fact.insert("nullable".into(), c.nullable.into());
+            put(&mut fact, "default", c.default_value.clone());
+            Value::Object(fact)
+        })
+        .collect();
+    extra.insert("columns".into(), facts.into());
     let names: Vec<Value> = table
         .constraints
         .iter()
