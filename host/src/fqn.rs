@@ -6,13 +6,13 @@ use thiserror::Error;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum FqnError {
-    #[error("name {0:?} contains a double quote, which OpenMetadata names cannot hold")]
+    #[error("name `{0}` contains a double quote, which OpenMetadata names cannot hold")]
     Quote(String),
-    #[error("name {0:?} contains `::`, which OpenMetadata names cannot hold")]
+    #[error("name `{0}` contains `::`, which OpenMetadata names cannot hold")]
     DoubleColon(String),
     #[error("empty name")]
     Empty,
-    #[error("name {0:?} is longer than 256 characters")]
+    #[error("name `{0}` is longer than 256 characters")]
     TooLong(String),
 }
 
