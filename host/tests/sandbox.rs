@@ -89,6 +89,12 @@ fn escapes_are_denied_and_reported_and_the_run_finishes() {
     let sql = failures(&r.report, "escape-sql")[0]["reason"].as_str().unwrap();
     assert!(sql.contains("`other` is not granted"), "{sql}");
     assert_eq!(written_tables(&r.report), 3, "the tables were still written");
+    let warnings: Vec<&str> = r.report["warnings"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(
+        warnings.iter().any(|w| w.starts_with("probe: file: denied")),
+        "the plugin's warnings reach the report: {warnings:?}"
+    );
+    assert!(r.stdout.contains("warning: probe: socket: denied"), "and the summary: {}", r.stdout);
 }
 
 #[test]

@@ -23,6 +23,8 @@ pub struct Grants {
     pub plugin: Arc<str>,
     pub sql: Arc<sql::SqlGrants>,
     pub redactor: Arc<Redactor>,
+    /// Warnings and errors the plugin logged, for the run report.
+    pub warnings: Arc<log::Collected>,
 }
 
 impl Grants {
@@ -32,6 +34,7 @@ impl Grants {
             plugin: Arc::from(plugin),
             sql: Arc::new(sql::SqlGrants::default()),
             redactor: Arc::new(Redactor::default()),
+            warnings: Arc::new(log::Collected::default()),
         }
     }
 }

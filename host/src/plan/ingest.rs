@@ -171,6 +171,7 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
         reason: u.reason,
     }));
 
+    report.warnings.extend(grants.warnings.take());
     report.elapsed_secs = started.elapsed().as_secs_f64();
     let summary = serde_json::to_value(&report).unwrap_or_default();
     catalog.record_run(&report.run_id, &service, &summary).await?;
@@ -337,7 +338,12 @@ async fn grant(
             }
         }
     }
-    Ok(Grants { plugin: Arc::from(plugin.info.name.as_str()), sql: Arc::new(sql), redactor })
+    Ok(Grants {
+        plugin: Arc::from(plugin.info.name.as_str()),
+        sql: Arc::new(sql),
+        redactor,
+        warnings: Arc::new(crate::caps::log::Collected::default()),
+    })
 }
 
 fn warn_ignored_keys(workflow: &Workflow, report: &mut RunReport) {

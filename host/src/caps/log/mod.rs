@@ -14,6 +14,30 @@ pub struct LogBudget {
     lines: u32,
 }
 
+/// Warnings and errors a plugin logged during a run, kept for its report.
+#[derive(Default)]
+pub struct Collected {
+    lines: std::sync::Mutex<Vec<String>>,
+}
+
+/// Lines kept for the report; the log stream has them all.
+const MAX_COLLECTED: usize = 200;
+
+impl Collected {
+    fn push(&self, line: String) {
+        if let Ok(mut lines) = self.lines.lock()
+            && lines.len() < MAX_COLLECTED
+        {
+            lines.push(line);
+        }
+    }
+
+    /// Takes what was collected so far.
+    pub fn take(&self) -> Vec<String> {
+        self.lines.lock().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default()
+    }
+}
+
 impl Host for HostState {
     async fn log(&mut self, level: Level, message: String, fields: Vec<(String, String)>) -> wasmtime::Result<()> {
         let budget = &mut self.caps.log;
@@ -29,6 +53,9 @@ impl Host for HostState {
         let mut text = redactor.redact(truncate(&message, MAX_MESSAGE));
         for (key, value) in &fields {
             text.push_str(&format!(" {}={}", key, redactor.redact(truncate(value, MAX_MESSAGE))));
+        }
+        if matches!(level, Level::Warn | Level::Error) {
+            self.caps.grants.warnings.push(format!("{plugin}: {text}"));
         }
         match level {
             Level::Trace => tracing::trace!(plugin = %plugin, "{text}"),
