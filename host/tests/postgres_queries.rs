@@ -37,17 +37,17 @@ async fn queries_per_batch_do_not_grow_with_the_batch() {
     // round trip.
     let mut ddl = String::from("CREATE SCHEMA a; CREATE SCHEMA b;\n");
     for i in 0..1000 {
-        let schema = if i % 2 == 0 { "a" } else { "b" };
+        let schema = if i.is_multiple_of(2) { "a" } else { "b" };
         ddl.push_str(&format!(
             "CREATE TABLE {schema}.t{i} (id int PRIMARY KEY, code text UNIQUE, amount numeric(10,2), tags text[]);\n"
         ));
-        if i % 3 == 0 {
+        if i.is_multiple_of(3) {
             ddl.push_str(&format!("COMMENT ON TABLE {schema}.t{i} IS 'table {i}';\n"));
         }
-        if i > 0 && i % 2 == 0 {
+        if i > 0 && i.is_multiple_of(2) {
             ddl.push_str(&format!("ALTER TABLE {schema}.t{i} ADD COLUMN parent int REFERENCES a.t0 (id);\n"));
         }
-        if i % 50 == 0 {
+        if i.is_multiple_of(50) {
             ddl.push_str(&format!("CREATE VIEW {schema}.v{i} AS SELECT id, code FROM {schema}.t{i};\n"));
         }
     }
