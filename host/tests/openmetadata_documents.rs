@@ -37,6 +37,7 @@ fn assert_valid(entities: &[Value]) {
         ("database", validator("api/data/createDatabase.json")),
         ("databaseSchema", validator("api/data/createDatabaseSchema.json")),
         ("table", validator("api/data/createTable.json")),
+        ("storedProcedure", validator("api/data/createStoredProcedure.json")),
     ];
     // The validator must be able to say no: an unknown dataType fails.
     let bad =
@@ -89,7 +90,9 @@ async fn postgres_documents_are_valid_openmetadata_requests() {
          );
          COMMENT ON TABLE every_type IS 'Has ''quotes'' and
          a newline';
-         CREATE MATERIALIZED VIEW mv AS SELECT b, k FROM every_type;",
+         CREATE MATERIALIZED VIEW mv AS SELECT b, k FROM every_type;
+         CREATE FUNCTION twice(x int) RETURNS int LANGUAGE sql AS 'SELECT 2 * x';
+         CREATE FUNCTION twice(x mood) RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN x::text || x::text; END $$;",
     )
     .await;
     let dir = tempfile::tempdir().unwrap();
@@ -106,5 +109,6 @@ async fn postgres_documents_are_valid_openmetadata_requests() {
     assert!(out.status.success(), "{}\n{}", text(&out.stdout), text(&out.stderr));
     let entities = export_all(dir.path(), "c.db");
     assert!(entities.iter().any(|e| e["document"]["tableType"] == "MaterializedView"));
+    assert_eq!(entities.iter().filter(|e| e["kind"] == "storedProcedure").count(), 2, "both overloads");
     assert_valid(&entities);
 }

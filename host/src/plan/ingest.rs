@@ -323,9 +323,10 @@ async fn grant(
             Capability::Sql(label) if label == "source/*" => {
                 let all = connection.ingest_all_databases.unwrap_or(false);
                 if let (true, Some(target @ SqlTarget::Postgres { .. })) = (all, &target) {
-                    let filter = workflow.metadata_config().database_filter_pattern.clone();
-                    let allow: DatabaseFilter =
-                        Arc::new(move |db: &str| filter.as_ref().is_none_or(|pattern| pattern.keeps(db)));
+                    // The same rule discovery applies, FQN mode included.
+                    let selection =
+                        Selection::new(workflow.metadata_config().clone(), workflow.source.service_name.as_str());
+                    let allow: DatabaseFilter = Arc::new(move |db: &str| selection.keeps_database(db));
                     tracing::info!("granting sql:source/<database> for ingestAllDatabases");
                     sql.grant_databases("source", target.clone(), allow, instances);
                 }

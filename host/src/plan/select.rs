@@ -51,6 +51,12 @@ impl Selection {
         })
     }
 
+    /// Whether a database passes `databaseFilterPattern` (by name or FQN,
+    /// as `useFqnForFiltering` says).
+    pub fn keeps_database(&self, name: &str) -> bool {
+        self.keeps(&EntityRef { kind: EntityKind::Database, path: vec![name.to_string()], cost: 0, key: None })
+    }
+
     /// Whether a produced table passes `includeTables` / `includeViews`.
     pub fn keeps_table(&self, t: &Table) -> bool {
         let is_view = matches!(t.table_type, TableType::View | TableType::MaterializedView | TableType::SecureView);
@@ -94,5 +100,17 @@ mod tests {
         let s = Selection::new(config, "svc");
         assert!(s.keeps(&table_ref(&["db", "sales", "orders"])));
         assert!(!s.keeps(&table_ref(&["db", "hr", "orders"])));
+    }
+
+    #[test]
+    fn databases_are_filtered_by_fqn_too() {
+        let config = DatabaseMetadataConfig {
+            database_filter_pattern: pattern(&[r"svc\.sales"], &[]),
+            use_fqn_for_filtering: true,
+            ..Default::default()
+        };
+        let s = Selection::new(config, "svc");
+        assert!(s.keeps_database("sales_eu"));
+        assert!(!s.keeps_database("hr"));
     }
 }

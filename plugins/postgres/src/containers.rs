@@ -62,6 +62,7 @@ mod tests {
                 vec!["db".into(), "gone".into()],
                 vec!["db".into(), "Edge Cases".into()],
             ],
+            keys: vec![None, None, None],
             failures: Vec::new(),
         };
         let comments = HashMap::from([

@@ -1,32 +1,38 @@
 //! The PostgreSQL connector: databases, schemas, tables, views and
-//! materialized views with their columns, keys, checks and foreign keys,
-//! read from the system catalogs of the database the host connects to.
+//! materialized views with their columns, keys, checks, foreign keys and
+//! view lineage, and stored procedures and functions, read from the system
+//! catalogs of the database the host connects to (or of every database of
+//! the server, with `ingestAllDatabases`).
 //!
-//! - `settings`: the workflow keys read, checked up front.
-//! - `discover`: one catalog query per entity kind.
-//! - `process`: dispatch of a batch; `containers` (databases, schemas) and
-//!   `tables` (relations + `columns` + `constraints`) read it with a fixed
-//!   number of queries, whatever the batch size.
+//! - `settings`: the workflow keys read, checked up front; `filters`: the
+//!   filter patterns, and which of them PostgreSQL can apply.
+//! - `connections`: which granted connection reads which database.
+//! - `discover`: one catalog query per entity kind and database, filters
+//!   pushed down, unreadable objects skipped with a warning.
+//! - `process`: dispatch of a batch; `containers` (databases, schemas),
+//!   `tables` (relations with lineage + `columns` + `constraints`) and
+//!   `procedures` read it with a fixed number of queries per database,
+//!   whatever the batch size.
 //! - `types`: PostgreSQL types to OpenMetadata `dataType`, pure.
 //! - `refs`: checking refs and building the JSON batch parameter.
 //! - `sql/`: the statements, kept as files so they can be run in psql as is.
 
 mod columns;
+mod connections;
 mod constraints;
 mod containers;
 mod discover;
+mod filters;
+mod procedures;
 mod process;
 mod refs;
 mod settings;
 mod tables;
 mod types;
 
+use connections::{OTHER_DATABASES, SOURCE};
 use settings::Settings;
-use weir_sdk::sql::{self, Connection};
-use weir_sdk::{Batch, Capability, Config, Connector, EntityKind, EntityRef, Failure, PluginInfo, Result};
-
-/// The connection label the workflow's `serviceConnection` is granted as.
-const SOURCE: &str = "source";
+use weir_sdk::{Batch, Capability, Config, Connector, EntityKind, EntityRef, PluginInfo, Result};
 
 pub struct Postgres;
 
@@ -36,34 +42,28 @@ impl Connector for Postgres {
             name: "postgres".to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
             source_types: vec!["postgres".to_string()],
-            entity_kinds: vec![EntityKind::Database, EntityKind::DatabaseSchema, EntityKind::Table],
-            capabilities: vec![Capability::Sql(SOURCE.into())],
+            entity_kinds: vec![
+                EntityKind::Database,
+                EntityKind::DatabaseSchema,
+                EntityKind::Table,
+                EntityKind::StoredProcedure,
+            ],
+            // `source/*` is granted only with `ingestAllDatabases`; the host
+            // ignores it otherwise.
+            capabilities: vec![Capability::Sql(SOURCE.into()), Capability::Sql(OTHER_DATABASES.into())],
             config_schema: settings::SOURCE_CONFIG_SCHEMA.to_string(),
         }
     }
 
     fn discover(config: &Config, kind: EntityKind) -> Result<Vec<EntityRef>> {
         let settings = Settings::from_config(config)?;
-        discover::discover(&connect()?, &settings, kind)
+        discover::discover(&settings, kind)
     }
 
     fn process(config: &Config, refs: Vec<EntityRef>) -> Result<Batch> {
         let settings = Settings::from_config(config)?;
-        process::process(&connect()?, &settings, refs)
+        process::process(&settings, refs)
     }
-}
-
-/// Opens the granted connection, refusing one that is not PostgreSQL: the
-/// catalog queries would fail on anything else with a less useful message.
-fn connect() -> Result<Connection> {
-    let conn = sql::open(SOURCE)?;
-    let engine = conn.engine();
-    if engine != "postgres" {
-        return Err(Failure::config(format!(
-            "the `{SOURCE}` connection is {engine}, but this plugin reads PostgreSQL"
-        )));
-    }
-    Ok(conn)
 }
 
 weir_sdk::export_connector!(Postgres);
@@ -79,8 +79,17 @@ mod tests {
         assert_eq!(info.name, "postgres");
         assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
         assert_eq!(info.source_types, vec!["postgres".to_string()]);
-        assert!(info.entity_kinds == vec![EntityKind::Database, EntityKind::DatabaseSchema, EntityKind::Table]);
-        assert!(matches!(info.capabilities.as_slice(), [Capability::Sql(label)] if label == "source"));
+        assert!(
+            info.entity_kinds
+                == vec![
+                    EntityKind::Database,
+                    EntityKind::DatabaseSchema,
+                    EntityKind::Table,
+                    EntityKind::StoredProcedure
+                ]
+        );
+        assert!(matches!(info.capabilities.as_slice(),
+            [Capability::Sql(source), Capability::Sql(others)] if source == "source" && others == "source/*"));
     }
 
     #[test]
@@ -89,5 +98,6 @@ mod tests {
         assert_eq!(schema["type"], "object");
         assert_eq!(schema["properties"]["includeViews"]["type"], "boolean");
         assert_eq!(schema["properties"]["includeTables"]["default"], true);
+        assert_eq!(schema["properties"]["schemaFilterPattern"]["$ref"], "#/definitions/filterPattern");
     }
 }

@@ -1,35 +1,82 @@
 //! Turning a batch of refs into entities: check the refs, then hand each
-//! kind to the module that reads it with a fixed number of queries.
+//! kind to the module that reads it with a fixed number of queries per
+//! database.
 
+use crate::refs::{self, Wanted};
 use crate::settings::Settings;
-use crate::{containers, refs, tables};
+use crate::{connections, containers, procedures, tables};
 use weir_sdk::log::{self, Level};
-use weir_sdk::sql::Connection;
-use weir_sdk::{Batch, EntityKind, EntityRef, Result};
+use weir_sdk::{Batch, EntityKind, EntityRef, ErrorKind, Result};
 
-pub fn process(conn: &Connection, settings: &Settings, batch: Vec<EntityRef>) -> Result<Batch> {
+pub fn process(settings: &Settings, batch: Vec<EntityRef>) -> Result<Batch> {
     let mut out = Batch::default();
     for (kind, group) in refs::by_kind(batch) {
         let asked = group.len();
-        let wanted = refs::wanted(&settings.database, kind, &group);
-        let mut part = if wanted.paths.is_empty() {
-            Batch::default()
+        let mut wanted = refs::wanted(kind, &group);
+        let malformed = std::mem::take(&mut wanted.failures);
+        let mut part = if kind == EntityKind::Database {
+            databases(settings, wanted)?
         } else {
-            match kind {
-                EntityKind::Database => containers::databases(conn, &wanted)?,
-                EntityKind::DatabaseSchema => containers::schemas(conn, &wanted)?,
-                EntityKind::Table => tables::process(conn, &settings.database, &wanted)?,
-                // `refs::wanted` keeps no path of any other kind.
-                _ => Batch::default(),
+            let mut part = Batch::default();
+            for (database, group) in wanted.by_database() {
+                append(&mut part, in_database(settings, kind, &database, &group)?);
             }
+            part
         };
-        part.failures.extend(wanted.failures);
+        part.failures.extend(malformed);
         log_batch(kind, asked, &part);
-        out.entities.append(&mut part.entities);
-        out.deferred.append(&mut part.deferred);
-        out.failures.append(&mut part.failures);
+        append(&mut out, part);
     }
     Ok(out)
+}
+
+/// pg_database is shared by every database of the server: one query on
+/// `source` answers for all the databases this run may read.
+fn databases(settings: &Settings, wanted: Wanted) -> Result<Batch> {
+    let mut reachable = Wanted::default();
+    let mut failures = Vec::new();
+    for (path, key) in wanted.paths.into_iter().zip(wanted.keys) {
+        let database = path.first().map(String::as_str).unwrap_or_default();
+        match connections::label(settings, database) {
+            Ok(_) => reachable.push(path, key),
+            Err(e) => failures.push(refs::failure(&path, e)),
+        }
+    }
+    let mut batch = if reachable.paths.is_empty() {
+        Batch::default()
+    } else {
+        containers::databases(&connections::open(connections::SOURCE)?, &reachable)?
+    };
+    batch.failures.extend(failures);
+    Ok(batch)
+}
+
+/// The refs of one database, through that database's connection. Not
+/// being allowed to reach the database (no `ingestAllDatabases`, or the
+/// host refusing its label) fails its refs, not the batch; any other error
+/// fails the batch, which the host retries when it is transient.
+fn in_database(settings: &Settings, kind: EntityKind, database: &str, wanted: &Wanted) -> Result<Batch> {
+    let conn = match connections::open_database(settings, database) {
+        Ok(conn) => conn,
+        Err(e) if matches!(e.kind, ErrorKind::Denied | ErrorKind::Permanent) => {
+            let failures = wanted.paths.iter().map(|path| refs::failure(path, e.clone())).collect();
+            return Ok(Batch { failures, ..Batch::default() });
+        }
+        Err(e) => return Err(e),
+    };
+    match kind {
+        EntityKind::DatabaseSchema => containers::schemas(&conn, wanted),
+        EntityKind::Table => tables::process(&conn, database, wanted),
+        EntityKind::StoredProcedure => procedures::process(&conn, database, wanted),
+        // `refs::wanted` keeps no path of any other kind.
+        _ => Ok(Batch::default()),
+    }
+}
+
+fn append(out: &mut Batch, mut part: Batch) {
+    out.entities.append(&mut part.entities);
+    out.deferred.append(&mut part.deferred);
+    out.failures.append(&mut part.failures);
 }
 
 fn log_batch(kind: EntityKind, asked: usize, batch: &Batch) {

@@ -2,24 +2,53 @@
 //! each set-based query takes, so that a batch of any size is one
 //! statement per query.
 
+use std::collections::HashSet;
 use weir_sdk::serde_json::{self, json};
 use weir_sdk::{EntityFailure, EntityKind, EntityRef, Failure};
 
-/// The checked paths of one kind, in the order asked for, without
+/// The checked refs of one kind, in the order asked for, without
 /// duplicates; and a failure for each ref that cannot be answered.
 #[derive(Debug, Default)]
 pub struct Wanted {
     pub paths: Vec<Vec<String>>,
+    /// The key of each path, same index: stored procedures carry their oid,
+    /// since overloads share a path.
+    pub keys: Vec<Option<String>>,
     pub failures: Vec<EntityFailure>,
 }
 
+impl Wanted {
+    pub fn push(&mut self, path: Vec<String>, key: Option<String>) {
+        self.paths.push(path);
+        self.keys.push(key);
+    }
+
+    /// Splits by database (`path[0]`), databases in order of first
+    /// appearance: each is read through its own connection.
+    pub fn by_database(self) -> Vec<(String, Wanted)> {
+        let mut groups: Vec<(String, Wanted)> = Vec::new();
+        for (path, key) in self.paths.into_iter().zip(self.keys) {
+            let database = path.first().cloned().unwrap_or_default();
+            match groups.iter_mut().find(|(name, _)| *name == database) {
+                Some((_, group)) => group.push(path, key),
+                None => {
+                    let mut group = Wanted::default();
+                    group.push(path, key);
+                    groups.push((database, group));
+                }
+            }
+        }
+        groups
+    }
+}
+
 /// How many names a path of `kind` has: `[db]`, `[db, schema]`,
-/// `[db, schema, table]`.
+/// `[db, schema, table]`, `[db, schema, procedure]`.
 pub fn depth(kind: EntityKind) -> Option<usize> {
     match kind {
         EntityKind::Database => Some(1),
         EntityKind::DatabaseSchema => Some(2),
-        EntityKind::Table => Some(3),
+        EntityKind::Table | EntityKind::StoredProcedure => Some(3),
         _ => None,
     }
 }
@@ -49,9 +78,11 @@ pub fn by_kind(refs: Vec<EntityRef>) -> Vec<(EntityKind, Vec<EntityRef>)> {
     groups
 }
 
-/// Checks the refs of one kind against the connected database.
-pub fn wanted(database: &str, kind: EntityKind, refs: &[EntityRef]) -> Wanted {
+/// Checks the shape of the refs of one kind. Which database a ref may
+/// name is the connections' business (`connections::label`).
+pub fn wanted(kind: EntityKind, refs: &[EntityRef]) -> Wanted {
     let mut wanted = Wanted::default();
+    let mut seen: HashSet<(&[String], Option<&str>)> = HashSet::new();
     let Some(depth) = depth(kind) else {
         for r in refs {
             let message = format!("the postgres plugin produces no {}", kind_name(kind));
@@ -63,13 +94,10 @@ pub fn wanted(database: &str, kind: EntityKind, refs: &[EntityRef]) -> Wanted {
         if r.path.len() != depth {
             let message = format!("a {} path has {depth} names, this one has {}", kind_name(kind), r.path.len());
             wanted.failures.push(failure(&r.path, Failure::permanent(message)));
-        } else if r.path[0] != database {
-            // The session is bound to one database; PostgreSQL cannot read
-            // another's catalog through it.
-            let message = format!("database {:?} is not the connected database {database:?}", r.path[0]);
-            wanted.failures.push(failure(&r.path, Failure::permanent(message)));
-        } else if !wanted.paths.contains(&r.path) {
-            wanted.paths.push(r.path.clone());
+            continue;
+        }
+        if seen.insert((&r.path, r.key.as_deref())) {
+            wanted.push(r.path.clone(), r.key.clone());
         }
     }
     wanted
@@ -119,7 +147,7 @@ mod tests {
     }
 
     #[test]
-    fn checks_depth_database_and_duplicates() {
+    fn checks_depth_and_duplicates() {
         let refs = [
             r(EntityKind::Table, &["db", "public", "film"]),
             r(EntityKind::Table, &["db", "public"]),
@@ -127,17 +155,41 @@ mod tests {
             r(EntityKind::Table, &["db", "public", "film"]),
             r(EntityKind::Table, &["db", "Edge Cases", "Mixed.Case \"Table\""]),
         ];
-        let w = wanted("db", EntityKind::Table, &refs);
-        assert_eq!(w.paths, vec![refs[0].path.clone(), refs[4].path.clone()]);
-        assert_eq!(w.failures.len(), 2);
+        let w = wanted(EntityKind::Table, &refs);
+        assert_eq!(w.paths, vec![refs[0].path.clone(), refs[2].path.clone(), refs[4].path.clone()]);
+        assert_eq!(w.keys, vec![None, None, None]);
+        assert_eq!(w.failures.len(), 1);
         assert_eq!(w.failures[0].path, refs[1].path);
-        assert_eq!(w.failures[1].path, refs[2].path);
+    }
+
+    #[test]
+    fn overloads_share_a_path_and_stay_apart_by_key() {
+        let keyed =
+            |key: &str| EntityRef { key: Some(key.into()), ..r(EntityKind::StoredProcedure, &["db", "s", "add"]) };
+        let refs = [keyed("101"), keyed("102"), keyed("101")];
+        let w = wanted(EntityKind::StoredProcedure, &refs);
+        assert_eq!(w.paths.len(), 2);
+        assert_eq!(w.keys, vec![Some("101".to_string()), Some("102".into())]);
+    }
+
+    #[test]
+    fn splits_by_database_in_order() {
+        let refs = [
+            r(EntityKind::Table, &["b", "s", "t1"]),
+            r(EntityKind::Table, &["a", "s", "t2"]),
+            r(EntityKind::Table, &["b", "s", "t3"]),
+        ];
+        let groups = wanted(EntityKind::Table, &refs).by_database();
+        let names: Vec<(&str, usize)> = groups.iter().map(|(db, w)| (db.as_str(), w.paths.len())).collect();
+        assert_eq!(names, vec![("b", 2), ("a", 1)]);
+        assert_eq!(groups[0].1.paths[1], refs[2].path);
+        assert_eq!(groups[0].1.keys.len(), 2);
     }
 
     #[test]
     fn unknown_kinds_fail_per_ref() {
         let refs = [r(EntityKind::Dashboard, &["x"])];
-        let w = wanted("db", EntityKind::Dashboard, &refs);
+        let w = wanted(EntityKind::Dashboard, &refs);
         assert!(w.paths.is_empty());
         assert_eq!(w.failures.len(), 1);
     }

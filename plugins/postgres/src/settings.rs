@@ -1,6 +1,7 @@
 //! The few workflow settings the plugin reads, checked once per call so a
 //! typo fails as a configuration error instead of deep inside a query.
 
+use crate::filters::Filters;
 use weir_sdk::serde_json::Value;
 use weir_sdk::{Config, Failure, Result};
 
@@ -8,11 +9,31 @@ use weir_sdk::{Config, Failure, Result};
 const DEFAULT_DATABASE: &str = "postgres";
 
 /// JSON Schema of the `sourceConfig.config` keys read here, for `describe`.
-/// The filter patterns are applied by the host, so they are not listed.
-pub const SOURCE_CONFIG_SCHEMA: &str = r#"{
+/// The host applies the filter patterns; the plugin reads them too, to
+/// push them down into discovery.
+pub const SOURCE_CONFIG_SCHEMA: &str = r##"{
   "$schema": "http://json-schema.org/draft-07/schema#",
   "type": "object",
+  "definitions": {
+    "filterPattern": {
+      "description": "Regular expressions matched from the start of a name, case-insensitively: kept when includes is empty or one matches, and no exclude matches.",
+      "type": "object",
+      "properties": {
+        "includes": { "type": "array", "items": { "type": "string" } },
+        "excludes": { "type": "array", "items": { "type": "string" } }
+      }
+    }
+  },
   "properties": {
+    "databaseFilterPattern": { "$ref": "#/definitions/filterPattern" },
+    "schemaFilterPattern": { "$ref": "#/definitions/filterPattern" },
+    "tableFilterPattern": { "$ref": "#/definitions/filterPattern" },
+    "storedProcedureFilterPattern": { "$ref": "#/definitions/filterPattern" },
+    "useFqnForFiltering": {
+      "description": "Match the patterns against fully qualified names; nothing is pushed down then.",
+      "type": "boolean",
+      "default": false
+    },
     "includeTables": {
       "description": "Discover tables: ordinary, partitioned (the parent only) and foreign.",
       "type": "boolean",
@@ -24,7 +45,7 @@ pub const SOURCE_CONFIG_SCHEMA: &str = r#"{
       "default": true
     }
   }
-}"#;
+}"##;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -32,6 +53,10 @@ pub struct Settings {
     pub database: String,
     pub include_tables: bool,
     pub include_views: bool,
+    /// `connection.ingestAllDatabases`: every database of the server, each
+    /// through its own `source/<database>` connection.
+    pub ingest_all_databases: bool,
+    pub filters: Filters,
 }
 
 impl Settings {
@@ -45,10 +70,19 @@ impl Settings {
                 return Err(Failure::config(format!("connection.database must be a string, not {other}")));
             }
         };
+        let ingest_all_databases = match config.connection.get("ingestAllDatabases") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(value)) => *value,
+            Some(other) => {
+                return Err(Failure::config(format!("connection.ingestAllDatabases must be a boolean, not {other}")));
+            }
+        };
         Ok(Settings {
             database,
             include_tables: flag(&config.source_config, "includeTables")?,
             include_views: flag(&config.source_config, "includeViews")?,
+            ingest_all_databases,
+            filters: Filters::from_source(&config.source_config)?,
         })
     }
 }
@@ -75,7 +109,16 @@ mod tests {
     fn defaults() {
         let s = settings(r#"{"serviceName": "pg", "connection": {"hostPort": "h:5432"}}"#)
             .unwrap_or_else(|e| panic!("{}", e.message));
-        assert_eq!(s, Settings { database: "postgres".into(), include_tables: true, include_views: true });
+        assert_eq!(
+            s,
+            Settings {
+                database: "postgres".into(),
+                include_tables: true,
+                include_views: true,
+                ingest_all_databases: false,
+                filters: Filters::default(),
+            }
+        );
         let s = settings(r#"{"connection": {"database": ""}}"#).unwrap_or_else(|e| panic!("{}", e.message));
         assert_eq!(s.database, "postgres");
     }
@@ -83,16 +126,24 @@ mod tests {
     #[test]
     fn reads_database_and_flags() {
         let s = settings(
-            r#"{"connection": {"database": "pagila"},
-                "sourceConfig": {"includeViews": false, "includeTables": true}}"#,
+            r#"{"connection": {"database": "pagila", "ingestAllDatabases": true},
+                "sourceConfig": {"includeViews": false, "includeTables": true,
+                                 "schemaFilterPattern": {"includes": ["^public$"]}}}"#,
         )
         .unwrap_or_else(|e| panic!("{}", e.message));
-        assert_eq!(s, Settings { database: "pagila".into(), include_tables: true, include_views: false });
+        assert_eq!((s.database.as_str(), s.include_tables, s.include_views), ("pagila", true, false));
+        assert!(s.ingest_all_databases);
+        assert_eq!(s.filters.schema.includes, vec!["^public$".to_string()]);
     }
 
     #[test]
     fn wrong_types_are_config_errors() {
-        for json in [r#"{"connection": {"database": 5}}"#, r#"{"sourceConfig": {"includeTables": "yes"}}"#] {
+        for json in [
+            r#"{"connection": {"database": 5}}"#,
+            r#"{"connection": {"ingestAllDatabases": "yes"}}"#,
+            r#"{"sourceConfig": {"includeTables": "yes"}}"#,
+            r#"{"sourceConfig": {"schemaFilterPattern": "^public$"}}"#,
+        ] {
             match settings(json) {
                 Err(e) => assert!(matches!(e.kind, ErrorKind::Config), "{}", e.message),
                 Ok(s) => panic!("accepted {s:?}"),

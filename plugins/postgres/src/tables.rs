@@ -1,13 +1,14 @@
 //! Tables, views and materialized views: three set-based queries per batch
-//! (relations, columns, constraints) whatever its size, then a pure
-//! assembly step.
+//! (relations with view lineage, columns, constraints) whatever its size,
+//! then a pure assembly step.
 
 use crate::columns::{self, ColumnRow};
 use crate::constraints::{self, Classified, ConstraintRow};
 use crate::refs::{self, Wanted};
 use std::collections::HashMap;
+use weir_sdk::serde_json;
 use weir_sdk::sql::{Connection, Row, Value};
-use weir_sdk::{Batch, Deferred, Entity, EntityKind, Failure, Result, Table, TableType};
+use weir_sdk::{Batch, Deferred, Entity, EntityKind, Failure, LineageEdge, Result, Table, TableType};
 
 const RELATIONS: &str = include_str!("sql/relations.sql");
 
@@ -24,6 +25,9 @@ pub struct Relation {
     pub column_count: i64,
     pub row_count: Option<i64>,
     pub size_bytes: Option<i64>,
+    /// For a view or materialized view: the (schema, name) of each
+    /// relation it reads, from the dependency catalog.
+    pub sources: Vec<(String, String)>,
 }
 
 impl Relation {
@@ -38,7 +42,19 @@ impl Relation {
             column_count: row.get("column_count")?,
             row_count: row.get("row_count")?,
             size_bytes: row.get("size_bytes")?,
+            sources: sources(row.get("sources")?)?,
         })
+    }
+}
+
+/// `[["schema", "name"], ...]` from `json_agg`; NULL for tables and for
+/// views that read no relation.
+fn sources(json: Option<String>) -> Result<Vec<(String, String)>> {
+    match json {
+        None => Ok(Vec::new()),
+        Some(text) => {
+            serde_json::from_str(&text).map_err(|e| Failure::permanent(format!("view sources {text:?}: {e}")))
+        }
     }
 }
 
@@ -124,6 +140,17 @@ pub fn assemble(database: &str, wanted: &[Vec<String>], catalog: Catalog) -> Bat
             continue;
         }
 
+        // Data flows from each relation a view reads into the view; the
+        // sink applies the edge once both exist.
+        for (source_schema, source_name) in &relation.sources {
+            batch.deferred.push(Deferred::Lineage(LineageEdge {
+                from_kind: EntityKind::Table,
+                from: vec![database.to_string(), source_schema.clone(), source_name.clone()],
+                to_kind: EntityKind::Table,
+                to: path.clone(),
+                sql: None,
+            }));
+        }
         let mut table = Table {
             database: database.to_string(),
             schema: relation.schema,
@@ -296,6 +323,39 @@ mod tests {
         assert_eq!(tables.len(), 1);
         assert_eq!(tables[0].name, "empty");
         assert!(tables[0].columns.is_empty());
+    }
+
+    #[test]
+    fn views_get_a_lineage_edge_per_source() {
+        let wanted = vec![path(&["db", "sales", "v2"]), path(&["db", "sales", "customer"])];
+        let mut view = relation("sales", "v2", "v", 0);
+        view.sources = vec![("sales".into(), "v1".into()), ("Edge Cases".into(), "My.Table".into())];
+        let catalog = Catalog { relations: vec![view, relation("sales", "customer", "r", 0)], ..Catalog::default() };
+        let batch = assemble("db", &wanted, catalog);
+        assert_eq!(batch.entities.len(), 2);
+        let edges: Vec<(&[String], &[String])> = batch
+            .deferred
+            .iter()
+            .filter_map(|d| match d {
+                Deferred::Lineage(e) => {
+                    assert!(matches!((e.from_kind, e.to_kind), (EntityKind::Table, EntityKind::Table)));
+                    assert!(e.sql.is_none());
+                    Some((e.from.as_slice(), e.to.as_slice()))
+                }
+                _ => None,
+            })
+            .collect();
+        let v1 = path(&["db", "sales", "v1"]);
+        let odd = path(&["db", "Edge Cases", "My.Table"]);
+        assert_eq!(edges, vec![(v1.as_slice(), wanted[0].as_slice()), (odd.as_slice(), wanted[0].as_slice())]);
+    }
+
+    #[test]
+    fn view_sources_parse() {
+        assert_eq!(sources(None).ok(), Some(vec![]));
+        let parsed = sources(Some(r#"[["sales", "v1"], ["odd.schema", "a \"b\""]]"#.into())).ok();
+        assert_eq!(parsed, Some(vec![("sales".into(), "v1".into()), ("odd.schema".into(), "a \"b\"".into())]));
+        assert!(sources(Some(r#"[["only one"]]"#.into())).is_err());
     }
 
     #[test]

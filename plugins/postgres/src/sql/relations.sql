@@ -30,7 +30,30 @@ SELECT n.nspname AS schema,
            WHEN c.relkind = 'p' THEN (
                SELECT coalesce(sum(pg_total_relation_size(pt.relid)), 0)::int8
                  FROM pg_partition_tree(c.oid) pt)
-       END AS size_bytes
+       END AS size_bytes,
+       -- View lineage: the relations a view's rewrite rule depends on, one
+       -- pg_depend row per column used, hence DISTINCT; the rule also
+       -- depends on the view itself. A partition read directly stands for
+       -- its root, the table the catalog has; system catalogs are no
+       -- entities. A JSON array of [schema, name], in order.
+       CASE WHEN c.relkind IN ('v', 'm') THEN (
+           SELECT json_agg(json_build_array(src.schema, src.name) ORDER BY src.schema, src.name)::text
+             FROM (SELECT DISTINCT sn.nspname AS schema, s.relname AS name
+                     FROM pg_rewrite r
+                     JOIN pg_depend dep ON dep.classid = 'pg_rewrite'::regclass
+                                       AND dep.objid = r.oid
+                                       AND dep.refclassid = 'pg_class'::regclass
+                                       AND dep.refobjid <> c.oid
+                     JOIN pg_class used ON used.oid = dep.refobjid
+                     JOIN pg_class s ON s.oid = CASE WHEN used.relispartition
+                                                     THEN pg_partition_root(used.oid)::oid
+                                                     ELSE used.oid END
+                     JOIN pg_namespace sn ON sn.oid = s.relnamespace
+                    WHERE r.ev_class = c.oid
+                      AND s.relkind IN ('r', 'p', 'f', 'v', 'm')
+                      AND sn.nspname !~ '^pg_'
+                      AND sn.nspname <> 'information_schema') src)
+       END AS sources
 FROM wanted w
 JOIN pg_namespace n ON n.nspname = w.s
 JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = w.t
