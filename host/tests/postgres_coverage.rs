@@ -137,3 +137,34 @@ async fn what_the_role_cannot_read_is_skipped_with_a_warning() {
     assert!(warnings.contains("closed_s"), "the skipped schema is named: {warnings}");
     assert!(warnings.contains("hidden"), "the skipped table is named: {warnings}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn owner_row_estimate_and_size_come_from_the_catalog() {
+    let db = TestDb::create("sizes").await;
+    db.run(
+        "CREATE TABLE counted (id int PRIMARY KEY, label text);
+         INSERT INTO counted SELECT g, repeat('x', 100) FROM generate_series(1, 5000) g;
+         ANALYZE counted;
+         CREATE TABLE never_analyzed (id int);",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (code, output, _) = run(dir.path(), &connection(&db, ""));
+    assert_eq!(code, Some(0), "{output}");
+    let show = |table: &str| -> Value {
+        let fqn = format!("cov.{}.public.{table}", db.name);
+        let out = weir(dir.path(), &["--catalog", "c.db", "catalog", "show", &fqn], &[]);
+        serde_json::from_str::<Value>(&text(&out.stdout)).unwrap()["extra"].clone()
+    };
+    let counted = show("counted");
+    assert_eq!(counted["rowCount"], 5000);
+    assert_eq!(counted["owner"], db.user());
+    let size = counted["sizeBytes"].as_i64().unwrap();
+    // 5,000 rows of ~130 bytes, plus the primary key index.
+    assert!((500_000..5_000_000).contains(&size), "size {size}");
+    let unknown = show("never_analyzed");
+    assert!(
+        unknown.get("rowCount").is_none() && unknown.get("sizeBytes").is_none(),
+        "unknown stays unknown: {unknown}"
+    );
+}

@@ -15,8 +15,25 @@ cols AS (
 ),
 -- A domain may sit on another domain: walk down to the real type. The
 -- nearest typmod wins (varchar(10) under a domain without one).
+-- Every type the batch's columns can lead to through base and element
+-- types: the only domains worth walking. Anchoring the walk on all of
+-- pg_type meant a scan of two rows per table in the database, per batch.
+reachable (typid) AS (
+    SELECT DISTINCT atttypid FROM cols
+    UNION
+    SELECT next.typid
+    FROM reachable r
+    JOIN pg_type t ON t.oid = r.typid
+    CROSS JOIN LATERAL (VALUES (t.typbasetype), (t.typelem)) AS next(typid)
+    WHERE next.typid <> 0
+),
 domain_walk (domain, base, typmod) AS (
-    SELECT t.oid, t.typbasetype, t.typtypmod FROM pg_type t WHERE t.typtype = 'd'
+    SELECT t.oid, t.typbasetype, t.typtypmod
+    FROM reachable r
+    -- OFFSET 0 keeps this a lookup by oid per reachable type; flattened,
+    -- the planner hashes all of pg_type instead.
+    CROSS JOIN LATERAL (SELECT oid, typbasetype, typtypmod, typtype FROM pg_type WHERE oid = r.typid OFFSET 0) t
+    WHERE t.typtype = 'd'
     UNION ALL
     SELECT d.domain, t.typbasetype, CASE WHEN d.typmod = -1 THEN t.typtypmod ELSE d.typmod END
     FROM domain_walk d
