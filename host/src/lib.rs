@@ -5,6 +5,7 @@
 //! may reach; [`plan`] discovers, filters, batches and runs the work across
 //! instances; [`sink`] writes what comes out; [`report`] says what happened.
 
+pub mod bench;
 pub mod caps;
 pub mod config;
 pub mod fqn;

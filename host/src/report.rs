@@ -42,6 +42,22 @@ pub struct BatchStats {
     pub total_ms: u64,
 }
 
+/// Where a run's wall time went, phase by phase, in seconds.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Phases {
+    /// Engine, plugin load (compile or cache) and `describe`.
+    pub load_secs: f64,
+    /// Connection check and opening the catalog.
+    pub connect_secs: f64,
+    /// `discover` of every kind, and filtering.
+    pub discover_secs: f64,
+    /// `process` calls and catalog writes (they overlap).
+    pub process_secs: f64,
+    /// Phase 2 (relations) and the run record.
+    pub relations_secs: f64,
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RunReport {
@@ -57,6 +73,7 @@ pub struct RunReport {
     pub relations_applied: usize,
     pub relations_unresolved: Vec<FailureRecord>,
     pub batches: BatchStats,
+    pub phases: Phases,
     pub warnings: Vec<String>,
 }
 

@@ -36,7 +36,7 @@ async fn queries_per_batch_do_not_grow_with_the_batch() {
     // 1,000 tables with keys, foreign keys, comments and a few views, in one
     // round trip.
     let mut ddl = String::from("CREATE SCHEMA a; CREATE SCHEMA b;\n");
-    for i in 0..1000 {
+    for i in 0..1000u32 {
         let schema = if i.is_multiple_of(2) { "a" } else { "b" };
         ddl.push_str(&format!(
             "CREATE TABLE {schema}.t{i} (id int PRIMARY KEY, code text UNIQUE, amount numeric(10,2), tags text[]);\n"

@@ -1,5 +1,6 @@
 //! The command line: argument parsing, logging set-up, exit codes.
 
+mod bench;
 mod catalog;
 mod ingest;
 mod plugin;
@@ -63,6 +64,9 @@ enum Command {
     /// Look at connector plugins.
     #[command(subcommand)]
     Plugin(plugin::Command),
+    /// Benchmarks: generate a synthetic catalog, ingest it, measure.
+    #[command(subcommand)]
+    Bench(bench::Command),
 }
 
 pub fn main() -> ExitCode {
@@ -89,6 +93,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Quickstart(args) => quickstart::run(args, cli.catalog, ui).await,
         Command::Catalog(cmd) => catalog::run(cmd, cli.catalog).await,
         Command::Plugin(cmd) => plugin::run(cmd).await,
+        Command::Bench(cmd) => bench::run(cmd, ui).await,
     }
 }
 

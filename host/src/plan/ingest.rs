@@ -65,6 +65,7 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
     let runtime =
         Runtime::new(RuntimeOptions { instances, limits: limits.clone(), cache_dir: options.cache_dir.clone() })?;
     let plugin = Arc::new(runtime.load(&wasm).await?);
+    let mut clock = PhaseClock::start(started);
     tracing::info!(
         plugin = %plugin.info.name, version = %plugin.info.version, wit = %plugin.wit_version,
         compile = ?plugin.outcome, pooling = runtime.pooling(), "plugin loaded"
@@ -78,6 +79,7 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
         instances,
         ..RunReport::default()
     };
+    report.phases.load_secs = clock.lap();
     warn_ignored_keys(workflow, &mut report);
 
     let grants = grant(workflow, &plugin, &limits, instances, redactor.clone(), options, &mut report).await?;
@@ -87,6 +89,7 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
     report.catalog = catalog_path.display().to_string();
     catalog.put_service(&service, &workflow.source.kind).await?;
 
+    report.phases.connect_secs = clock.lap();
     let config: Arc<str> = Arc::from(workflow.plugin_config());
     let selection = Selection::new(workflow.metadata_config().clone(), &service);
 
@@ -122,6 +125,7 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
         discovered.push((kind, kept));
     }
     drop(probe);
+    report.phases.discover_secs = clock.lap();
 
     let total: usize = discovered.iter().map(|(_, refs)| refs.len()).sum();
     let progress = progress_bar(options.progress, total as u64);
@@ -159,6 +163,7 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
         written?;
     }
     progress.finish_and_clear();
+    report.phases.process_secs = clock.lap();
 
     // Phase 2: records that point at other entities.
     let unresolved = catalog.apply_relations(&relations).await?;
@@ -172,6 +177,7 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
     }));
 
     report.warnings.extend(grants.warnings.take());
+    report.phases.relations_secs = clock.lap();
     report.elapsed_secs = started.elapsed().as_secs_f64();
     let summary = serde_json::to_value(&report).unwrap_or_default();
     catalog.record_run(&report.run_id, &service, &summary).await?;
@@ -368,6 +374,24 @@ fn warn_ignored_keys(workflow: &Workflow, report: &mut RunReport) {
 
 fn discover_fault(kind: &'static str, fault: Fault, redactor: &Redactor) -> IngestError {
     IngestError::Discover { kind, reason: redactor.redact(&fault.to_string()) }
+}
+
+/// Seconds since the previous lap.
+struct PhaseClock {
+    last: Instant,
+}
+
+impl PhaseClock {
+    fn start(at: Instant) -> Self {
+        PhaseClock { last: at }
+    }
+
+    fn lap(&mut self) -> f64 {
+        let now = Instant::now();
+        let secs = now.duration_since(self.last).as_secs_f64();
+        self.last = now;
+        secs
+    }
 }
 
 /// Parents first: databases, schemas, then what lives in schemas.

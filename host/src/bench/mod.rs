@@ -1,0 +1,55 @@
+//! `weir bench`: a synthetic PostgreSQL catalog ([`generate`]) and a
+//! measured ingestion of it through the real pipeline ([`measure`]).
+//!
+//! Benchmarks are programs, not timed tests: they print what they measured
+//! (wall time, tables per second, peak RSS, catalog queries) and, with a
+//! baseline, ratios measured side by side in one process.
+
+pub mod generate;
+pub mod measure;
+mod procfs;
+mod target;
+
+pub use generate::{GenSpec, GenStats, Layout, generate};
+pub use measure::{BenchOptions, BenchResult, RunFigures, bench_postgres};
+pub use procfs::CpuUse;
+pub use target::PgUrl;
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum BenchError {
+    /// The URL could not be read; the message never repeats a password.
+    #[error("not a usable PostgreSQL URL: {0}")]
+    Url(String),
+    #[error("refusing to use database `{0}`: give the benchmark a database of its own (e.g. weir_bench)")]
+    ReservedDatabase(String),
+    #[error(
+        "database `{database}` already holds a generated catalog (schema `{schema}` exists); pass --drop to recreate it"
+    )]
+    Exists { database: String, schema: String },
+    #[error("cannot connect to {target}")]
+    Connect { target: String, source: sqlx::Error },
+    #[error("{step}")]
+    Sql { step: String, source: sqlx::Error },
+    #[error("the generator task stopped abnormally: {0}")]
+    Task(String),
+    #[error("the benchmark workflow is invalid")]
+    Workflow(#[from] crate::config::ConfigError),
+    #[error("ingestion ({label}) failed")]
+    Ingest { label: String, source: crate::plan::IngestError },
+    #[error("cannot load the plugin for the compile cache warm-up")]
+    Warmup(#[from] crate::runtime::RuntimeError),
+    #[error("no built-in plugin for `postgres` in this binary")]
+    NoPlugin,
+    #[error("temporary directory {path}")]
+    TempDir { path: String, source: std::io::Error },
+    #[error("catalog replay")]
+    Catalog(#[from] crate::sink::catalog::CatalogError),
+}
+
+/// Wraps a sqlx error with the step that failed.
+fn sql(step: impl Into<String>) -> impl FnOnce(sqlx::Error) -> BenchError {
+    let step = step.into();
+    move |source| BenchError::Sql { step, source }
+}

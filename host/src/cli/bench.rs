@@ -1,0 +1,144 @@
+//! `weir bench`: generate a synthetic PostgreSQL catalog, then ingest it and
+//! print what it cost.
+
+use super::Ui;
+use anyhow::{Context, Result};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use weir::bench::{BenchOptions, GenSpec, PgUrl, bench_postgres, generate};
+
+const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/weir_bench";
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Create a synthetic catalog in PostgreSQL: schemas × tables of 20
+    /// mixed-type columns with primary, unique and foreign keys, comments on
+    /// ~30 % of tables and columns, and ~5 % views.
+    GenPostgres(GenArgs),
+    /// Ingest the benchmark database into a fresh embedded catalog and print
+    /// wall time, tables per second, peak RSS and query counts.
+    Postgres(RunArgs),
+}
+
+#[derive(clap::Args)]
+pub struct GenArgs {
+    /// The database to fill (created if missing).
+    #[arg(long, env = "WEIR_BENCH_URL", hide_env_values = true, default_value = DEFAULT_URL)]
+    url: String,
+    /// Schemas to create.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    schemas: u32,
+    /// Tables per schema (views come on top: one per 20 tables).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    tables: u32,
+    /// Drop the database first and create it afresh.
+    #[arg(long)]
+    drop: bool,
+    /// Connections sending schema scripts at once. Creating an index
+    /// fsyncs it, so the work waits on the disk more than on the CPU.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=16))]
+    jobs: u32,
+    /// Print the numbers as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// The database to ingest (fill it with `weir bench gen-postgres`).
+    #[arg(long, env = "WEIR_BENCH_URL", hide_env_values = true, default_value = DEFAULT_URL)]
+    url: String,
+    /// References per `process` call.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
+    batch_size: u32,
+    /// Sandboxed instances at once (default: cores × 2).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    instances: Option<u32>,
+    /// Also run the same ingestion with batch size 1 (one `process` call per
+    /// table, the N+1 shape) and print the ratios.
+    #[arg(long)]
+    baseline: bool,
+    /// Run the weir configuration this many times and report the median
+    /// run (the machine may be shared: one run is one sample).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    repeat: u32,
+    /// Where the temporary catalogs go (default: the system temp directory).
+    #[arg(long, value_name = "DIR")]
+    work_dir: Option<PathBuf>,
+    /// Print the numbers as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(cmd: Command, ui: Ui) -> Result<ExitCode> {
+    match cmd {
+        Command::GenPostgres(args) => gen_postgres(args, ui).await,
+        Command::Postgres(args) => postgres(args, ui).await,
+    }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+async fn gen_postgres(args: GenArgs, ui: Ui) -> Result<ExitCode> {
+    let url = PgUrl::parse(&args.url).context("--url")?;
+    let spec = GenSpec {
+        schemas: args.schemas as usize,
+        tables: args.tables as usize,
+        jobs: args.jobs as usize,
+        drop: args.drop,
+    };
+    if !ui.quiet && !args.json {
+        eprintln!(
+            "bench: generating {} schemas × {} tables in {} ({} connections) …",
+            spec.schemas,
+            spec.tables,
+            url.describe(),
+            spec.jobs
+        );
+    }
+    let stats = generate(&url, spec).await.with_context(|| format!("generate the catalog in {}", url.describe()))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&stats)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "generated {} in {:.2} s (create/drop database {:.2} s, DDL {:.2} s, vacuum + checkpoint {:.2} s; {:.1} MiB of SQL)",
+        stats.database,
+        stats.elapsed_secs,
+        stats.prepare_secs,
+        stats.ddl_secs,
+        stats.settle_secs,
+        stats.script_bytes as f64 / (1024.0 * 1024.0),
+    );
+    println!("  {} schemas, {} tables, {} views, {} columns", stats.schemas, stats.tables, stats.views, stats.columns);
+    println!(
+        "  {} primary keys, {} unique constraints, {} foreign keys ({} cross-schema)",
+        stats.primary_keys, stats.unique_constraints, stats.foreign_keys, stats.cross_schema_foreign_keys
+    );
+    println!("  comments on {} tables and {} columns", stats.table_comments, stats.column_comments);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn postgres(args: RunArgs, ui: Ui) -> Result<ExitCode> {
+    let url = PgUrl::parse(&args.url).context("--url")?;
+    let instances = args.instances.unwrap_or_else(|| u32::try_from(cores() * 2).unwrap_or(8));
+    let options = BenchOptions {
+        url,
+        batch_size: args.batch_size as usize,
+        instances,
+        baseline: args.baseline,
+        repeat: args.repeat as usize,
+        cache_dir: super::cache_dir(),
+        work_dir: args.work_dir.unwrap_or_else(std::env::temp_dir),
+        verbose: !ui.quiet && !args.json,
+    };
+    let result = bench_postgres(&options).await.with_context(|| format!("benchmark on {}", options.url.describe()))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&result)?);
+    } else {
+        result.print(&mut std::io::stdout().lock())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
