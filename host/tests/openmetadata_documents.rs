@@ -91,6 +91,8 @@ async fn postgres_documents_are_valid_openmetadata_requests() {
          COMMENT ON TABLE every_type IS 'Has ''quotes'' and
          a newline';
          CREATE MATERIALIZED VIEW mv AS SELECT b, k FROM every_type;
+         CREATE TABLE parted (id int, at date) PARTITION BY RANGE (at);
+         CREATE TABLE parted_2024 PARTITION OF parted FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
          CREATE FUNCTION twice(x int) RETURNS int LANGUAGE sql AS 'SELECT 2 * x';
          CREATE FUNCTION twice(x mood) RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN x::text || x::text; END $$;",
     )
@@ -110,5 +112,6 @@ async fn postgres_documents_are_valid_openmetadata_requests() {
     let entities = export_all(dir.path(), "c.db");
     assert!(entities.iter().any(|e| e["document"]["tableType"] == "MaterializedView"));
     assert_eq!(entities.iter().filter(|e| e["kind"] == "storedProcedure").count(), 2, "both overloads");
+    assert!(entities.iter().any(|e| e["document"]["tablePartition"].is_object()), "a partitioned table is checked");
     assert_valid(&entities);
 }

@@ -37,11 +37,12 @@ pub mod bindings {
 
 pub use bindings::weir::connector::types::{
     Batch, Capability, Chart, CheckConstraint, Column, ConstraintKind, Dashboard, DataModel, Database, DatabaseSchema,
-    Deferred, Entity, EntityFailure, EntityKind, EntityRef, ErrorKind, Failure, ForeignKey, LineageEdge, PluginInfo,
-    RawEntity, StoredProcedure, Table, TableConstraint, TableType,
+    Deferred, Entity, EntityFailure, EntityKind, EntityRef, ErrorKind, Failure, ForeignKey, LineageEdge, Partition,
+    Partitioning, PluginInfo, RawEntity, StoredProcedure, Table, TableConstraint, TableType,
 };
 pub use config::Config;
 pub use data_types::{DATA_TYPES, is_data_type};
+pub use serde;
 pub use serde_json;
 
 /// The result type of every connector entry point.

@@ -4,7 +4,7 @@
 use super::data_types::is_data_type;
 use crate::fqn::{self, FqnError};
 use crate::runtime::bindings::types::{
-    Column, ConstraintKind, Deferred, Entity, EntityKind, ForeignKey, LineageEdge, Table, TableType,
+    Column, ConstraintKind, Deferred, Entity, EntityKind, ForeignKey, LineageEdge, Partitioning, Table, TableType,
 };
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -243,10 +243,18 @@ fn table_document(service: &str, table: &Table) -> Result<Document, DocumentErro
     }
     put(&mut body, "description", table.description.clone());
     put(&mut body, "schemaDefinition", table.view_definition.clone());
+    if let Some(p) = &table.partitioning {
+        body.insert("tablePartition".into(), table_partition(p, &table.columns));
+    }
     let mut extra = Map::new();
     put(&mut extra, "owner", table.owner.clone());
     put(&mut extra, "rowCount", table.row_count);
     put(&mut extra, "sizeBytes", table.size_bytes);
+    if let Some(p) = &table.partitioning {
+        let partitions: Vec<Value> =
+            p.partitions.iter().map(|q| json!({ "schema": q.schema, "name": q.name, "bound": q.bound })).collect();
+        extra.insert("partitioning".into(), json!({ "strategy": p.strategy, "key": p.key, "partitions": partitions }));
+    }
     if !table.checks.is_empty() {
         let checks: Vec<Value> =
             table.checks.iter().map(|c| json!({ "name": c.name, "expression": c.expression })).collect();
@@ -262,6 +270,8 @@ fn table_document(service: &str, table: &Table) -> Result<Document, DocumentErro
             fact.insert("name".into(), c.name.clone().into());
             fact.insert("nullable".into(), c.nullable.into());
             put(&mut fact, "default", c.default_value.clone());
+            put(&mut fact, "identity", c.identity.clone());
+            put(&mut fact, "generated", c.generated.clone());
             Value::Object(fact)
         })
         .collect();
@@ -275,6 +285,26 @@ fn table_document(service: &str, table: &Table) -> Result<Document, DocumentErro
         extra.insert("constraintNames".into(), names.into());
     }
     Ok(Document::new("table", fqn, Some(parent), &table.name, body, extra))
+}
+
+/// OpenMetadata's `tablePartition`: each key column with the kind of
+/// interval its strategy and type make.
+fn table_partition(p: &Partitioning, columns: &[Column]) -> Value {
+    let details: Vec<Value> = p
+        .columns
+        .iter()
+        .map(|name| {
+            let data_type = columns.iter().find(|c| &c.name == name).map(|c| c.data_type.as_str()).unwrap_or("");
+            let interval_type = match (p.strategy.as_str(), data_type) {
+                ("range", "DATE" | "DATETIME" | "TIMESTAMP" | "TIMESTAMPZ" | "TIME") => "TIME-UNIT",
+                ("range", "SMALLINT" | "INT" | "BIGINT" | "NUMERIC" | "DECIMAL" | "NUMBER") => "INTEGER-RANGE",
+                ("list", _) => "COLUMN-VALUE",
+                _ => "OTHER",
+            };
+            json!({ "columnName": name, "intervalType": interval_type })
+        })
+        .collect();
+    json!({ "columns": details })
 }
 
 fn columns_json(columns: &[Column], keyed: &[(String, &str)]) -> Result<Vec<Value>, DocumentError> {

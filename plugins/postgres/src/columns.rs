@@ -21,6 +21,10 @@ pub struct ColumnRow {
     pub display: String,
     pub not_null: bool,
     pub default_value: Option<String>,
+    /// `pg_attribute.attidentity`: `a`, `d` or empty.
+    pub identity: String,
+    /// The expression of a generated column.
+    pub generated: Option<String>,
     pub description: Option<String>,
     pub type_name: String,
     pub type_kind: String,
@@ -41,6 +45,8 @@ impl ColumnRow {
             display: row.get("display")?,
             not_null: row.get("not_null")?,
             default_value: row.get("default_value")?,
+            identity: row.get("identity")?,
+            generated: row.get("generated")?,
             description: row.get("description")?,
             type_name: row.get("type_name")?,
             type_kind: row.get("type_kind")?,
@@ -75,9 +81,20 @@ impl ColumnRow {
             scale: mapped.scale,
             nullable: !self.not_null,
             default_value: self.default_value.clone(),
+            identity: identity(&self.identity),
+            generated: self.generated.clone(),
             description: self.description.clone(),
             ordinal_position: position,
         }
+    }
+}
+
+/// `attidentity` in the words of the DDL.
+fn identity(code: &str) -> Option<String> {
+    match code {
+        "a" => Some("always".into()),
+        "d" => Some("by default".into()),
+        _ => None,
     }
 }
 

@@ -8,7 +8,9 @@ use crate::refs::{self, Wanted};
 use std::collections::HashMap;
 use weir_sdk::serde_json;
 use weir_sdk::sql::{Connection, Row, Value};
-use weir_sdk::{Batch, Deferred, Entity, EntityKind, Failure, LineageEdge, Result, Table, TableType};
+use weir_sdk::{
+    Batch, Deferred, Entity, EntityKind, Failure, LineageEdge, Partition, Partitioning, Result, Table, TableType,
+};
 
 const RELATIONS: &str = include_str!("sql/relations.sql");
 
@@ -28,6 +30,35 @@ pub struct Relation {
     /// For a view or materialized view: the (schema, name) of each
     /// relation it reads, from the dependency catalog.
     pub sources: Vec<(String, String)>,
+    /// A partitioned table's key, key columns and partitions.
+    pub partitioning: Option<PartitionRows>,
+}
+
+/// A partitioned table as the relations query returns it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PartitionRows {
+    /// `pg_get_partkeydef`: `RANGE (payment_date)`.
+    pub key: String,
+    pub columns: Vec<String>,
+    /// (schema, name, bound) of every partition below the table.
+    pub partitions: Vec<(String, String, String)>,
+}
+
+impl PartitionRows {
+    fn into_contract(self) -> Partitioning {
+        // The strategy is the key's first word.
+        let strategy = self.key.split_whitespace().next().unwrap_or_default().to_ascii_lowercase();
+        Partitioning {
+            strategy,
+            key: self.key,
+            columns: self.columns,
+            partitions: self
+                .partitions
+                .into_iter()
+                .map(|(schema, name, bound)| Partition { schema, name, bound })
+                .collect(),
+        }
+    }
 }
 
 impl Relation {
@@ -42,19 +73,40 @@ impl Relation {
             column_count: row.get("column_count")?,
             row_count: row.get("row_count")?,
             size_bytes: row.get("size_bytes")?,
-            sources: sources(row.get("sources")?)?,
+            // `[["schema", "name"], ...]`; NULL for tables and for views
+            // that read no relation.
+            sources: json_list("view sources", row.get("sources")?)?,
+            partitioning: partitioning(
+                row.get("partition_key")?,
+                row.get("partition_columns")?,
+                row.get("partitions")?,
+            )?,
         })
     }
 }
 
-/// `[["schema", "name"], ...]` from `json_agg`; NULL for tables and for
-/// views that read no relation.
-fn sources(json: Option<String>) -> Result<Vec<(String, String)>> {
-    match json {
+/// The partitioning of a partitioned table, from the relations query's
+/// three columns; `None` for anything else.
+fn partitioning(
+    key: Option<String>,
+    columns: Option<String>,
+    partitions: Option<String>,
+) -> Result<Option<PartitionRows>> {
+    let Some(key) = key else { return Ok(None) };
+    let columns: Vec<String> = json_list("partition columns", columns)?;
+    let partitions: Vec<(String, String, Option<String>)> = json_list("partitions", partitions)?;
+    Ok(Some(PartitionRows {
+        key,
+        columns,
+        partitions: partitions.into_iter().map(|(s, n, b)| (s, n, b.unwrap_or_default())).collect(),
+    }))
+}
+
+/// A `json_agg` array (NULL when it aggregated nothing).
+fn json_list<T: weir_sdk::serde::de::DeserializeOwned>(what: &str, text: Option<String>) -> Result<Vec<T>> {
+    match text {
         None => Ok(Vec::new()),
-        Some(text) => {
-            serde_json::from_str(&text).map_err(|e| Failure::permanent(format!("view sources {text:?}: {e}")))
-        }
+        Some(t) => serde_json::from_str(&t).map_err(|e| Failure::permanent(format!("{what} {t:?}: {e}"))),
     }
 }
 
@@ -161,6 +213,7 @@ pub fn assemble(database: &str, wanted: &[Vec<String>], catalog: Catalog) -> Bat
             constraints: Vec::new(),
             checks: Vec::new(),
             view_definition: relation.view_definition.map(|sql| sql.trim().to_string()),
+            partitioning: relation.partitioning.map(PartitionRows::into_contract),
             owner: relation.owner,
             row_count: relation.row_count,
             size_bytes: relation.size_bytes,
@@ -351,11 +404,30 @@ mod tests {
     }
 
     #[test]
-    fn view_sources_parse() {
+    fn json_lists_parse() {
+        let sources = |t: Option<&str>| json_list::<(String, String)>("view sources", t.map(str::to_string));
         assert_eq!(sources(None).ok(), Some(vec![]));
-        let parsed = sources(Some(r#"[["sales", "v1"], ["odd.schema", "a \"b\""]]"#.into())).ok();
+        let parsed = sources(Some(r#"[["sales", "v1"], ["odd.schema", "a \"b\""]]"#)).ok();
         assert_eq!(parsed, Some(vec![("sales".into(), "v1".into()), ("odd.schema".into(), "a \"b\"".into())]));
-        assert!(sources(Some(r#"[["only one"]]"#.into())).is_err());
+        assert!(sources(Some(r#"[["only one"]]"#)).is_err());
+    }
+
+    #[test]
+    fn partitioning_reads_key_columns_and_partitions() {
+        let rows = partitioning(
+            Some("RANGE (payment_date)".into()),
+            Some(r#"["payment_date"]"#.into()),
+            Some(r#"[["public", "p2022_01", "FOR VALUES FROM ('2022-01-01') TO ('2022-02-01')"]]"#.into()),
+        )
+        .ok()
+        .flatten()
+        .map(PartitionRows::into_contract);
+        let p = rows.unwrap_or_else(|| panic!("no partitioning"));
+        assert_eq!(p.strategy, "range");
+        assert_eq!(p.columns, vec!["payment_date".to_string()]);
+        assert_eq!(p.partitions.len(), 1);
+        assert_eq!(p.partitions[0].name, "p2022_01");
+        assert!(matches!(partitioning(None, None, None), Ok(None)), "not partitioned");
     }
 
     #[test]

@@ -158,6 +158,10 @@ pub fn build_table(db: &str, object: &Object, columns: &[&ColumnRow], indexes: &
                 scale: mapped.scale,
                 nullable: !(c.not_null || (rowid_alias && c.pk > 0)),
                 default_value: c.default.clone(),
+                // SQLite has no identity columns; a generated column's
+                // expression lives only in the CREATE text, not read yet.
+                identity: None,
+                generated: None,
                 description: ddl.column_description(&c.name).map(str::to_string),
                 ordinal_position: ordinal,
             }
@@ -184,6 +188,7 @@ pub fn build_table(db: &str, object: &Object, columns: &[&ColumnRow], indexes: &
         constraints,
         checks: check_constraints(&object.name, &ddl.checks),
         view_definition: (!is_table).then(|| object.sql.clone()),
+        partitioning: None,
         owner: None,
         row_count: None,
         size_bytes: None,

@@ -6,7 +6,7 @@ WITH RECURSIVE wanted AS (
 ),
 cols AS (
     SELECT n.nspname, c.relname, a.attrelid, a.attnum, a.attname, a.atttypid, a.atttypmod,
-           a.attnotnull, a.attgenerated
+           a.attnotnull, a.attgenerated, a.attidentity
     FROM wanted w
     JOIN pg_namespace n ON n.nspname = w.s
     JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = w.t
@@ -88,6 +88,11 @@ SELECT a.nspname AS schema,
        -- refer to columns, so it deparses without opening the table (relid
        -- 0), several times faster over a large batch.
        CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, 0) END AS default_value,
+       -- 'a' (always), 'd' (by default) or ''.
+       a.attidentity::text AS identity,
+       -- A generation expression refers to columns: it needs the relation.
+       -- Generated columns are few, so the slower deparse is affordable.
+       CASE WHEN a.attgenerated <> '' THEN pg_get_expr(ad.adbin, a.attrelid) END AS generated,
        d.description,
        t.type_name,
        t.type_kind,

@@ -44,6 +44,25 @@ SELECT n.nspname AS schema,
                  JOIN pg_class p ON p.oid = pt.relid
                 WHERE pt.isleaf)
        END AS size_bytes,
+       -- A partitioned table's key, its plain key columns, and every
+       -- partition below it (sub-partitions too), each with its own bound:
+       -- partitions are recorded here, on the parent, not as tables.
+       CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partition_key,
+       CASE WHEN c.relkind = 'p' THEN (
+           SELECT json_agg(a.attname::text ORDER BY k.ord)::text
+             FROM pg_partitioned_table pt
+            CROSS JOIN LATERAL unnest(pt.partattrs::int2[]) WITH ORDINALITY AS k(attnum, ord)
+             JOIN pg_attribute a ON a.attrelid = pt.partrelid AND a.attnum = k.attnum
+            WHERE pt.partrelid = c.oid AND k.attnum <> 0)
+       END AS partition_columns,
+       CASE WHEN c.relkind = 'p' THEN (
+           SELECT json_agg(json_build_array(pn.nspname, pc.relname, pg_get_expr(pc.relpartbound, pc.oid))
+                           ORDER BY pn.nspname, pc.relname)::text
+             FROM pg_partition_tree(c.oid) tree
+             JOIN pg_class pc ON pc.oid = tree.relid
+             JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+            WHERE tree.level > 0)
+       END AS partitions,
        -- View lineage: the relations a view's rewrite rule depends on, one
        -- pg_depend row per column used, hence DISTINCT; the rule also
        -- depends on the view itself. A partition read directly stands for
