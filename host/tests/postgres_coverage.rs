@@ -217,3 +217,35 @@ async fn partitions_are_recorded_on_their_parent_and_identity_and_generated_colu
     let tickets = show(&format!("{p}.tickets"));
     assert_eq!(tickets["extra"]["columns"][0]["identity"], "by default");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn foreign_and_unlogged_tables_are_tables_too() {
+    let db = TestDb::create("foreign").await;
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&db.url()).await.unwrap();
+    let available: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'file_fdw')")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    if !available {
+        eprintln!("skipped: the file_fdw extension is not installed on this server");
+        return;
+    }
+    db.run(
+        "CREATE EXTENSION file_fdw;
+         CREATE SERVER files FOREIGN DATA WRAPPER file_fdw;
+         CREATE FOREIGN TABLE imported (id int, name text) SERVER files OPTIONS (filename '/dev/null', format 'csv');
+         CREATE UNLOGGED TABLE scratch (id int NOT NULL);",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (code, output, _) = run(dir.path(), &connection(&db, ""));
+    assert_eq!(code, Some(0), "{output}");
+    let entities = export_all(dir.path(), "c.db");
+    let p = format!("cov.{}.public", db.name);
+    let doc = |name: &str| entities.iter().find(|e| e["fqn"] == format!("{p}.{name}")).map(|e| e["document"].clone());
+    let imported = doc("imported").unwrap_or_else(|| panic!("no foreign table: {:?}", fqns(&entities, "table")));
+    assert_eq!(imported["tableType"], "Foreign");
+    assert_eq!(imported["columns"].as_array().unwrap().len(), 2);
+    assert_eq!(doc("scratch").unwrap()["tableType"], "Regular");
+}

@@ -16,7 +16,7 @@ CREATE TABLE sales.customer (
     id         bigint PRIMARY KEY,
     email      varchar(200) NOT NULL UNIQUE,
     name       text,
-    balance    numeric(12,2) DEFAULT 0
+    balance    numeric(12,2) DEFAULT 0 CHECK (balance >= 0)
 );
 COMMENT ON TABLE sales.customer IS 'People who buy';
 COMMENT ON COLUMN sales.customer.email IS 'Login, unique';
@@ -111,7 +111,8 @@ async fn ingests_a_real_database_exactly_and_idempotently() {
     let wf = wf.to_str().unwrap();
     let env = [("WEIR_TEST_PASSWORD", "not-needed-with-trust")];
 
-    let first = weir(dir.path(), &["ingest", "-c", wf], &env);
+    let report_path = dir.path().join("report.json");
+    let first = weir(dir.path(), &["ingest", "-c", wf, "--report", report_path.to_str().unwrap()], &env);
     assert!(first.status.success(), "ingest failed:\n{}\n{}", text(&first.stdout), text(&first.stderr));
     let catalog = dir.path().join("catalog.db");
     let catalog = catalog.to_str().unwrap();
@@ -131,6 +132,28 @@ async fn ingests_a_real_database_exactly_and_idempotently() {
     let schemas: Vec<&str> =
         entities.iter().filter(|e| e["kind"] == "databaseSchema").map(|e| e["fqn"].as_str().unwrap()).collect();
     assert_eq!(schemas.len(), 2, "only sales and hr pass the filter: {schemas:?}");
+    let sales = entities.iter().find(|e| e["fqn"] == format!("{prefix}.sales")).unwrap();
+    assert_eq!(sales["document"]["description"], "Orders and customers");
+
+    // The schema filter is pushed into the catalog queries: public's table
+    // is never even discovered.
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
+    let counts = report["kinds"].as_array().unwrap().iter().find(|k| k["kind"] == "table").unwrap();
+    assert_eq!((counts["found"].as_u64(), counts["filtered"].as_u64()), (Some(5), Some(0)), "{counts}");
+
+    // Defaults and checks, which OpenMetadata's request has no field for,
+    // are kept beside it.
+    let shown = weir(dir.path(), &["--catalog", catalog, "catalog", "show", &format!("{prefix}.sales.customer")], &[]);
+    let extra = serde_json::from_str::<Value>(&text(&shown.stdout)).unwrap()["extra"].clone();
+    assert_eq!(extra["columns"][3]["default"], "0");
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&db.url()).await.unwrap();
+    let check: String = sqlx::query_scalar(
+        "SELECT pg_get_constraintdef(oid, true) FROM pg_constraint WHERE conrelid = 'sales.customer'::regclass AND contype = 'c'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(extra["checkConstraints"][0]["expression"], check.as_str());
 
     let customer = table(&entities, &format!("{prefix}.sales.customer"));
     assert_eq!(customer["description"], "People who buy");
