@@ -90,10 +90,7 @@ async fn procedures_with_overloads_and_view_lineage() {
     assert_eq!(add["document"]["storedProcedureCode"]["language"], "SQL", "OpenMetadata's language enum");
     assert!(add["document"]["storedProcedureCode"]["code"].as_str().unwrap().contains("a + b"));
 
-    let show = |fqn: &str| -> Value {
-        let out = weir(dir.path(), &["--catalog", "c.db", "catalog", "show", fqn], &[]);
-        serde_json::from_str(&text(&out.stdout)).unwrap()
-    };
+    let show = |fqn: &str| common::show(dir.path(), "c.db", fqn);
     let lineage = show(&format!("{p}.big_orders"))["lineage"].clone();
     let edges: Vec<(String, String)> = lineage
         .as_array()
@@ -151,11 +148,8 @@ async fn owner_row_estimate_and_size_come_from_the_catalog() {
     let dir = tempfile::tempdir().unwrap();
     let (code, output, _) = run(dir.path(), &connection(&db, ""));
     assert_eq!(code, Some(0), "{output}");
-    let show = |table: &str| -> Value {
-        let fqn = format!("cov.{}.public.{table}", db.name);
-        let out = weir(dir.path(), &["--catalog", "c.db", "catalog", "show", &fqn], &[]);
-        serde_json::from_str::<Value>(&text(&out.stdout)).unwrap()["extra"].clone()
-    };
+    let show =
+        |table: &str| common::show(dir.path(), "c.db", &format!("cov.{}.public.{table}", db.name))["extra"].clone();
     let counted = show("counted");
     assert_eq!(counted["rowCount"], 5000);
     assert_eq!(counted["owner"], db.user());
@@ -191,10 +185,7 @@ async fn partitions_are_recorded_on_their_parent_and_identity_and_generated_colu
     let p = format!("cov.{}.public", db.name);
     assert_eq!(tables, vec![format!("{p}.events"), format!("{p}.tickets")], "partitions are not tables");
 
-    let show = |fqn: &str| -> Value {
-        let out = weir(dir.path(), &["--catalog", "c.db", "catalog", "show", fqn], &[]);
-        serde_json::from_str(&text(&out.stdout)).unwrap()
-    };
+    let show = |fqn: &str| common::show(dir.path(), "c.db", fqn);
     let events = show(&format!("{p}.events"));
     assert_eq!(events["document"]["tableType"], "Partitioned");
     assert_eq!(

@@ -143,8 +143,7 @@ async fn ingests_a_real_database_exactly_and_idempotently() {
 
     // Defaults and checks, which OpenMetadata's request has no field for,
     // are kept beside it.
-    let shown = weir(dir.path(), &["--catalog", catalog, "catalog", "show", &format!("{prefix}.sales.customer")], &[]);
-    let extra = serde_json::from_str::<Value>(&text(&shown.stdout)).unwrap()["extra"].clone();
+    let extra = common::show(dir.path(), catalog, &format!("{prefix}.sales.customer"))["extra"].clone();
     assert_eq!(extra["columns"][3]["default"], "0");
     let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&db.url()).await.unwrap();
     let check: String = sqlx::query_scalar(

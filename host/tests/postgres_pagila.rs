@@ -187,9 +187,7 @@ async fn pagila_matches_pg_catalog_exactly() {
     // `catalog export --kind all` has no `extra`; `show` has. Read both.
     let mut entities = export_all(dir.path(), "c.db");
     for e in entities.iter_mut().filter(|e| e["kind"] == "table") {
-        let shown = weir(dir.path(), &["--catalog", "c.db", "catalog", "show", e["fqn"].as_str().unwrap()], &[]);
-        let shown: Value = serde_json::from_str(&text(&shown.stdout)).unwrap();
-        e["extra"] = shown["extra"].clone();
+        e["extra"] = common::show(dir.path(), "c.db", e["fqn"].as_str().unwrap())["extra"].clone();
     }
     let prefix = format!("pagila.{}", db.name);
     let (expected_relations, expected_keys) = from_pg_catalog(&db).await;

@@ -20,8 +20,7 @@ fn quickstart_ingests_the_demo_and_the_catalog_reads_it_back() {
     assert_eq!(list.lines().count(), 10, "{list}");
     assert!(list.contains("demo.shop.main.orders  (6 columns)"), "{list}");
 
-    let show = weir(dir.path(), &["catalog", "show", "demo.shop.main.order_totals"], &[]);
-    let view: serde_json::Value = serde_json::from_str(&text(&show.stdout)).unwrap();
+    let view = common::show(dir.path(), "weir.db", "demo.shop.main.order_totals");
     assert_eq!(view["document"]["tableType"], "View");
     assert!(view["document"]["schemaDefinition"].as_str().unwrap().starts_with("CREATE VIEW"));
 

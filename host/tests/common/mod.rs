@@ -137,3 +137,10 @@ pub fn export_all(dir: &Path, catalog: &str) -> Vec<serde_json::Value> {
     assert!(out.status.success(), "export failed: {}", text(&out.stderr));
     text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
+
+/// `weir catalog show FQN` as JSON.
+pub fn show(dir: &Path, catalog: &str, fqn: &str) -> serde_json::Value {
+    let out = weir(dir, &["--catalog", catalog, "catalog", "show", fqn], &[]);
+    assert!(out.status.success(), "show {fqn}: {}", text(&out.stderr));
+    serde_json::from_str(&text(&out.stdout)).unwrap()
+}
