@@ -14,6 +14,11 @@ pub struct KindCounts {
     pub filtered: usize,
     pub written: usize,
     pub failed: usize,
+    /// Never processed: the run was stopped (`maxFailures`) first.
+    pub cancelled: usize,
+    /// Entities or failures the plugin returned without being asked for
+    /// them (written or reported, but outside `found`).
+    pub unrequested: usize,
     /// `process` calls for this kind.
     pub batches: usize,
     /// Statements the plugin sent for this kind, discovery included.
@@ -29,6 +34,38 @@ pub struct FailureRecord {
     /// `transient`, `permanent`, `config`, `denied`, `fault` or `invalid`.
     pub error: String,
     pub reason: String,
+    /// The shard it was processed in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+}
+
+/// One shard of the plan, as it ran.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShardRecord {
+    pub id: String,
+    pub kind: String,
+    pub refs: usize,
+    pub cost: u64,
+    /// The instances that ran it: more than one when a fault replaced one.
+    pub instances: Vec<String>,
+    /// Seconds since the run started.
+    pub started_secs: f64,
+    pub ended_secs: f64,
+    pub calls: u32,
+    pub retries: u32,
+    pub faults: u32,
+    pub queries: u64,
+    pub written: usize,
+    pub filtered: usize,
+    pub failed: usize,
+    pub cancelled: usize,
+}
+
+impl ShardRecord {
+    pub fn secs(&self) -> f64 {
+        self.ended_secs - self.started_secs
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -75,6 +112,14 @@ pub struct RunReport {
     pub batches: BatchStats,
     pub phases: Phases,
     pub warnings: Vec<String>,
+    /// Why the run stopped before processing everything, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
+    /// Every shard as it ran, in plan order.
+    pub shards: Vec<ShardRecord>,
+    /// The plan: strategy, shard ids and the refs in each.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<crate::plan::Plan>,
 }
 
 impl RunReport {
@@ -90,17 +135,37 @@ impl RunReport {
     pub fn queries(&self) -> u64 {
         self.kinds.iter().map(|k| k.queries).sum()
     }
+    pub fn cancelled(&self) -> usize {
+        self.kinds.iter().map(|k| k.cancelled).sum()
+    }
 
-    /// Adds one batch's cost to the kind's and the run's totals.
-    pub fn count_batch(&mut self, kind: &str, effort: &crate::plan::Effort, faulted: bool) {
+    /// Kinds whose counts do not add up: found must equal filtered +
+    /// written + failed + cancelled. Empty when every entity is accounted
+    /// for.
+    pub fn unaccounted(&self) -> Vec<String> {
+        self.kinds
+            .iter()
+            .filter(|k| k.found != k.filtered + k.written + k.failed + k.cancelled)
+            .map(|k| {
+                format!(
+                    "{}: found {} ≠ filtered {} + written {} + failed {} + cancelled {}",
+                    k.kind, k.found, k.filtered, k.written, k.failed, k.cancelled
+                )
+            })
+            .collect()
+    }
+
+    /// Adds the cost of some `process` calls to the kind's and the run's
+    /// totals.
+    pub fn count_effort(&mut self, kind: &str, effort: &crate::plan::Effort) {
         let counts = self.kind_mut(kind);
-        counts.batches += 1;
+        counts.batches += effort.calls as usize;
         counts.queries += effort.queries;
         let ms = effort.elapsed.as_millis() as u64;
         let stats = &mut self.batches;
-        stats.count += 1;
+        stats.count += effort.calls as usize;
         stats.retries += effort.retries as usize;
-        stats.faults += usize::from(faulted);
+        stats.faults += effort.faults as usize;
         stats.total_ms += ms;
         stats.slowest_ms = stats.slowest_ms.max(ms);
     }
@@ -114,74 +179,162 @@ impl RunReport {
         &mut self.kinds[last]
     }
 
-    /// The end-of-run summary for a terminal.
+    /// The end-of-run summary for a terminal: counts per kind, where the
+    /// time went, failures grouped by reason, the slowest shards.
     pub fn print_summary(&self, out: &mut impl Write) -> std::io::Result<()> {
         writeln!(out)?;
         writeln!(out, "{} ({} {}) → {}", self.service, self.plugin, self.plugin_version, self.catalog)?;
-        let header = ["kind", "found", "filtered", "written", "failed"];
-        let mut rows: Vec<[String; 5]> = self
-            .kinds
-            .iter()
-            .map(|k| {
-                [
-                    k.kind.clone(),
-                    k.found.to_string(),
-                    k.filtered.to_string(),
-                    k.written.to_string(),
-                    k.failed.to_string(),
-                ]
-            })
-            .collect();
-        let total = |f: fn(&KindCounts) -> usize| self.kinds.iter().map(f).sum::<usize>().to_string();
-        rows.push([
-            "total".into(),
-            total(|k| k.found),
-            total(|k| k.filtered),
-            total(|k| k.written),
-            total(|k| k.failed),
-        ]);
-        let widths: Vec<usize> = (0..5)
-            .map(|i| rows.iter().map(|r| r[i].chars().count()).chain([header[i].len()]).max().unwrap_or(0))
-            .collect();
-        let line = |cells: [&str; 5]| {
-            let mut s = format!("  {:<w$}", cells[0], w = widths[0]);
-            for i in 1..5 {
-                s.push_str(&format!("  {:>w$}", cells[i], w = widths[i]));
-            }
-            s
-        };
-        writeln!(out, "{}", line(header))?;
-        for (i, r) in rows.iter().enumerate() {
-            if i == rows.len() - 1 {
-                writeln!(out, "  {}", "-".repeat(widths.iter().sum::<usize>() + 8))?;
-            }
-            writeln!(out, "{}", line([&r[0], &r[1], &r[2], &r[3], &r[4]]))?;
-        }
+        self.print_counts(out)?;
+        let processed = self.written() + self.failed_refs();
         writeln!(
             out,
-            "relations applied: {}, unresolved: {}; {} queries; batches: {} ({} plugin faults, {} retries); {} instances; {:.2} s",
-            self.relations_applied,
-            self.relations_unresolved.len(),
-            self.queries(),
+            "{:.2} s wall, {:.0} entities/s; {} shards on {} instances; {} calls ({} plugin faults, {} retries), {} queries",
+            self.elapsed_secs,
+            processed as f64 / self.phases.process_secs.max(1e-3),
+            self.shards.len(),
+            self.instances,
             self.batches.count,
             self.batches.faults,
             self.batches.retries,
-            self.instances,
-            self.elapsed_secs
+            self.queries(),
         )?;
-        const SHOWN: usize = 20;
-        if !self.failures.is_empty() {
-            writeln!(out, "failures:")?;
-            for f in self.failures.iter().take(SHOWN) {
-                writeln!(out, "  {} [{}] {}: {}", f.entity, f.kind, f.error, f.reason)?;
-            }
-            if self.failures.len() > SHOWN {
-                writeln!(out, "  … and {} more (see the JSON report)", self.failures.len() - SHOWN)?;
-            }
+        writeln!(
+            out,
+            "relations applied: {}, unresolved: {}",
+            self.relations_applied,
+            self.relations_unresolved.len()
+        )?;
+        self.print_failures(out)?;
+        self.print_slowest_shards(out)?;
+        for problem in self.unaccounted() {
+            writeln!(out, "accounting error: {problem}")?;
+        }
+        if let Some(stopped) = &self.stopped {
+            writeln!(out, "stopped: {stopped}")?;
         }
         for w in &self.warnings {
             writeln!(out, "warning: {w}")?;
         }
         Ok(())
     }
+
+    fn failed_refs(&self) -> usize {
+        self.kinds.iter().map(|k| k.failed).sum()
+    }
+
+    fn print_counts(&self, out: &mut impl Write) -> std::io::Result<()> {
+        let with_cancelled = self.cancelled() > 0;
+        let mut header = vec!["kind", "found", "filtered", "written", "failed"];
+        if with_cancelled {
+            header.push("cancelled");
+        }
+        let cells = |k: &KindCounts| {
+            let mut row = vec![
+                k.kind.clone(),
+                k.found.to_string(),
+                k.filtered.to_string(),
+                k.written.to_string(),
+                k.failed.to_string(),
+            ];
+            if with_cancelled {
+                row.push(k.cancelled.to_string());
+            }
+            row
+        };
+        let mut rows: Vec<Vec<String>> = self.kinds.iter().map(cells).collect();
+        let total = KindCounts {
+            kind: "total".into(),
+            found: self.found(),
+            filtered: self.kinds.iter().map(|k| k.filtered).sum(),
+            written: self.written(),
+            failed: self.failed_refs(),
+            cancelled: self.cancelled(),
+            ..KindCounts::default()
+        };
+        rows.push(cells(&total));
+        let widths: Vec<usize> = (0..header.len())
+            .map(|i| rows.iter().map(|r| r[i].chars().count()).chain([header[i].len()]).max().unwrap_or(0))
+            .collect();
+        let line = |cells: &[&str]| {
+            let mut s = format!("  {:<w$}", cells[0], w = widths[0]);
+            for (cell, w) in cells.iter().zip(&widths).skip(1) {
+                s.push_str(&format!("  {cell:>w$}"));
+            }
+            s
+        };
+        writeln!(out, "{}", line(&header))?;
+        for (i, r) in rows.iter().enumerate() {
+            if i == rows.len() - 1 {
+                writeln!(out, "  {}", "-".repeat(widths.iter().sum::<usize>() + 2 * (widths.len() - 1)))?;
+            }
+            let r: Vec<&str> = r.iter().map(String::as_str).collect();
+            writeln!(out, "{}", line(&r))?;
+        }
+        let unrequested: usize = self.kinds.iter().map(|k| k.unrequested).sum();
+        if unrequested > 0 {
+            writeln!(out, "  (and {unrequested} entities or failures the plugin returned without being asked)")?;
+        }
+        Ok(())
+    }
+
+    /// Failures with the same error and reason, counted together, the
+    /// largest groups first.
+    pub fn failure_groups(&self) -> Vec<FailureGroup<'_>> {
+        let mut groups: Vec<FailureGroup<'_>> = Vec::new();
+        for f in &self.failures {
+            match groups.iter_mut().find(|g| g.error == f.error && g.reason == f.reason) {
+                Some(group) => group.entities.push(&f.entity),
+                None => groups.push(FailureGroup { error: &f.error, reason: &f.reason, entities: vec![&f.entity] }),
+            }
+        }
+        groups.sort_by(|a, b| b.entities.len().cmp(&a.entities.len()));
+        groups
+    }
+
+    fn print_failures(&self, out: &mut impl Write) -> std::io::Result<()> {
+        const GROUPS: usize = 10;
+        const EXAMPLES: usize = 3;
+        let groups = self.failure_groups();
+        if groups.is_empty() {
+            return Ok(());
+        }
+        writeln!(out, "failures by reason:")?;
+        for g in groups.iter().take(GROUPS) {
+            let shown: Vec<&str> = g.entities.iter().take(EXAMPLES).copied().collect();
+            let more = g.entities.len().saturating_sub(EXAMPLES);
+            let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+            writeln!(out, "  {:>5} × {}: {}", g.entities.len(), g.error, g.reason)?;
+            writeln!(out, "          {}{more}", shown.join(", "))?;
+        }
+        if groups.len() > GROUPS {
+            writeln!(out, "  … and {} more reasons (see the JSON report)", groups.len() - GROUPS)?;
+        }
+        Ok(())
+    }
+
+    fn print_slowest_shards(&self, out: &mut impl Write) -> std::io::Result<()> {
+        const SHOWN: usize = 5;
+        if self.shards.len() < 2 {
+            return Ok(());
+        }
+        // Only shards worth a look: a tenth of a second or more.
+        let mut shards: Vec<&ShardRecord> = self.shards.iter().filter(|s| s.calls > 0 && s.secs() >= 0.1).collect();
+        shards.sort_by(|a, b| b.secs().total_cmp(&a.secs()));
+        let cells: Vec<String> = shards
+            .iter()
+            .take(SHOWN)
+            .map(|s| format!("{} {:.2} s ({} refs on {})", s.id, s.secs(), s.refs, s.instances.join("→")))
+            .collect();
+        if !cells.is_empty() {
+            writeln!(out, "slowest shards: {}", cells.join("; "))?;
+        }
+        Ok(())
+    }
+}
+
+/// Failures that share an error and a reason.
+pub struct FailureGroup<'a> {
+    pub error: &'a str,
+    pub reason: &'a str,
+    pub entities: Vec<&'a str>,
 }

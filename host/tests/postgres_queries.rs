@@ -9,7 +9,7 @@ use serde_json::Value;
 /// Ingests with `batch_size` and returns the report.
 fn ingest(dir: &std::path::Path, db: &TestDb, batch_size: usize) -> Value {
     let yaml = format!(
-        "source:\n  type: postgres\n  serviceName: q\n  serviceConnection:\n    config:\n      hostPort: \"{}\"\n      username: {}\n      database: {}\nweir:\n  batchSize: {batch_size}\n",
+        "source:\n  type: postgres\n  serviceName: q\n  serviceConnection:\n    config:\n      hostPort: \"{}\"\n      username: {}\n      database: {}\nweir:\n  shardStrategy: count\n  shardSize: {batch_size}\n",
         db.host_port(),
         db.user(),
         db.name

@@ -282,7 +282,7 @@ async fn run_once(
     }
     let yaml = options.url.workflow(&dir.join("weir.db"), options.instances, batch_size)?;
     let ingest_options =
-        IngestOptions { catalog: None, progress: false, cache_dir: options.cache_dir.clone(), base_dir: None };
+        IngestOptions { catalog: None, progress: false, cache_dir: options.cache_dir.clone(), base_dir: None, max_failures: None };
 
     let start_rss_mib = rss_mib("VmRSS:");
     let cpu_before = CpuSnapshot::take();

@@ -45,11 +45,13 @@ pub struct CapabilityState {
     pub grants: Grants,
     pub sql: sql::InstanceSql,
     pub log: log::LogBudget,
+    /// The shard being processed, for log lines (`None` outside `process`).
+    pub shard: Option<Arc<str>>,
 }
 
 impl CapabilityState {
     pub fn new(grants: Grants) -> Self {
-        CapabilityState { grants, sql: sql::InstanceSql::default(), log: log::LogBudget::default() }
+        CapabilityState { grants, sql: sql::InstanceSql::default(), log: log::LogBudget::default(), shard: None }
     }
 }
 

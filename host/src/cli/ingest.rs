@@ -14,6 +14,10 @@ pub struct Args {
     /// Also write the run report as JSON to this file.
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
+    /// Stop the run cleanly once more than N entities have failed (what was
+    /// processed is still written). Overrides `weir.maxFailures`.
+    #[arg(long, value_name = "N")]
+    max_failures: Option<usize>,
 }
 
 pub async fn run(args: Args, catalog: Option<PathBuf>, ui: Ui) -> Result<ExitCode> {
@@ -23,6 +27,7 @@ pub async fn run(args: Args, catalog: Option<PathBuf>, ui: Ui) -> Result<ExitCod
         progress: ui.progress,
         cache_dir: super::cache_dir(),
         base_dir: args.config.parent().map(PathBuf::from),
+        max_failures: args.max_failures,
     };
     let report = ingest(&workflow, &options).await.with_context(|| format!("ingest {}", args.config.display()))?;
     finish(&report, args.report.as_deref(), ui)

@@ -29,7 +29,13 @@ pub async fn run(args: Args, catalog: Option<PathBuf>, ui: Ui) -> Result<ExitCod
         "source:\n  type: sqlite\n  serviceName: demo\n  serviceConnection:\n    config:\n      type: SQLite\n      databaseMode: {path}\n      database: shop\nsink:\n  type: catalog\n"
     );
     let workflow = Workflow::parse(&text, "quickstart workflow")?;
-    let options = IngestOptions { catalog, progress: ui.progress, cache_dir: super::cache_dir(), base_dir: None };
+    let options = IngestOptions {
+        catalog,
+        progress: ui.progress,
+        cache_dir: super::cache_dir(),
+        base_dir: None,
+        max_failures: None,
+    };
     let report = ingest(&workflow, &options).await.context("quickstart")?;
     let code = super::ingest::finish(&report, args.report.as_deref(), ui)?;
     if !ui.quiet {

@@ -232,9 +232,23 @@ pub struct WeirSettings {
     /// Sandboxed instances running at once (default: cores × 2).
     #[serde(default)]
     pub instances: Option<u32>,
-    /// Entity references per `process` call (default 200).
+    /// How discovered refs are split into shards: `cost` (default),
+    /// `schema` or `count`.
+    #[serde(default)]
+    pub shard_strategy: crate::plan::Strategy,
+    /// References per shard for `cost` and `count` (default 200).
+    #[serde(default)]
+    pub shard_size: Option<usize>,
+    /// At most this many references per `process` call: a larger shard is
+    /// sent in several calls (default 1,000).
     #[serde(default)]
     pub batch_size: Option<usize>,
+    /// Stop the run once more entities than this have failed.
+    #[serde(default)]
+    pub max_failures: Option<usize>,
+    /// Retries of transient failures.
+    #[serde(default)]
+    pub retry: crate::plan::RetryPolicy,
     #[serde(default)]
     pub limits: Limits,
 }
@@ -293,6 +307,9 @@ impl Workflow {
         }
         if self.weir.batch_size == Some(0) {
             return Err(invalid("weir.batchSize", "must be at least 1".into()));
+        }
+        if self.weir.shard_size == Some(0) {
+            return Err(invalid("weir.shardSize", "must be at least 1".into()));
         }
         self.source
             .service_connection

@@ -1,27 +1,30 @@
 //! One ingestion run, start to end.
 
+use super::absorb::Absorber;
+use super::progress::Progress;
+use super::scheduler::{Event, Scheduler};
 use super::select::Selection;
-use super::worker::{Outcome, WorkerPool};
+use super::shard::{DEFAULT_SHARD_SIZE, Plan, Shard};
 use crate::caps::sql::{DatabaseFilter, QueryLimits, SqlError, SqlGrants, SqlSource, SqlTarget};
 use crate::caps::{Grants, Redactor};
 use crate::config::Workflow;
 use crate::report::{FailureRecord, RunReport};
-use crate::runtime::bindings::types::{Capability, Entity, EntityKind, EntityRef};
+use crate::runtime::bindings::types::{Capability, EntityKind, EntityRef};
 use crate::runtime::{Fault, Plugin, Runtime, RuntimeError, RuntimeOptions};
 use crate::sink::catalog::{Catalog, CatalogError};
-use crate::sink::document::{self, kind_name, ref_fqn};
-use crate::sink::{Document, Relation};
-use indicatif::{ProgressBar, ProgressStyle};
+use crate::sink::document::kind_name;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 use thiserror::Error;
 use tokio::sync::mpsc;
 
 /// The catalog file when neither `--catalog` nor `sink.config.path` says.
 pub const DEFAULT_CATALOG: &str = "weir.db";
-/// References per `process` call.
-pub const DEFAULT_BATCH_SIZE: usize = 200;
+/// At most this many references per `process` call unless the workflow
+/// says otherwise: a bigger shard is sent in several calls.
+pub const DEFAULT_BATCH_SIZE: usize = 1_000;
 
 #[derive(Debug, Error)]
 pub enum IngestError {
@@ -43,12 +46,14 @@ pub enum IngestError {
 pub struct IngestOptions {
     /// `--catalog`: wins over `sink.config.path`.
     pub catalog: Option<PathBuf>,
-    /// Draw a progress bar on stderr.
+    /// Draw progress bars on stderr.
     pub progress: bool,
     /// Compile cache directory; `None` disables the cache.
     pub cache_dir: Option<PathBuf>,
     /// Directory relative paths in the workflow are resolved against.
     pub base_dir: Option<PathBuf>,
+    /// `--max-failures`: wins over `weir.maxFailures`.
+    pub max_failures: Option<usize>,
 }
 
 /// Runs the workflow end to end and returns its report. Entity failures
@@ -56,9 +61,9 @@ pub struct IngestOptions {
 pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunReport, IngestError> {
     let started = Instant::now();
     let service = workflow.source.service_name.to_string();
-    let instances = workflow.weir.instances.unwrap_or_else(default_instances);
-    let batch_size = workflow.weir.batch_size.unwrap_or(DEFAULT_BATCH_SIZE);
-    let limits = workflow.weir.limits.clone();
+    let settings = &workflow.weir;
+    let instances = settings.instances.unwrap_or_else(default_instances);
+    let limits = settings.limits.clone();
     let redactor = Arc::new(Redactor::new(workflow.secrets()));
 
     let wasm = plugin_bytes(workflow)?;
@@ -92,80 +97,66 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
     report.phases.connect_secs = clock.lap();
     let config: Arc<str> = Arc::from(workflow.plugin_config());
     let selection = Selection::new(workflow.metadata_config().clone(), &service);
+    let mut scheduler = Scheduler::new(plugin.clone(), grants.clone(), config.clone(), instances as usize);
+    scheduler.batch_size = settings.batch_size.unwrap_or(DEFAULT_BATCH_SIZE);
+    scheduler.retry = settings.retry.clone();
+    scheduler.max_failures = options.max_failures.or(settings.max_failures);
+    let scheduler = Arc::new(scheduler);
+    let progress = Progress::new(options.progress);
 
-    // Discover every kind first, so progress knows the whole amount.
-    let mut discovered: Vec<(EntityKind, Vec<EntityRef>)> = Vec::new();
-    let mut kinds = plugin.info.entity_kinds.clone();
-    kinds.sort_by_key(|k| kind_rank(*k));
-    kinds.dedup();
-    let mut probe = plugin
-        .instantiate(&grants)
-        .await
-        .map_err(|f| IngestError::Discover { kind: "(instance)", reason: f.to_string() })?;
-    for kind in kinds {
-        if !selection.wants_kind(kind) {
-            continue;
-        }
-        let name = kind_name(kind);
-        let queries_before = probe.queries();
-        let refs = match probe.discover(&config, kind).await {
-            Ok(Ok(refs)) => refs,
-            Ok(Err(failure)) => {
-                return Err(IngestError::Discover { kind: name, reason: redactor.redact(&failure.message) });
-            }
-            Err(fault) => return Err(discover_fault(name, fault, &redactor)),
-        };
-        let found = refs.len();
-        let kept: Vec<EntityRef> = refs.into_iter().filter(|r| selection.keeps(r)).collect();
-        let counts = report.kind_mut(name);
-        counts.queries += probe.queries() - queries_before;
-        counts.found += found;
-        counts.filtered += found - kept.len();
-        tracing::info!(kind = name, found, kept = kept.len(), "discovered");
-        discovered.push((kind, kept));
-    }
-    drop(probe);
+    // Every kind is discovered before anything is processed, so the plan
+    // (and the progress bar) knows the whole amount.
+    let discovered = discover(&scheduler, &plugin, &config, &selection, &redactor, &progress, &mut report).await?;
+    let plan = Plan::new(settings.shard_strategy, settings.shard_size.unwrap_or(DEFAULT_SHARD_SIZE), discovered);
+    progress.planned(plan.refs(), plan.shards.len());
+    tracing::info!(
+        plugin = %plugin.info.name, strategy = %plan.strategy, shards = plan.shards.len(), refs = plan.refs(),
+        instances, "planned"
+    );
     report.phases.discover_secs = clock.lap();
 
-    let total: usize = discovered.iter().map(|(_, refs)| refs.len()).sum();
-    let progress = progress_bar(options.progress, total as u64);
-    let pool = WorkerPool { plugin: plugin.clone(), grants: grants.clone(), config, instances: instances as usize };
-    let mut relations: Vec<Relation> = Vec::new();
+    let mut absorber = Absorber {
+        service: &service,
+        plugin: &plugin.info.name,
+        selection: &selection,
+        catalog: &catalog,
+        run_id: &report.run_id.clone(),
+        started,
+        progress: &progress,
+        max_failures: scheduler.max_failures,
+        stop: scheduler.stop.clone(),
+        relations: Vec::new(),
+    };
     // Kinds run one after another, so parents are written before children.
-    for (kind, refs) in discovered {
-        if refs.is_empty() {
+    for kind in kinds_in(&plan) {
+        let shards: Arc<Vec<Shard>> = Arc::new(plan.shards.iter().filter(|s| s.kind == kind).cloned().collect());
+        if scheduler.stop.load(Ordering::Relaxed) {
+            for shard in shards.iter() {
+                absorber.cancel(shard, &mut report);
+            }
             continue;
         }
-        progress.set_message(kind_name(kind));
-        let batches: Vec<Vec<EntityRef>> = refs.chunks(batch_size).map(<[EntityRef]>::to_vec).collect();
-        let (tx, mut rx) = mpsc::channel::<Outcome>(instances as usize * 2);
-        let producer = async {
-            pool.run(batches, tx).await;
-        };
+        progress.processing(kind_name(kind));
+        let (tx, mut rx) = mpsc::channel::<Event>(instances as usize * 2);
+        let producer = scheduler.run(shards.clone(), tx);
         let consumer = async {
-            while let Some(outcome) = rx.recv().await {
-                absorb(
-                    outcome,
-                    kind,
-                    &service,
-                    &selection,
-                    &catalog,
-                    &report.run_id.clone(),
-                    &mut report,
-                    &mut relations,
-                    &progress,
-                )
-                .await?;
+            while let Some(event) = rx.recv().await {
+                absorber.absorb(event, &shards, &mut report).await?;
             }
             Ok::<(), CatalogError>(())
         };
         let ((), written) = tokio::join!(producer, consumer);
         written?;
     }
-    progress.finish_and_clear();
+    progress.finish();
     report.phases.process_secs = clock.lap();
+    // Shards in plan order, whatever order they finished in.
+    let order: std::collections::HashMap<&str, usize> =
+        plan.shards.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
+    report.shards.sort_by_key(|r| order.get(r.id.as_str()).copied().unwrap_or(usize::MAX));
 
     // Phase 2: records that point at other entities.
+    let relations = std::mem::take(&mut absorber.relations);
     let unresolved = catalog.apply_relations(&relations).await?;
     report.relations_applied = relations.len() - unresolved.len();
     // Appended: records the plugin sent malformed are already listed.
@@ -174,11 +165,16 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
         kind: u.kind.to_string(),
         error: "unresolved".into(),
         reason: u.reason,
+        shard: None,
     }));
 
     report.warnings.extend(grants.warnings.take());
+    for problem in report.unaccounted() {
+        tracing::error!("accounting error: {problem}");
+    }
     report.phases.relations_secs = clock.lap();
     report.elapsed_secs = started.elapsed().as_secs_f64();
+    report.plan = Some(plan);
     let summary = serde_json::to_value(&report).unwrap_or_default();
     catalog.record_run(&report.run_id, &service, &summary).await?;
     catalog.close().await;
@@ -186,103 +182,63 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
     Ok(report)
 }
 
-/// Folds one batch outcome into the catalog and the report.
-#[allow(clippy::too_many_arguments)]
-async fn absorb(
-    outcome: Outcome,
-    kind: EntityKind,
-    service: &str,
+/// Lists every wanted kind, parents first, and keeps what the filters
+/// allow. The instance used is parked for the scheduler afterwards.
+async fn discover(
+    scheduler: &Scheduler,
+    plugin: &Plugin,
+    config: &str,
     selection: &Selection,
-    catalog: &Catalog,
-    run_id: &str,
+    redactor: &Redactor,
+    progress: &Progress,
     report: &mut RunReport,
-    relations: &mut Vec<Relation>,
-    progress: &ProgressBar,
-) -> Result<(), CatalogError> {
-    let kind_label = kind_name(kind);
-    match outcome {
-        Outcome::Done { batch, refs, effort } => {
-            report.count_batch(kind_label, &effort, false);
-            let mut docs: Vec<Document> = Vec::with_capacity(batch.entities.len());
-            for entity in &batch.entities {
-                if let Entity::Table(t) = entity
-                    && !selection.keeps_table(t)
-                {
-                    report.kind_mut(kind_label).filtered += 1;
-                    continue;
-                }
-                match document::entity_document(service, entity) {
-                    Ok(doc) => docs.push(doc),
-                    Err(err) => {
-                        let (entity, kind) = entity_label(service, entity);
-                        report.kind_mut(&kind).failed += 1;
-                        report.failures.push(FailureRecord {
-                            entity,
-                            kind,
-                            error: "invalid".into(),
-                            reason: err.to_string(),
-                        });
-                    }
-                }
-            }
-            for deferred in &batch.deferred {
-                match document::relation(service, deferred) {
-                    Ok(relation) => relations.push(relation),
-                    Err(err) => report.relations_unresolved.push(FailureRecord {
-                        entity: kind_label.to_string(),
-                        kind: "relation".into(),
-                        error: "invalid".into(),
-                        reason: err.to_string(),
-                    }),
-                }
-            }
-            for failure in &batch.failures {
-                report.kind_mut(kind_label).failed += 1;
-                report.failures.push(FailureRecord {
-                    entity: ref_fqn(service, &failure.path).unwrap_or_else(|_| failure.path.join(".")),
-                    kind: kind_label.to_string(),
-                    error: super::worker::error_kind(&failure.error).into(),
-                    reason: failure.error.message.clone(),
-                });
-            }
-            catalog.write(run_id, &docs).await?;
-            for doc in &docs {
-                report.kind_mut(&doc.kind).written += 1;
-            }
-            progress.inc(refs as u64);
+) -> Result<Vec<(EntityKind, Vec<EntityRef>)>, IngestError> {
+    let mut kinds = plugin.info.entity_kinds.clone();
+    kinds.sort_by_key(|k| kind_rank(*k));
+    kinds.dedup();
+    let mut named = scheduler
+        .instantiate()
+        .await
+        .map_err(|f| IngestError::Discover { kind: "(instance)", reason: f.to_string() })?;
+    let mut discovered = Vec::new();
+    for kind in kinds {
+        if !selection.wants_kind(kind) {
+            continue;
         }
-        Outcome::Failed { refs, error, reason, faulted, effort } => {
-            report.count_batch(kind_label, &effort, faulted);
-            let counts = report.kind_mut(kind_label);
-            counts.failed += refs.len();
-            for r in &refs {
-                report.failures.push(FailureRecord {
-                    entity: ref_fqn(service, &r.path).unwrap_or_else(|_| r.path.join(".")),
-                    kind: kind_label.to_string(),
-                    error: error.to_string(),
-                    reason: reason.clone(),
-                });
+        let name = kind_name(kind);
+        progress.discovering(name);
+        let probe = &mut named.instance;
+        let queries_before = probe.queries();
+        let refs = match probe.discover(config, kind).await {
+            Ok(Ok(refs)) => refs,
+            Ok(Err(failure)) => {
+                return Err(IngestError::Discover { kind: name, reason: redactor.redact(&failure.message) });
             }
-            progress.inc(refs.len() as u64);
-        }
+            Err(fault) => return Err(discover_fault(name, fault, redactor)),
+        };
+        let found = refs.len();
+        let kept: Vec<EntityRef> = refs.into_iter().filter(|r| selection.keeps(r)).collect();
+        let counts = report.kind_mut(name);
+        counts.queries += probe.queries() - queries_before;
+        counts.found += found;
+        counts.filtered += found - kept.len();
+        progress.found(found);
+        tracing::info!(plugin = %plugin.info.name, kind = name, found, kept = kept.len(), "discovered");
+        discovered.push((kind, kept));
     }
-    Ok(())
+    scheduler.park(named);
+    Ok(discovered)
 }
 
-fn entity_label(service: &str, entity: &Entity) -> (String, String) {
-    let (kind, path): (&str, Vec<String>) = match entity {
-        Entity::Database(d) => ("database", vec![d.name.clone()]),
-        Entity::DatabaseSchema(s) => ("databaseSchema", vec![s.database.clone(), s.name.clone()]),
-        Entity::Table(t) => ("table", vec![t.database.clone(), t.schema.clone(), t.name.clone()]),
-        Entity::StoredProcedure(p) => ("storedProcedure", vec![p.database.clone(), p.schema.clone(), p.name.clone()]),
-        Entity::Dashboard(d) => ("dashboard", vec![d.name.clone()]),
-        Entity::Chart(c) => ("chart", vec![c.name.clone()]),
-        Entity::DataModel(m) => ("dashboardDataModel", vec![m.name.clone()]),
-        Entity::Raw(r) => ("raw", vec![r.name.clone()]),
-    };
-    let mut parts = vec![service.to_string()];
-    parts.extend(path);
-    (parts.join("."), kind.to_string())
+/// The kinds a plan holds, in its (parent-first) order.
+fn kinds_in(plan: &Plan) -> Vec<EntityKind> {
+    let mut kinds: Vec<EntityKind> = Vec::new();
+    for shard in &plan.shards {
+        if kinds.last().map(|k| kind_rank(*k)) != Some(kind_rank(shard.kind)) {
+            kinds.push(shard.kind);
+        }
+    }
+    kinds
 }
 
 /// The plugin's component: `weir.plugin`, else the built-in one.
@@ -417,15 +373,4 @@ fn run_id() -> String {
     let nanos =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
     format!("{nanos:x}-{:x}", std::process::id())
-}
-
-fn progress_bar(enabled: bool, total: u64) -> ProgressBar {
-    if !enabled {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(total);
-    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg:>16} [{bar:40}] {pos}/{len} {per_sec} eta {eta}") {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
 }

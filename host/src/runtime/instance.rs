@@ -126,6 +126,11 @@ impl Instance {
         self.settle("process", outcome)
     }
 
+    /// Names the shard later log lines of this instance belong to.
+    pub fn set_shard(&mut self, shard: Option<std::sync::Arc<str>>) {
+        self.store.data_mut().caps.shard = shard;
+    }
+
     /// Statements this instance has sent so far.
     pub fn queries(&self) -> u64 {
         self.store.data().caps.sql.queries()

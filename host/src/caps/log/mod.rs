@@ -57,12 +57,13 @@ impl Host for HostState {
         if matches!(level, Level::Warn | Level::Error) {
             self.caps.grants.warnings.push(format!("{plugin}: {text}"));
         }
+        let shard = self.caps.shard.as_deref().unwrap_or("-");
         match level {
-            Level::Trace => tracing::trace!(plugin = %plugin, "{text}"),
-            Level::Debug => tracing::debug!(plugin = %plugin, "{text}"),
-            Level::Info => tracing::info!(plugin = %plugin, "{text}"),
-            Level::Warn => tracing::warn!(plugin = %plugin, "{text}"),
-            Level::Error => tracing::error!(plugin = %plugin, "{text}"),
+            Level::Trace => tracing::trace!(plugin = %plugin, shard, "{text}"),
+            Level::Debug => tracing::debug!(plugin = %plugin, shard, "{text}"),
+            Level::Info => tracing::info!(plugin = %plugin, shard, "{text}"),
+            Level::Warn => tracing::warn!(plugin = %plugin, shard, "{text}"),
+            Level::Error => tracing::error!(plugin = %plugin, shard, "{text}"),
         }
         Ok(())
     }

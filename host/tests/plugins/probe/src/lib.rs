@@ -11,6 +11,15 @@
 //! sandbox held, and `Permanent` with `<what>: ESCAPED <detail>` when it did
 //! not, so a test only has to assert that no message contains `ESCAPED`.
 //!
+//! Some behaviour is driven by the refs themselves, in every mode, so one
+//! run can mix good and bad entities: a table named `panic…` panics,
+//! `loop…` spins until the deadline, `alloc…` eats memory past the cap,
+//! `transient…` fails transiently the first two times an instance sees it,
+//! `flaky…` makes the whole call fail transiently the first two times.
+//! `sourceConfig.config.probeTables` (a list of names) replaces the
+//! discovered tables `t1`..`t3`; `probeSleepMs` makes every `process` call
+//! sleep that long first.
+//!
 //! The probe implements the generated `Guest` trait itself rather than going
 //! through `export_connector!`: that way `process` sees the config string
 //! exactly as the host sent it, which is what `echo-config` must return.
@@ -43,19 +52,22 @@ impl Guest for Probe {
         if mode(&config) == "discover-panic" {
             panic!("probe: discover panicked on purpose");
         }
-        Ok(["t1", "t2", "t3"]
+        let names: Vec<String> = match config.source_config.get("probeTables").and_then(Json::as_array) {
+            Some(list) => list.iter().filter_map(Json::as_str).map(String::from).collect(),
+            None => ["t1", "t2", "t3"].map(String::from).to_vec(),
+        };
+        Ok(names
             .into_iter()
-            .map(|t| EntityRef {
-                kind: EntityKind::Table,
-                path: vec!["db".into(), "s".into(), t.into()],
-                cost: 1,
-                key: None,
-            })
+            .map(|t| EntityRef { kind: EntityKind::Table, path: vec!["db".into(), "s".into(), t], cost: 1, key: None })
             .collect())
     }
 
     fn process(raw: String, refs: Vec<EntityRef>) -> Result<Batch> {
         let config = &Config::parse(&raw)?;
+        if let Some(ms) = config.source_config.get("probeSleepMs").and_then(Json::as_u64) {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
+        let transient = act_on_names(&refs)?;
         let mut report = Vec::new();
         match mode(config) {
             "ok" | "discover-panic" => {}
@@ -85,7 +97,11 @@ impl Guest for Probe {
                 )));
             }
         }
-        let mut batch = tables(refs);
+        let mut batch = tables(refs.into_iter().filter(|r| !transient.contains(&r.path)).collect());
+        batch.failures.extend(transient.into_iter().map(|path| EntityFailure {
+            error: Failure::transient(format!("probe: {} is not ready yet", path.join("."))),
+            path,
+        }));
         batch.failures.extend(
             report.into_iter().map(|(what, error)| EntityFailure { path: vec!["db".into(), "s".into(), what], error }),
         );
@@ -96,6 +112,43 @@ impl Guest for Probe {
 // `export_connector!` would hide the raw config string; this is the export
 // it expands to, minus the parsing.
 weir_sdk::bindings::__export_connector_world!(Probe with_types_in weir_sdk::bindings);
+
+/// Does what the refs' names ask for; returns the paths to report as
+/// transient failures this time.
+fn act_on_names(refs: &[EntityRef]) -> Result<Vec<Vec<String>>> {
+    let mut transient = Vec::new();
+    for r in refs {
+        let name = r.path.last().map(String::as_str).unwrap_or_default();
+        if name.starts_with("panic") {
+            panic!("probe: process panicked on purpose on {name}");
+        } else if name.starts_with("loop") {
+            spin();
+        } else if name.starts_with("alloc") {
+            exhaust_memory();
+        } else if name.starts_with("transient") && first_times(name) {
+            transient.push(r.path.clone());
+        } else if name.starts_with("flaky") && first_times(name) {
+            return Err(Failure::transient(format!("probe: the call failed transiently because of {name}")));
+        }
+    }
+    Ok(transient)
+}
+
+/// Whether this instance has seen `name` fewer than three times (counting
+/// this one).
+fn first_times(name: &str) -> bool {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static SEEN: RefCell<HashMap<String, u32>> = RefCell::new(HashMap::new());
+    }
+    SEEN.with(|seen| {
+        let mut seen = seen.borrow_mut();
+        let count = seen.entry(name.to_string()).or_default();
+        *count += 1;
+        *count <= 2
+    })
+}
 
 fn mode(config: &Config) -> &str {
     config.source_config.get("probeMode").and_then(Json::as_str).unwrap_or("ok")

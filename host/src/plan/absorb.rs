@@ -1,0 +1,265 @@
+//! The receiving end of the scheduler: each event is reconciled against
+//! the refs it answers, written to the catalog and counted, so that every
+//! discovered entity ends up exactly once as filtered, written, failed or
+//! cancelled.
+
+use super::progress::Progress;
+use super::scheduler::{Effort, Event, error_kind};
+use super::select::Selection;
+use super::shard::Shard;
+use crate::report::{FailureRecord, RunReport, ShardRecord};
+use crate::runtime::bindings::types::{Batch, Entity, EntityRef};
+use crate::sink::catalog::{Catalog, CatalogError};
+use crate::sink::document::{self, kind_name, ref_fqn};
+use crate::sink::{Document, Relation};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+pub struct Absorber<'a> {
+    pub service: &'a str,
+    pub plugin: &'a str,
+    pub selection: &'a Selection,
+    pub catalog: &'a Catalog,
+    pub run_id: &'a str,
+    pub started: Instant,
+    pub progress: &'a Progress,
+    /// Stop the run once more refs than this have failed.
+    pub max_failures: Option<usize>,
+    pub stop: Arc<AtomicBool>,
+    pub relations: Vec<Relation>,
+}
+
+impl Absorber<'_> {
+    /// Folds one event of `shards` into the catalog and the report.
+    pub async fn absorb(&mut self, event: Event, shards: &[Shard], report: &mut RunReport) -> Result<(), CatalogError> {
+        match event {
+            Event::Batch { shard, refs, batch, effort } => {
+                let record = self.record(&shards[shard], report);
+                self.batch(&shards[shard], record, refs, batch, &effort, report).await?;
+            }
+            Event::Failed { shard, refs, error, reason, effort } => {
+                let kind = kind_name(shards[shard].kind);
+                let record = self.record(&shards[shard], report);
+                add_effort(&mut report.shards[record], &effort);
+                report.count_effort(kind, &effort);
+                report.shards[record].failed += refs.len();
+                report.kind_mut(kind).failed += refs.len();
+                for r in &refs {
+                    let entity = self.fqn(&r.path);
+                    tracing::warn!(plugin = self.plugin, shard = %shards[shard].id, entity = %entity, error, "{reason}");
+                    report.failures.push(FailureRecord {
+                        entity,
+                        kind: kind.to_string(),
+                        error: error.to_string(),
+                        reason: reason.clone(),
+                        shard: Some(shards[shard].id.clone()),
+                    });
+                }
+                self.progress.processed(refs.len());
+            }
+            Event::ShardDone { shard, instances, started, ended, cancelled } => {
+                let record = self.record(&shards[shard], report);
+                let at = |t: Instant| t.saturating_duration_since(self.started).as_secs_f64();
+                let r = &mut report.shards[record];
+                r.instances = instances;
+                r.started_secs = at(started);
+                r.ended_secs = at(ended);
+                r.cancelled += cancelled;
+                let secs = r.secs();
+                report.kind_mut(kind_name(shards[shard].kind)).cancelled += cancelled;
+                self.progress.processed(cancelled);
+                tracing::debug!(plugin = self.plugin, shard = %shards[shard].id, secs, "shard done");
+            }
+        }
+        self.check_failures(report);
+        Ok(())
+    }
+
+    /// A shard none of whose refs will run: the run was stopped first.
+    pub fn cancel(&mut self, shard: &Shard, report: &mut RunReport) {
+        let record = self.record(shard, report);
+        report.shards[record].cancelled += shard.refs.len();
+        report.kind_mut(kind_name(shard.kind)).cancelled += shard.refs.len();
+        self.progress.processed(shard.refs.len());
+    }
+
+    /// The shard's record in the report, made on first use; shards are
+    /// recorded in the order they first report.
+    fn record(&self, shard: &Shard, report: &mut RunReport) -> usize {
+        if let Some(i) = report.shards.iter().rposition(|r| r.id == shard.id) {
+            return i;
+        }
+        report.shards.push(ShardRecord {
+            id: shard.id.clone(),
+            kind: kind_name(shard.kind).to_string(),
+            refs: shard.refs.len(),
+            cost: shard.cost,
+            ..ShardRecord::default()
+        });
+        report.shards.len() - 1
+    }
+
+    async fn batch(
+        &mut self,
+        shard: &Shard,
+        record: usize,
+        refs: Vec<EntityRef>,
+        batch: Batch,
+        effort: &Effort,
+        report: &mut RunReport,
+    ) -> Result<(), CatalogError> {
+        let kind = kind_name(shard.kind);
+        add_effort(&mut report.shards[record], effort);
+        report.count_effort(kind, effort);
+        let mut asked = Asked::new(&refs);
+        let (mut written, mut filtered, mut failed, mut unrequested) = (0, 0, 0, 0);
+        let mut docs: Vec<Document> = Vec::with_capacity(batch.entities.len());
+        for entity in &batch.entities {
+            let (entity_kind, path) = entity_path(entity);
+            let requested = asked.take(&path);
+            unrequested += usize::from(!requested);
+            if let Entity::Table(t) = entity
+                && !self.selection.keeps_table(t)
+            {
+                filtered += usize::from(requested);
+                continue;
+            }
+            match document::entity_document(self.service, entity) {
+                Ok(doc) => {
+                    written += usize::from(requested);
+                    docs.push(doc);
+                }
+                Err(err) => {
+                    failed += usize::from(requested);
+                    self.fail(report, shard, self.fqn(&path), entity_kind, "invalid", err.to_string());
+                }
+            }
+        }
+        for deferred in &batch.deferred {
+            match document::relation(self.service, deferred) {
+                Ok(relation) => self.relations.push(relation),
+                Err(err) => report.relations_unresolved.push(FailureRecord {
+                    entity: kind.to_string(),
+                    kind: "relation".into(),
+                    error: "invalid".into(),
+                    reason: err.to_string(),
+                    shard: Some(shard.id.clone()),
+                }),
+            }
+        }
+        for f in &batch.failures {
+            let requested = asked.take(&f.path);
+            unrequested += usize::from(!requested);
+            failed += usize::from(requested);
+            let reason = f.error.message.clone();
+            self.fail(report, shard, self.fqn(&f.path), kind, error_kind(&f.error), reason);
+        }
+        // A ref the plugin answered with neither an entity nor a failure
+        // would otherwise vanish from the counts.
+        for path in asked.left() {
+            failed += 1;
+            let reason = "the plugin returned neither an entity nor a failure for it".to_string();
+            self.fail(report, shard, self.fqn(&path), kind, "missing", reason);
+        }
+        self.catalog.write(self.run_id, &docs).await?;
+        let counts = report.kind_mut(kind);
+        counts.written += written;
+        counts.filtered += filtered;
+        counts.failed += failed;
+        counts.unrequested += unrequested;
+        let r = &mut report.shards[record];
+        r.written += written;
+        r.filtered += filtered;
+        r.failed += failed;
+        self.progress.processed(refs.len());
+        self.progress.written(docs.len());
+        Ok(())
+    }
+
+    fn fail(&self, report: &mut RunReport, shard: &Shard, entity: String, kind: &str, error: &str, reason: String) {
+        tracing::warn!(plugin = self.plugin, shard = %shard.id, entity = %entity, error, "{reason}");
+        report.failures.push(FailureRecord {
+            entity,
+            kind: kind.to_string(),
+            error: error.to_string(),
+            reason,
+            shard: Some(shard.id.clone()),
+        });
+    }
+
+    fn fqn(&self, path: &[String]) -> String {
+        ref_fqn(self.service, path).unwrap_or_else(|_| path.join("."))
+    }
+
+    fn check_failures(&mut self, report: &mut RunReport) {
+        let Some(max) = self.max_failures else { return };
+        let failed: usize = report.kinds.iter().map(|k| k.failed).sum();
+        if failed > max && report.stopped.is_none() {
+            self.stop.store(true, Ordering::Relaxed);
+            let message = format!(
+                "{failed} entities failed, more than maxFailures ({max}); running calls were finished and \
+                 written, nothing new was started"
+            );
+            tracing::error!(plugin = self.plugin, "{message}");
+            report.stopped = Some(message);
+        }
+    }
+}
+
+fn add_effort(record: &mut ShardRecord, effort: &Effort) {
+    record.calls += effort.calls;
+    record.retries += effort.retries;
+    record.faults += effort.faults;
+    record.queries += effort.queries;
+}
+
+/// The refs of one call, to tick off as answers name them.
+struct Asked<'r> {
+    open: HashMap<&'r [String], usize>,
+}
+
+impl<'r> Asked<'r> {
+    fn new(refs: &'r [EntityRef]) -> Self {
+        let mut open: HashMap<&[String], usize> = HashMap::with_capacity(refs.len());
+        for r in refs {
+            *open.entry(r.path.as_slice()).or_default() += 1;
+        }
+        Asked { open }
+    }
+
+    /// Whether `path` was asked for (and not answered yet).
+    fn take(&mut self, path: &[String]) -> bool {
+        match self.open.get_mut(path) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn left(self) -> Vec<Vec<String>> {
+        let mut left: Vec<Vec<String>> = Vec::new();
+        for (path, n) in self.open {
+            left.extend(std::iter::repeat_n(path.to_vec(), n));
+        }
+        left.sort();
+        left
+    }
+}
+
+/// An entity's kind name and its path (as refs spell it).
+pub fn entity_path(entity: &Entity) -> (&'static str, Vec<String>) {
+    match entity {
+        Entity::Database(d) => ("database", vec![d.name.clone()]),
+        Entity::DatabaseSchema(s) => ("databaseSchema", vec![s.database.clone(), s.name.clone()]),
+        Entity::Table(t) => ("table", vec![t.database.clone(), t.schema.clone(), t.name.clone()]),
+        Entity::StoredProcedure(p) => ("storedProcedure", vec![p.database.clone(), p.schema.clone(), p.name.clone()]),
+        Entity::Dashboard(d) => ("dashboard", vec![d.name.clone()]),
+        Entity::Chart(c) => ("chart", vec![c.name.clone()]),
+        Entity::DataModel(m) => ("dashboardDataModel", vec![m.name.clone()]),
+        Entity::Raw(r) => ("raw", vec![r.name.clone()]),
+    }
+}
