@@ -287,7 +287,7 @@ impl RunReport {
                 None => groups.push(FailureGroup { error: &f.error, reason: &f.reason, entities: vec![&f.entity] }),
             }
         }
-        groups.sort_by(|a, b| b.entities.len().cmp(&a.entities.len()));
+        groups.sort_by_key(|g| std::cmp::Reverse(g.entities.len()));
         groups
     }
 

@@ -30,7 +30,8 @@ impl Progress {
     /// Discovery of `kind` begins.
     pub fn discovering(&self, kind: &str) {
         self.discovered.set_message(format!("(listing {kind}s)"));
-        self.discovered.tick();
+        // Discovery is one long call per kind: keep the spinner alive.
+        self.discovered.enable_steady_tick(std::time::Duration::from_millis(120));
     }
 
     pub fn found(&self, count: usize) {

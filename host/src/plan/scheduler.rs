@@ -305,10 +305,10 @@ impl Worker {
                     for i in again {
                         retried[i] = true;
                     }
-                    let (again, answered): (Vec<(usize, EntityRef)>, Vec<(usize, EntityRef)>) =
-                        std::mem::take(&mut refs).into_iter().enumerate().partition(|(i, _)| retried[*i]);
-                    let again: Vec<EntityRef> = again.into_iter().map(|(_, r)| r).collect();
-                    let answered = answered.into_iter().map(|(_, r)| r).collect();
+                    let (mut again, mut answered) = (Vec::new(), Vec::new());
+                    for (r, retry) in std::mem::take(&mut refs).into_iter().zip(retried) {
+                        if retry { again.push(r) } else { answered.push(r) }
+                    }
                     let done = Event::Batch { shard, refs: answered, batch, effort };
                     self.send(done).await?;
                     if again.is_empty() {

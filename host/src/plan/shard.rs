@@ -210,7 +210,7 @@ mod tests {
     fn skewed() -> Vec<EntityRef> {
         let cost = |i: usize| -> u32 {
             let spread = ((i * 7_919) % 97) as u32;
-            if i % 500 == 0 { 300 + spread } else { 3 + spread / 3 }
+            if i.is_multiple_of(500) { 300 + spread } else { 3 + spread / 3 }
         };
         let mut refs: Vec<EntityRef> = (0..5_000).map(|i| table("big", &format!("t{i:05}"), cost(i))).collect();
         for s in 0..99 {
