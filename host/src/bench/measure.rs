@@ -44,6 +44,28 @@ pub struct BenchOptions {
     pub verbose: bool,
 }
 
+/// What one ingestion varies: `bench postgres` and the scaling matrix both
+/// run through [`run_once`] with one of these.
+pub(super) struct RunSpec<'a> {
+    pub url: &'a PgUrl,
+    pub instances: u32,
+    pub batch_size: usize,
+    pub cache_dir: Option<&'a Path>,
+    pub verbose: bool,
+}
+
+impl BenchOptions {
+    fn spec(&self, batch_size: usize) -> RunSpec<'_> {
+        RunSpec {
+            url: &self.url,
+            instances: self.instances,
+            batch_size,
+            cache_dir: self.cache_dir.as_deref(),
+            verbose: self.verbose,
+        }
+    }
+}
+
 /// What one ingestion cost.
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -157,7 +179,7 @@ pub struct BenchResult {
 pub async fn bench_postgres(options: &BenchOptions) -> Result<BenchResult, BenchError> {
     let source = source_info(&options.url).await?;
     let mut notes = Vec::new();
-    let warmup = warm_up(options).await?;
+    let warmup = warm_up(&[options.instances], options.cache_dir.as_deref()).await?;
     if options.cache_dir.is_none() {
         notes.push("compile cache off: every run compiles the plugin (startup phase)".into());
     }
@@ -169,23 +191,15 @@ pub async fn bench_postgres(options: &BenchOptions) -> Result<BenchResult, Bench
 
     // The first run's catalog is kept for the replay.
     let dir = TempDir::new(&options.work_dir, "weir")?;
-    let mut weir_runs = vec![run_once(options, "weir", options.batch_size, dir.path(), true).await?];
-    for _ in 1..options.repeat.max(1) {
-        let peak_ok = reset_peak_rss();
-        let again = TempDir::new(&options.work_dir, "weir-again")?;
-        weir_runs.push(run_once(options, "weir", options.batch_size, again.path(), peak_ok).await?);
-    }
-    let repeats: Vec<f64> = weir_runs.iter().map(|r| r.wall_secs).collect();
-    // The target is checked against the highest peak of all weir runs.
-    let peak_max = weir_runs.iter().filter_map(|r| r.peak_rss_mib).reduce(f64::max);
-    weir_runs.sort_by(|a, b| a.wall_secs.total_cmp(&b.wall_secs));
-    let median = weir_runs.swap_remove(weir_runs.len() / 2);
+    let spec = options.spec(options.batch_size);
+    let weir = run_repeated(&spec, "weir", dir.path(), &options.work_dir, options.repeat, true).await?;
+    let (repeats, peak_max) = (weir.walls, weir.peak_max);
 
-    let mut runs = vec![median];
+    let mut runs = vec![weir.median];
     if options.baseline {
         let peak_ok = reset_peak_rss();
         let dir = TempDir::new(&options.work_dir, "baseline")?;
-        let baseline = run_once(options, "baseline", 1, dir.path(), peak_ok).await?;
+        let baseline = run_once(&options.spec(1), "baseline", dir.path(), peak_ok).await?;
         runs.push(baseline);
     }
     // Last: the replay's memory would count in a later run's peak.
@@ -224,7 +238,7 @@ pub async fn bench_postgres(options: &BenchOptions) -> Result<BenchResult, Bench
     Ok(BenchResult { source, warmup, runs, replay: Some(replay), ratio, repeats, targets, notes })
 }
 
-async fn source_info(url: &PgUrl) -> Result<SourceInfo, BenchError> {
+pub(super) async fn source_info(url: &PgUrl) -> Result<SourceInfo, BenchError> {
     const COUNTS: &str = "SELECT current_setting('server_version'),
             count(DISTINCT c.relnamespace) FILTER (WHERE c.relkind = 'r')::int8,
             count(*) FILTER (WHERE c.relkind = 'r')::int8,
@@ -247,21 +261,23 @@ async fn source_info(url: &PgUrl) -> Result<SourceInfo, BenchError> {
     })
 }
 
-/// Loads the plugin once with the runs' engine settings, so the compile
-/// cache holds it and neither run pays (or is favoured by) compilation.
-async fn warm_up(options: &BenchOptions) -> Result<Warmup, BenchError> {
+/// Loads the plugin once with each of the runs' engine settings, so the
+/// compile cache holds it and no run pays (or is favoured by) compilation.
+/// The instance count sizes the engine's allocator, which may change the
+/// cache key; a cached load costs milliseconds, so each count gets one.
+pub(super) async fn warm_up(instances: &[u32], cache_dir: Option<&Path>) -> Result<Warmup, BenchError> {
     let started = Instant::now();
     let wasm = crate::plugins::builtin("postgres").ok_or(BenchError::NoPlugin)?;
-    let runtime = Runtime::new(RuntimeOptions {
-        instances: options.instances,
-        limits: crate::runtime::Limits::default(),
-        cache_dir: options.cache_dir.clone(),
-    })?;
-    let plugin = runtime.load(wasm).await?;
-    let outcome = match plugin.outcome {
-        LoadOutcome::Cached => "cached",
-        LoadOutcome::Compiled => "compiled",
-    };
+    let mut compiled = false;
+    for &instances in instances {
+        let runtime = Runtime::new(RuntimeOptions {
+            instances,
+            limits: crate::runtime::Limits::default(),
+            cache_dir: cache_dir.map(Path::to_path_buf),
+        })?;
+        compiled |= matches!(runtime.load(wasm).await?.outcome, LoadOutcome::Compiled);
+    }
+    let outcome = if compiled { "compiled" } else { "cached" };
     Ok(Warmup { outcome: outcome.into(), secs: started.elapsed().as_secs_f64() })
 }
 
@@ -270,23 +286,66 @@ fn ms(ms: u64) -> f64 {
     std::time::Duration::from_millis(ms).as_secs_f64()
 }
 
-async fn run_once(
-    options: &BenchOptions,
+/// Runs of one configuration, `repeat` of them.
+pub(super) struct Repeated {
+    /// The median run by wall time.
+    pub median: RunFigures,
+    /// Every run's wall time, in order.
+    pub walls: Vec<f64>,
+    /// The highest peak RSS of the runs: targets are checked against it.
+    pub peak_max: Option<f64>,
+}
+
+/// Runs `spec` `repeat` times: the first into `first_dir` (the caller may
+/// keep its catalog), the others into directories under `work_dir`
+/// removed at once. The peak RSS is reset before each later run.
+pub(super) async fn run_repeated(
+    spec: &RunSpec<'_>,
     label: &str,
-    batch_size: usize,
+    first_dir: &Path,
+    work_dir: &Path,
+    repeat: usize,
+    first_peak_is_own: bool,
+) -> Result<Repeated, BenchError> {
+    let mut runs = vec![run_once(spec, label, first_dir, first_peak_is_own).await?];
+    for _ in 1..repeat.max(1) {
+        let peak_ok = reset_peak_rss();
+        let again = TempDir::new(work_dir, &format!("{label}-again"))?;
+        runs.push(run_once(spec, label, again.path(), peak_ok).await?);
+    }
+    let walls = runs.iter().map(|r| r.wall_secs).collect();
+    let peak_max = runs.iter().filter_map(|r| r.peak_rss_mib).reduce(f64::max);
+    runs.sort_by(|a, b| a.wall_secs.total_cmp(&b.wall_secs));
+    let median = runs.swap_remove(runs.len() / 2);
+    Ok(Repeated { median, walls, peak_max })
+}
+
+pub(super) async fn run_once(
+    spec: &RunSpec<'_>,
+    label: &str,
     dir: &Path,
     peak_is_own: bool,
 ) -> Result<RunFigures, BenchError> {
-    if options.verbose {
-        eprintln!("bench: ingesting {} ({label}, batch size {batch_size}) …", options.url.database());
+    let batch_size = spec.batch_size;
+    if spec.verbose {
+        eprintln!(
+            "bench: ingesting {} ({label}, batch size {batch_size}, {} instances) …",
+            spec.url.database(),
+            spec.instances
+        );
     }
-    let yaml = options.url.workflow(&dir.join("weir.db"), options.instances, batch_size)?;
-    let ingest_options =
-        IngestOptions { catalog: None, progress: false, cache_dir: options.cache_dir.clone(), base_dir: None, max_failures: None };
+    let yaml = spec.url.workflow(&dir.join("weir.db"), spec.instances, batch_size)?;
+    let ingest_options = IngestOptions {
+        catalog: None,
+        progress: false,
+        cache_dir: spec.cache_dir.map(Path::to_path_buf),
+        base_dir: None,
+        max_failures: None,
+    };
 
     let start_rss_mib = rss_mib("VmRSS:");
     let cpu_before = CpuSnapshot::take();
-    let backends = BackendSampler::start(options.url.database());
+    let backends = BackendSampler::start(spec.url.database());
     let started = Instant::now();
     let workflow = Workflow::parse(&yaml, &format!("bench workflow ({label})"))?;
     let report = ingest(&workflow, &ingest_options)
@@ -422,50 +481,73 @@ async fn replay(catalog: &Path, dir: &Path, batch_size: usize) -> Result<Replay,
     })
 }
 
-/// The issue's targets: the median run's wall time, the highest peak RSS.
-fn targets(run: &RunFigures, peak_rss_mib: Option<f64>, runs: usize) -> Vec<TargetCheck> {
-    let applies = run.tables >= TARGET_TABLES;
-    let check = |name: &str, limit: f64, measured: Option<f64>, unit: &str, basis: String| {
+impl TargetCheck {
+    /// `PASS` or `MISS` when the target `applies` and the figure was
+    /// measured, `n/a` otherwise.
+    pub(super) fn judge(
+        name: &str,
+        limit: f64,
+        measured: Option<f64>,
+        unit: &str,
+        basis: String,
+        applies: bool,
+    ) -> TargetCheck {
         let verdict = match measured {
             Some(m) if applies && m <= limit => "PASS",
             Some(_) if applies => "MISS",
             _ => "n/a",
         };
-        TargetCheck {
-            name: name.to_string(),
-            limit,
-            measured,
-            unit: unit.to_string(),
-            basis,
-            verdict: verdict.to_string(),
-        }
-    };
-    let (median, highest) = match runs {
-        0 | 1 => ("one run".to_string(), "one run".to_string()),
-        n => (format!("median of {n} runs"), format!("highest of {n} runs")),
-    };
+        TargetCheck { name: name.to_string(), limit, measured, unit: unit.to_string(), basis, verdict: verdict.into() }
+    }
+
+    /// The line the terminal report prints.
+    pub(super) fn line(&self) -> String {
+        let digits = if self.unit == "s" { 2 } else { 0 };
+        let measured = match self.measured {
+            Some(v) => format!("{v:.digits$} {}", self.unit).trim_end().to_string(),
+            None => "—".to_string(),
+        };
+        format!(
+            "target ({TARGET_TABLES} tables): {} ≤ {} {}: {measured} ({})  {}",
+            self.name, self.limit, self.unit, self.basis, self.verdict
+        )
+    }
+}
+
+/// "one run", or "median of 3 runs" (`what` = "median").
+pub(super) fn runs_basis(what: &str, runs: usize) -> String {
+    match runs {
+        0 | 1 => "one run".to_string(),
+        n => format!("{what} of {n} runs"),
+    }
+}
+
+/// The issue's targets: the median run's wall time, the highest peak RSS.
+fn targets(run: &RunFigures, peak_rss_mib: Option<f64>, runs: usize) -> Vec<TargetCheck> {
+    let applies = run.tables >= TARGET_TABLES;
     vec![
-        check("wall", TARGET_WALL_SECS, Some(run.wall_secs), "s", median),
-        check("peak RSS", TARGET_RSS_MIB, peak_rss_mib, "MiB", highest),
+        TargetCheck::judge("wall", TARGET_WALL_SECS, Some(run.wall_secs), "s", runs_basis("median", runs), applies),
+        TargetCheck::judge("peak RSS", TARGET_RSS_MIB, peak_rss_mib, "MiB", runs_basis("highest", runs), applies),
     ]
 }
 
 /// A directory removed when dropped.
-struct TempDir(PathBuf);
+pub(super) struct TempDir(PathBuf);
 
 impl TempDir {
-    fn new(parent: &Path, label: &str) -> Result<TempDir, BenchError> {
+    pub(super) fn new(parent: &Path, label: &str) -> Result<TempDir, BenchError> {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or_default();
+        let label = label.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_");
         let path = parent.join(format!("weir-bench-{}-{nanos:x}-{label}", std::process::id()));
         std::fs::create_dir_all(&path)
             .map_err(|source| BenchError::TempDir { path: path.display().to_string(), source })?;
         Ok(TempDir(path))
     }
 
-    fn path(&self) -> &Path {
+    pub(super) fn path(&self) -> &Path {
         &self.0
     }
 }
@@ -574,12 +656,7 @@ impl BenchResult {
             writeln!(out, "baseline / weir: wall {:.1}×, queries {:.1}×", ratio.wall, ratio.queries)?;
         }
         for t in &self.targets {
-            let measured = opt(t.measured, &t.unit, if t.unit == "s" { 2 } else { 0 });
-            writeln!(
-                out,
-                "target ({TARGET_TABLES} tables): {} ≤ {} {}: {measured} ({})  {}",
-                t.name, t.limit, t.unit, t.basis, t.verdict
-            )?;
+            writeln!(out, "{}", t.line())?;
         }
         for n in &self.notes {
             writeln!(out, "note: {n}")?;

@@ -1,18 +1,24 @@
 //! `weir bench`: a synthetic PostgreSQL catalog ([`generate`]) and a
-//! measured ingestion of it through the real pipeline ([`measure`]).
+//! measured ingestion of it through the real pipeline ([`measure`]), also
+//! as a matrix of instance counts behind injected network latency
+//! ([`scaling`], [`latency`]).
 //!
 //! Benchmarks are programs, not timed tests: they print what they measured
 //! (wall time, tables per second, peak RSS, catalog queries) and, with a
 //! baseline, ratios measured side by side in one process.
 
 pub mod generate;
+pub mod latency;
 pub mod measure;
 mod procfs;
+pub mod scaling;
 mod target;
 
 pub use generate::{GenSpec, GenStats, Layout, generate};
+pub use latency::LatencyProxy;
 pub use measure::{BenchOptions, BenchResult, RunFigures, bench_postgres};
 pub use procfs::CpuUse;
+pub use scaling::{ScalingOptions, ScalingResult, bench_scaling};
 pub use target::PgUrl;
 
 use thiserror::Error;
@@ -46,6 +52,10 @@ pub enum BenchError {
     TempDir { path: String, source: std::io::Error },
     #[error("catalog replay")]
     Catalog(#[from] crate::sink::catalog::CatalogError),
+    #[error("latency proxy: {step}")]
+    Proxy { step: String, source: std::io::Error },
+    #[error("the scaling matrix needs at least one {0}")]
+    EmptyMatrix(&'static str),
 }
 
 /// Wraps a sqlx error with the step that failed.

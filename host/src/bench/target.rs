@@ -3,6 +3,7 @@
 use super::BenchError;
 use sqlx::ConnectOptions;
 use sqlx::postgres::PgConnectOptions;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::str::FromStr;
 
@@ -72,16 +73,31 @@ impl PgUrl {
         self.options.clone().database("postgres")
     }
 
+    /// `host:port` of the server (an IPv6 host in brackets), as a
+    /// workflow's `hostPort` or a proxy's upstream.
+    pub fn host_port(&self) -> Result<String, BenchError> {
+        let o = &self.options;
+        if o.get_socket().is_some() {
+            return Err(BenchError::Url("a Unix-socket URL has no host:port; use a TCP URL".into()));
+        }
+        let host = o.get_host();
+        Ok(if host.contains(':') { format!("[{host}]:{}", o.get_port()) } else { format!("{host}:{}", o.get_port()) })
+    }
+
+    /// The same database and credentials, reached at `addr` instead (a
+    /// proxy in front of the server).
+    pub fn via(&self, addr: SocketAddr) -> Result<PgUrl, BenchError> {
+        // The socket setting would win over the new host.
+        self.host_port()?;
+        let options = self.options.clone().host(&addr.ip().to_string()).port(addr.port());
+        Ok(PgUrl { options, password: self.password.clone(), database: self.database.clone() })
+    }
+
     /// A workflow that ingests the database into the catalog at `catalog`.
     /// Values are JSON strings, which YAML reads as double-quoted scalars.
     pub fn workflow(&self, catalog: &Path, instances: u32, batch_size: usize) -> Result<String, BenchError> {
         let o = &self.options;
-        if o.get_socket().is_some() {
-            return Err(BenchError::Url("a Unix-socket URL cannot be a workflow's hostPort; use host:port".into()));
-        }
-        let host = o.get_host();
-        let host_port =
-            if host.contains(':') { format!("[{host}]:{}", o.get_port()) } else { format!("{host}:{}", o.get_port()) };
+        let host_port = self.host_port()?;
         let q = |s: &str| serde_json::Value::from(s).to_string();
         let auth = match &self.password {
             Some(p) => format!("      authType:\n        password: {}\n", q(p)),
@@ -106,7 +122,7 @@ sink:
     path: {path}
 weir:
   instances: {instances}
-  batchSize: {batch_size}
+  shardSize: {batch_size}
 ",
             host_port = q(&host_port),
             user = q(o.get_username()),
@@ -158,8 +174,23 @@ mod tests {
         let yaml = url.workflow(Path::new("/tmp/x/weir.db"), 4, 200).unwrap();
         let workflow = crate::config::Workflow::parse(&yaml, "bench").unwrap();
         assert_eq!(workflow.weir.instances, Some(4));
-        assert_eq!(workflow.weir.batch_size, Some(200));
+        assert_eq!(workflow.weir.shard_size, Some(200));
         assert_eq!(workflow.secrets(), vec!["p@ss:w".to_string()]);
+    }
+
+    #[test]
+    fn via_points_the_url_and_the_workflow_at_another_address() {
+        let url = PgUrl::parse("postgres://bench:secret@db.example:6543/weir_bench").unwrap();
+        assert_eq!(url.host_port().unwrap(), "db.example:6543");
+        let proxied = url.via("127.0.0.1:41000".parse().unwrap()).unwrap();
+        assert_eq!(proxied.describe(), "bench@127.0.0.1:41000/weir_bench");
+        let yaml = proxied.workflow(Path::new("weir.db"), 1, 1).unwrap();
+        assert!(yaml.contains("hostPort: \"127.0.0.1:41000\""), "{yaml}");
+        assert!(yaml.contains("password: \"secret\""), "{yaml}");
+        let v6 = url.via("[::1]:41000".parse().unwrap()).unwrap();
+        assert_eq!(v6.host_port().unwrap(), "[::1]:41000");
+        let socket = PgUrl::parse("postgres://bench@%2Fvar%2Frun%2Fpostgresql/weir_bench").unwrap();
+        assert!(matches!(socket.via("127.0.0.1:1".parse().unwrap()), Err(BenchError::Url(_))));
     }
 
     #[test]

@@ -5,7 +5,9 @@ use super::Ui;
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use weir::bench::{BenchOptions, GenSpec, PgUrl, bench_postgres, generate};
+use std::time::Duration;
+use weir::bench::scaling::{DEFAULT_INSTANCES, DEFAULT_RTTS_MS};
+use weir::bench::{BenchOptions, GenSpec, PgUrl, ScalingOptions, bench_postgres, bench_scaling, generate};
 
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/weir_bench";
 
@@ -17,6 +19,17 @@ pub enum Command {
     GenPostgres(GenArgs),
     /// Ingest the benchmark database into a fresh embedded catalog and print
     /// wall time, tables per second, peak RSS and query counts.
+    ///
+    /// With --scaling, run a matrix instead: the same ingestion at several
+    /// instance counts, each through a TCP proxy that the benchmark starts
+    /// on 127.0.0.1 and that adds a round-trip time (a remote database is
+    /// the normal case; localhost hides the cost of round trips). It prints
+    /// one table: a row per instance count; per round-trip time the wall
+    /// time, tables per second, speed-up over the fewest instances and CPU
+    /// use; then each round-trip time's wall time over the lowest one's.
+    /// The 0 ms runs go through the proxy too, so both sides pay its cost.
+    ///
+    /// Example: weir bench postgres --scaling --rtt-ms 0,10 --instances-list 1,2,4,8,16
     Postgres(RunArgs),
 }
 
@@ -48,18 +61,43 @@ pub struct RunArgs {
     /// The database to ingest (fill it with `weir bench gen-postgres`).
     #[arg(long, env = "WEIR_BENCH_URL", hide_env_values = true, default_value = DEFAULT_URL)]
     url: String,
-    /// References per `process` call.
+    /// References per shard (`weir.shardSize`); a shard is one `process`
+    /// call.
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
     batch_size: u32,
     /// Sandboxed instances at once (default: cores × 2).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
     instances: Option<u32>,
+    /// Run the scaling matrix (--rtt-ms × --instances-list) instead of one
+    /// configuration.
+    #[arg(long, conflicts_with_all = ["baseline", "instances"])]
+    scaling: bool,
+    /// With --scaling: round-trip times the proxy adds, in milliseconds,
+    /// one column group each [default: 0,10].
+    #[arg(
+        long,
+        value_name = "MS,...",
+        value_delimiter = ',',
+        requires = "scaling",
+        value_parser = clap::value_parser!(u64).range(0..=10_000)
+    )]
+    rtt_ms: Option<Vec<u64>>,
+    /// With --scaling: instance counts, one row each [default: 1,2,4,8,16].
+    #[arg(
+        long,
+        value_name = "N,...",
+        value_delimiter = ',',
+        requires = "scaling",
+        value_parser = clap::value_parser!(u32).range(1..=1024)
+    )]
+    instances_list: Option<Vec<u32>>,
     /// Also run the same ingestion with batch size 1 (one `process` call per
     /// table, the N+1 shape) and print the ratios.
     #[arg(long)]
     baseline: bool,
-    /// Run the weir configuration this many times and report the median
-    /// run (the machine may be shared: one run is one sample).
+    /// Run the weir configuration (with --scaling: each cell) this many
+    /// times and report the median run (the machine may be shared: one run
+    /// is one sample).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
     repeat: u32,
     /// Where the temporary catalogs go (default: the system temp directory).
@@ -122,6 +160,9 @@ async fn gen_postgres(args: GenArgs, ui: Ui) -> Result<ExitCode> {
 }
 
 async fn postgres(args: RunArgs, ui: Ui) -> Result<ExitCode> {
+    if args.scaling {
+        return scaling(args, ui).await;
+    }
     let url = PgUrl::parse(&args.url).context("--url")?;
     let instances = args.instances.unwrap_or_else(|| u32::try_from(cores() * 2).unwrap_or(8));
     let options = BenchOptions {
@@ -135,6 +176,29 @@ async fn postgres(args: RunArgs, ui: Ui) -> Result<ExitCode> {
         verbose: !ui.quiet && !args.json,
     };
     let result = bench_postgres(&options).await.with_context(|| format!("benchmark on {}", options.url.describe()))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&result)?);
+    } else {
+        result.print(&mut std::io::stdout().lock())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn scaling(args: RunArgs, ui: Ui) -> Result<ExitCode> {
+    let url = PgUrl::parse(&args.url).context("--url")?;
+    let rtts = args.rtt_ms.unwrap_or_else(|| DEFAULT_RTTS_MS.to_vec());
+    let options = ScalingOptions {
+        url,
+        batch_size: args.batch_size as usize,
+        rtts: rtts.into_iter().map(Duration::from_millis).collect(),
+        instances: args.instances_list.unwrap_or_else(|| DEFAULT_INSTANCES.to_vec()),
+        repeat: args.repeat as usize,
+        cache_dir: super::cache_dir(),
+        work_dir: args.work_dir.unwrap_or_else(std::env::temp_dir),
+        verbose: !ui.quiet && !args.json,
+    };
+    let result =
+        bench_scaling(&options).await.with_context(|| format!("scaling benchmark on {}", options.url.describe()))?;
     if args.json {
         println!("{}", serde_json::to_string(&result)?);
     } else {
