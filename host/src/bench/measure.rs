@@ -329,7 +329,7 @@ pub(super) async fn run_once(
     let batch_size = spec.batch_size;
     if spec.verbose {
         eprintln!(
-            "bench: ingesting {} ({label}, batch size {batch_size}, {} instances) …",
+            "bench: ingesting {} ({label}, shard size {batch_size}, {} instances) …",
             spec.url.database(),
             spec.instances
         );
@@ -575,7 +575,7 @@ impl BenchResult {
         writeln!(out)?;
 
         let mut header = vec![String::new()];
-        header.extend(self.runs.iter().map(|r| format!("{} (batch {})", r.label, r.batch_size)));
+        header.extend(self.runs.iter().map(|r| format!("{} (shard {})", r.label, r.batch_size)));
         let opt = |v: Option<f64>, unit: &str, digits: usize| match v {
             Some(v) => format!("{v:.digits$} {unit}").trim_end().to_string(),
             None => "—".to_string(),
@@ -716,8 +716,8 @@ mod tests {
         result.print(&mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         let wall = text.lines().find(|l| l.starts_with("wall")).unwrap();
-        let header = text.lines().find(|l| l.contains("weir (batch 200)")).unwrap();
-        assert!(header.ends_with("baseline (batch 1)"), "{header}");
+        let header = text.lines().find(|l| l.contains("weir (shard 200)")).unwrap();
+        assert!(header.ends_with("baseline (shard 1)"), "{header}");
         assert_eq!(wall.chars().count(), header.chars().count(), "{text}");
         assert!(wall.ends_with("20.00 s"));
         assert!(text.contains("peak RSS ≤ 300 MiB: 70 MiB (one run)  PASS"), "{text}");

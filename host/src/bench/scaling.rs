@@ -256,7 +256,7 @@ impl ScalingResult {
         let s = &self.source;
         writeln!(
             out,
-            "weir bench postgres --scaling: {} (PostgreSQL {}): {} schemas, {} tables, {} views; {} cores; batch {}",
+            "weir bench postgres --scaling: {} (PostgreSQL {}): {} schemas, {} tables, {} views; {} cores; shard size {}",
             s.database, s.server_version, s.schemas, s.tables, s.views, s.cores, self.batch_size
         )?;
         writeln!(
