@@ -4,7 +4,7 @@
 //! after too many failures, and instances really run at once.
 //!
 //! The probe plugin (tests/plugins/probe) misbehaves on refs by name:
-//! `panic…`, `loop…`, `alloc…`, `transient…`, `flaky…`.
+//! `panic…`, `loop…`, `alloc…`, `transient…`, `flaky…`, `vanish…`.
 
 mod common;
 
@@ -86,7 +86,7 @@ fn assert_accounted(report: &Value) {
 #[test]
 fn faulting_entities_are_isolated_and_everything_else_is_written() {
     let mut tables = names("t", 40);
-    tables.extend(["panic_x", "loop_y", "alloc_z", "transient_w", "flaky_v"].map(String::from));
+    tables.extend(["panic_x", "loop_y", "alloc_z", "transient_w", "flaky_v", "vanish_u"].map(String::from));
     let yaml = probe_yaml(
         &tables,
         "  instances: 4\n  shardSize: 8\n  retry:\n    baseDelayMs: 20\n  limits:\n    callTimeoutSecs: 1\n    memoryMib: 64",
@@ -96,7 +96,7 @@ fn faulting_entities_are_isolated_and_everything_else_is_written() {
     let r = run(dir.path(), &yaml, &[]);
     assert_eq!(r.code, Some(2), "{}\n{}", r.stdout, r.stderr);
 
-    // Exactly the three bad entities failed, each with its own reason.
+    // Exactly the bad entities failed, each with its own reason.
     let failures = r.report["failures"].as_array().unwrap();
     let reason_of = |name: &str| -> (String, String) {
         let found: Vec<&Value> =
@@ -104,7 +104,7 @@ fn faulting_entities_are_isolated_and_everything_else_is_written() {
         assert_eq!(found.len(), 1, "{name}: {failures:?}");
         (found[0]["error"].as_str().unwrap().into(), found[0]["reason"].as_str().unwrap().into())
     };
-    assert_eq!(failures.len(), 3, "{failures:#?}");
+    assert_eq!(failures.len(), 4, "{failures:#?}");
     let (error, reason) = reason_of("panic_x");
     assert_eq!(error, "trap");
     assert!(reason.contains("panicked on purpose on panic_x"), "{reason}");
@@ -114,13 +114,17 @@ fn faulting_entities_are_isolated_and_everything_else_is_written() {
     let (error, reason) = reason_of("alloc_z");
     assert_eq!(error, "memory");
     assert!(reason.contains("memory limit of 64 MiB"), "{reason}");
+    // Answered with nothing: reported, not silently lost.
+    let (error, reason) = reason_of("vanish_u");
+    assert_eq!(error, "missing");
+    assert!(reason.contains("neither an entity nor a failure"), "{reason}");
     for f in failures {
         assert!(f["shard"].as_str().unwrap().starts_with("table-"), "{f}");
     }
 
     // Every other entity, the two retried ones included, was written.
     let t = table_counts(&r.report);
-    assert_eq!((count(t, "found"), count(t, "written"), count(t, "failed")), (45, 42, 3), "{t}");
+    assert_eq!((count(t, "found"), count(t, "written"), count(t, "failed")), (46, 42, 4), "{t}");
     assert_accounted(&r.report);
     assert!(count(&r.report["batches"], "retries") >= 4, "transient_w and flaky_v twice each: {}", r.report["batches"]);
     assert!(
@@ -142,7 +146,7 @@ fn faulting_entities_are_isolated_and_everything_else_is_written() {
     let plan = &r.report["plan"];
     assert_eq!(plan["strategy"], "cost");
     let planned: usize = plan["shards"].as_array().unwrap().iter().map(|s| s["refs"].as_array().unwrap().len()).sum();
-    assert_eq!(planned, 45);
+    assert_eq!(planned, 46);
     let shards = r.report["shards"].as_array().unwrap();
     assert_eq!(shards.len(), plan["shards"].as_array().unwrap().len());
     let shard_written: u64 = shards.iter().map(|s| count(s, "written")).sum();

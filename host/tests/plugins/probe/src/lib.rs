@@ -15,7 +15,8 @@
 //! run can mix good and bad entities: a table named `panic…` panics,
 //! `loop…` spins until the deadline, `alloc…` eats memory past the cap,
 //! `transient…` fails transiently the first two times an instance sees it,
-//! `flaky…` makes the whole call fail transiently the first two times.
+//! `flaky…` makes the whole call fail transiently the first two times,
+//! `vanish…` is answered with neither a table nor a failure.
 //! `sourceConfig.config.probeTables` (a list of names) replaces the
 //! discovered tables `t1`..`t3`; `probeSleepMs` makes every `process` call
 //! sleep that long first.
@@ -97,7 +98,8 @@ impl Guest for Probe {
                 )));
             }
         }
-        let mut batch = tables(refs.into_iter().filter(|r| !transient.contains(&r.path)).collect());
+        let vanishes = |r: &EntityRef| r.path.last().is_some_and(|n| n.starts_with("vanish"));
+        let mut batch = tables(refs.into_iter().filter(|r| !transient.contains(&r.path) && !vanishes(r)).collect());
         batch.failures.extend(transient.into_iter().map(|path| EntityFailure {
             error: Failure::transient(format!("probe: {} is not ready yet", path.join("."))),
             path,
