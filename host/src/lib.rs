@@ -14,3 +14,4 @@ pub mod plugins;
 pub mod report;
 pub mod runtime;
 pub mod sink;
+pub mod state;

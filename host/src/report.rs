@@ -56,7 +56,8 @@ pub struct ShardRecord {
     pub retries: u32,
     pub faults: u32,
     pub queries: u64,
-    pub written: usize,
+    /// Documents handed to the sink (the kind's counts say what it wrote).
+    pub sent: usize,
     pub filtered: usize,
     pub failed: usize,
     pub cancelled: usize,
@@ -110,6 +111,8 @@ pub struct RunReport {
     pub relations_applied: usize,
     pub relations_unresolved: Vec<FailureRecord>,
     pub batches: BatchStats,
+    /// Sink writes retried after a transient error.
+    pub sink_retries: usize,
     pub phases: Phases,
     pub warnings: Vec<String>,
     /// Why the run stopped before processing everything, if it did.

@@ -4,32 +4,9 @@
 
 mod common;
 
+use common::openmetadata::{specs_present, validator};
 use common::{TestDb, export_all, text, weir, workflow};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-
-const SCHEMA_BASE: &str = "https://open-metadata.org/schema/";
-
-fn specs_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/specs/openmetadata")
-}
-
-/// Resolves `$ref`s to the schema files on disk instead of the network.
-struct LocalSpecs(PathBuf);
-
-impl jsonschema::Retrieve for LocalSpecs {
-    fn retrieve(&self, uri: &jsonschema::Uri<String>) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
-        let path =
-            uri.as_str().strip_prefix(SCHEMA_BASE).ok_or_else(|| format!("not an OpenMetadata schema: {uri}"))?;
-        let path = path.split('#').next().unwrap_or(path);
-        Ok(serde_json::from_str(&std::fs::read_to_string(self.0.join(path))?)?)
-    }
-}
-
-fn validator(file: &str) -> jsonschema::Validator {
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(specs_dir().join(file)).unwrap()).unwrap();
-    jsonschema::options().with_retriever(LocalSpecs(specs_dir())).build(&schema).unwrap()
-}
 
 /// Checks every exported entity against the schema of its kind.
 fn assert_valid(entities: &[Value]) {
@@ -53,14 +30,6 @@ fn assert_valid(entities: &[Value]) {
         checked += 1;
     }
     assert!(checked > 0, "nothing was checked");
-}
-
-fn specs_present() -> bool {
-    if specs_dir().join("api/data/createTable.json").exists() {
-        return true;
-    }
-    eprintln!("skipped: OpenMetadata schemas not found at {} (../shared beside the project)", specs_dir().display());
-    false
 }
 
 #[test]

@@ -206,9 +206,15 @@ pub struct SinkConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SinkSettings {
-    /// The catalog file.
+    /// The catalog file (`catalog`) or the JSON Lines file (`file`).
     #[serde(default)]
     pub path: Option<EnvString>,
+    /// Documents per write (default 100).
+    #[serde(default)]
+    pub bulk_sink_batch_size: Option<usize>,
+    /// Writes at once (default 2).
+    #[serde(default)]
+    pub async_pipeline_workers: Option<usize>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -249,6 +255,10 @@ pub struct WeirSettings {
     /// Retries of transient failures.
     #[serde(default)]
     pub retry: crate::plan::RetryPolicy,
+    /// The run state store (deferred records); default `state.db` in the
+    /// user's state directory (`$WEIR_STATE_DIR` overrides it).
+    #[serde(default)]
+    pub state_path: Option<PathBuf>,
     #[serde(default)]
     pub limits: Limits,
 }
@@ -294,13 +304,30 @@ impl Workflow {
         if self.source.kind.trim().is_empty() {
             return Err(invalid("source.type", "must not be empty".into()));
         }
-        if let Some(sink) = &self.sink
-            && sink.kind != "catalog"
-        {
-            return Err(invalid(
-                "sink.type",
-                format!("`{}` is not supported by this weir; use `catalog` (the embedded catalog)", sink.kind),
-            ));
+        if let Some(sink) = &self.sink {
+            match sink.kind.as_str() {
+                "catalog" => {}
+                "file" if self.sink_path().is_none() => {
+                    return Err(invalid("sink.config.path", "the file sink needs a path (say, out.jsonl)".into()));
+                }
+                "file" => {}
+                other => {
+                    return Err(invalid(
+                        "sink.type",
+                        format!(
+                            "`{other}` is not supported by this weir; use `catalog` (the embedded catalog) or `file` \
+                             (JSON Lines)"
+                        ),
+                    ));
+                }
+            }
+            let settings = sink.config.as_ref();
+            if settings.and_then(|c| c.bulk_sink_batch_size) == Some(0) {
+                return Err(invalid("sink.config.bulk_sink_batch_size", "must be at least 1".into()));
+            }
+            if settings.and_then(|c| c.async_pipeline_workers) == Some(0) {
+                return Err(invalid("sink.config.async_pipeline_workers", "must be at least 1".into()));
+            }
         }
         if self.weir.instances == Some(0) {
             return Err(invalid("weir.instances", "must be at least 1".into()));
@@ -333,7 +360,23 @@ impl Workflow {
         raw.and_then(|v| serde_json::to_value(v).ok()).unwrap_or_else(|| serde_json::json!({}))
     }
 
-    /// The catalog file named by `sink.config.path`, if any.
+    /// `sink.type`: `catalog` unless the workflow says otherwise.
+    pub fn sink_kind(&self) -> &str {
+        self.sink.as_ref().map(|s| s.kind.as_str()).unwrap_or("catalog")
+    }
+
+    /// The sink's batching, from `sink.config`.
+    pub fn pipeline_settings(&self) -> crate::sink::PipelineSettings {
+        let config = self.sink.as_ref().and_then(|s| s.config.as_ref());
+        let defaults = crate::sink::PipelineSettings::default();
+        crate::sink::PipelineSettings {
+            batch_size: config.and_then(|c| c.bulk_sink_batch_size).unwrap_or(defaults.batch_size),
+            workers: config.and_then(|c| c.async_pipeline_workers).unwrap_or(defaults.workers),
+            retry: self.weir.retry.clone(),
+        }
+    }
+
+    /// The catalog or output file named by `sink.config.path`, if any.
     pub fn sink_path(&self) -> Option<PathBuf> {
         self.sink.as_ref()?.config.as_ref()?.path.as_ref().map(|p| PathBuf::from(p.as_str()))
     }

@@ -3,15 +3,16 @@
 //! discovered entity ends up exactly once as filtered, written, failed or
 //! cancelled.
 
+use super::ingest::IngestError;
 use super::progress::Progress;
 use super::scheduler::{Effort, Event, error_kind};
 use super::select::Selection;
 use super::shard::Shard;
 use crate::report::{FailureRecord, RunReport, ShardRecord};
 use crate::runtime::bindings::types::{Batch, Entity, EntityRef};
-use crate::sink::catalog::{Catalog, CatalogError};
 use crate::sink::document::{self, kind_name, ref_fqn};
-use crate::sink::{Document, Relation};
+use crate::sink::{Acks, Pipeline, Relation};
+use crate::state::StateStore;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,19 +22,25 @@ pub struct Absorber<'a> {
     pub service: &'a str,
     pub plugin: &'a str,
     pub selection: &'a Selection,
-    pub catalog: &'a Catalog,
+    pub pipeline: &'a Pipeline,
+    /// Where deferred records wait for phase 2.
+    pub state: &'a StateStore,
     pub run_id: &'a str,
     pub started: Instant,
     pub progress: &'a Progress,
     /// Stop the run once more refs than this have failed.
     pub max_failures: Option<usize>,
     pub stop: Arc<AtomicBool>,
+    /// Deferred records not yet in the state store.
     pub relations: Vec<Relation>,
 }
 
+/// Deferred records are moved to the state store this many at a time.
+const DEFER_BATCH: usize = 1_000;
+
 impl Absorber<'_> {
     /// Folds one event of `shards` into the catalog and the report.
-    pub async fn absorb(&mut self, event: Event, shards: &[Shard], report: &mut RunReport) -> Result<(), CatalogError> {
+    pub async fn absorb(&mut self, event: Event, shards: &[Shard], report: &mut RunReport) -> Result<(), IngestError> {
         match event {
             Event::Batch { shard, refs, batch, effort } => {
                 let record = self.record(&shards[shard], report);
@@ -109,27 +116,27 @@ impl Absorber<'_> {
         batch: Batch,
         effort: &Effort,
         report: &mut RunReport,
-    ) -> Result<(), CatalogError> {
+    ) -> Result<(), IngestError> {
         let kind = kind_name(shard.kind);
         add_effort(&mut report.shards[record], effort);
         report.count_effort(kind, effort);
         let mut asked = Asked::new(&refs);
-        let (mut written, mut filtered, mut failed, mut unrequested) = (0, 0, 0, 0);
-        let mut docs: Vec<Document> = Vec::with_capacity(batch.entities.len());
-        for entity in &batch.entities {
-            let (entity_kind, path) = entity_path(entity);
+        let (mut sent, mut filtered, mut failed, mut unrequested) = (0, 0, 0, 0);
+        for entity in batch.entities {
+            let (entity_kind, path) = entity_path(&entity);
             let requested = asked.take(&path);
             unrequested += usize::from(!requested);
-            if let Entity::Table(t) = entity
+            if let Entity::Table(t) = &entity
                 && !self.selection.keeps_table(t)
             {
                 filtered += usize::from(requested);
                 continue;
             }
-            match document::entity_document(self.service, entity) {
+            match document::entity_document(self.service, &entity) {
                 Ok(doc) => {
-                    written += usize::from(requested);
-                    docs.push(doc);
+                    // Counted as written when the sink acknowledges it.
+                    sent += 1;
+                    self.pipeline.send(doc, requested).await?;
                 }
                 Err(err) => {
                     failed += usize::from(requested);
@@ -163,19 +170,51 @@ impl Absorber<'_> {
             let reason = "the plugin returned neither an entity nor a failure for it".to_string();
             self.fail(report, shard, self.fqn(&path), kind, "missing", reason);
         }
-        self.catalog.write(self.run_id, &docs).await?;
         let counts = report.kind_mut(kind);
-        counts.written += written;
         counts.filtered += filtered;
         counts.failed += failed;
         counts.unrequested += unrequested;
         let r = &mut report.shards[record];
-        r.written += written;
+        r.sent += sent;
         r.filtered += filtered;
         r.failed += failed;
         self.progress.processed(refs.len());
-        self.progress.written(docs.len());
+        if self.relations.len() >= DEFER_BATCH {
+            self.defer().await?;
+        }
         Ok(())
+    }
+
+    /// Moves the deferred records gathered so far to the state store.
+    pub async fn defer(&mut self) -> Result<(), IngestError> {
+        self.state.defer(self.run_id, &self.relations).await?;
+        self.relations.clear();
+        Ok(())
+    }
+
+    /// Folds the sink's acknowledgements in: written documents count as
+    /// written, refused ones as failed, with the sink's reason.
+    pub fn acknowledge(&mut self, acks: Acks, report: &mut RunReport) {
+        for (kind, n) in &acks.written {
+            report.kind_mut(kind).written += n;
+        }
+        self.progress.written(acks.written_total);
+        report.sink_retries += acks.retries;
+        for f in acks.failures {
+            let counts = report.kind_mut(&f.kind);
+            if f.requested {
+                counts.failed += 1;
+            }
+            tracing::warn!(plugin = self.plugin, entity = %f.fqn, error = "sink", "{}", f.reason);
+            report.failures.push(FailureRecord {
+                entity: f.fqn,
+                kind: f.kind,
+                error: "sink".into(),
+                reason: f.reason,
+                shard: None,
+            });
+        }
+        self.check_failures(report);
     }
 
     fn fail(&self, report: &mut RunReport, shard: &Shard, entity: String, kind: &str, error: &str, reason: String) {

@@ -13,6 +13,9 @@ use crate::runtime::bindings::types::{Capability, EntityKind, EntityRef};
 use crate::runtime::{Fault, Plugin, Runtime, RuntimeError, RuntimeOptions};
 use crate::sink::catalog::{Catalog, CatalogError};
 use crate::sink::document::kind_name;
+use crate::sink::file::FileSink;
+use crate::sink::{Pipeline, Relation, Sink, SinkError};
+use crate::state::{StateError, StateStore};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -38,6 +41,10 @@ pub enum IngestError {
     Sql(#[from] SqlError),
     #[error(transparent)]
     Catalog(#[from] CatalogError),
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+    #[error(transparent)]
+    State(#[from] StateError),
     #[error("discover {kind}: {reason}")]
     Discover { kind: &'static str, reason: String },
 }
@@ -88,11 +95,13 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
     warn_ignored_keys(workflow, &mut report);
 
     let grants = grant(workflow, &plugin, &limits, instances, redactor.clone(), options, &mut report).await?;
-    let catalog_path =
-        options.catalog.clone().or_else(|| workflow.sink_path()).unwrap_or_else(|| PathBuf::from(DEFAULT_CATALOG));
-    let catalog = Catalog::open(&catalog_path).await?;
-    report.catalog = catalog_path.display().to_string();
-    catalog.put_service(&service, &workflow.source.kind).await?;
+    let sink = Arc::new(open_sink(workflow, options).await?);
+    report.catalog = sink.target();
+    sink.put_service(&service, &workflow.source.kind).await?;
+    let run_id: Arc<str> = Arc::from(report.run_id.as_str());
+    let pipeline = Pipeline::start(sink.clone(), run_id, workflow.pipeline_settings());
+    let state_path = settings.state_path.clone().unwrap_or_else(StateStore::default_path);
+    let state = StateStore::open(&state_path).await?;
 
     report.phases.connect_secs = clock.lap();
     let config: Arc<str> = Arc::from(workflow.plugin_config());
@@ -119,7 +128,8 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
         service: &service,
         plugin: &plugin.info.name,
         selection: &selection,
-        catalog: &catalog,
+        pipeline: &pipeline,
+        state: &state,
         run_id: &report.run_id.clone(),
         started,
         progress: &progress,
@@ -143,11 +153,17 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
             while let Some(event) = rx.recv().await {
                 absorber.absorb(event, &shards, &mut report).await?;
             }
-            Ok::<(), CatalogError>(())
+            Ok::<(), IngestError>(())
         };
         let ((), written) = tokio::join!(producer, consumer);
         written?;
+        // Every document of this kind is in the sink before the next kind
+        // (their children) starts.
+        let acks = pipeline.flush().await?;
+        absorber.acknowledge(acks, &mut report);
     }
+    let acks = pipeline.flush().await?;
+    absorber.acknowledge(acks, &mut report);
     progress.finish();
     report.phases.process_secs = clock.lap();
     // Shards in plan order, whatever order they finished in.
@@ -156,17 +172,12 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
     report.shards.sort_by_key(|r| order.get(r.id.as_str()).copied().unwrap_or(usize::MAX));
 
     // Phase 2: records that point at other entities.
-    let relations = std::mem::take(&mut absorber.relations);
-    let unresolved = catalog.apply_relations(&relations).await?;
-    report.relations_applied = relations.len() - unresolved.len();
-    // Appended: records the plugin sent malformed are already listed.
-    report.relations_unresolved.extend(unresolved.into_iter().map(|u| FailureRecord {
-        entity: u.owner,
-        kind: u.kind.to_string(),
-        error: "unresolved".into(),
-        reason: u.reason,
-        shard: None,
-    }));
+    absorber.defer().await?;
+    drop(absorber);
+    // Everything was flushed above: closing only stops the writers.
+    pipeline.close().await?;
+    apply_deferred(&sink, &state, &mut report).await?;
+    state.close().await;
 
     report.warnings.extend(grants.warnings.take());
     for problem in report.unaccounted() {
@@ -176,10 +187,49 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
     report.elapsed_secs = started.elapsed().as_secs_f64();
     report.plan = Some(plan);
     let summary = serde_json::to_value(&report).unwrap_or_default();
-    catalog.record_run(&report.run_id, &service, &summary).await?;
-    catalog.close().await;
+    sink.finish(&report.run_id, &service, &summary).await?;
     grants.sql.close().await;
     Ok(report)
+}
+
+/// Phase 2: the run's deferred records, from the state store, page by page;
+/// they are forgotten once applied.
+async fn apply_deferred(sink: &Sink, state: &StateStore, report: &mut RunReport) -> Result<(), IngestError> {
+    const PAGE: usize = 5_000;
+    let run_id = report.run_id.clone();
+    let mut after = 0;
+    loop {
+        let page = state.deferred(&run_id, after, PAGE).await?;
+        let Some((last, _)) = page.last() else { break };
+        after = *last;
+        let relations: Vec<Relation> = page.into_iter().map(|(_, r)| r).collect();
+        let unresolved = sink.apply_relations(&relations).await?;
+        report.relations_applied += relations.len() - unresolved.len();
+        // Appended: records the plugin sent malformed are already listed.
+        report.relations_unresolved.extend(unresolved.into_iter().map(|u| FailureRecord {
+            entity: u.owner,
+            kind: u.kind.to_string(),
+            error: "unresolved".into(),
+            reason: u.reason,
+            shard: None,
+        }));
+    }
+    state.clear(&run_id).await?;
+    Ok(())
+}
+
+/// The workflow's sink: the embedded catalog (`--catalog` wins over
+/// `sink.config.path`) or a JSON Lines file.
+async fn open_sink(workflow: &Workflow, options: &IngestOptions) -> Result<Sink, IngestError> {
+    if workflow.sink_kind() == "file"
+        && let Some(path) = workflow.sink_path()
+    {
+        // Relative to the working directory, as the catalog's path is.
+        return Ok(Sink::File(Box::new(FileSink::create(&path).await.map_err(SinkError::from)?)));
+    }
+    let path =
+        options.catalog.clone().or_else(|| workflow.sink_path()).unwrap_or_else(|| PathBuf::from(DEFAULT_CATALOG));
+    Ok(Sink::Catalog(Catalog::open(&path).await?))
 }
 
 /// Lists every wanted kind, parents first, and keeps what the filters

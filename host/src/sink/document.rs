@@ -41,7 +41,8 @@ pub struct Document {
 }
 
 /// A record that points at another entity, applied in phase 2.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum Relation {
     ForeignKey {
         table: String,

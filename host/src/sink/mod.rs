@@ -7,8 +7,106 @@ pub mod catalog;
 #[path = "../../../sdk/src/data_types.rs"]
 mod data_types;
 pub mod document;
+pub mod file;
+pub mod pipeline;
 
 pub use document::{Document, DocumentError, Relation};
+pub use pipeline::{Acks, Pipeline, PipelineSettings, SinkFailure};
 
-/// Documents per write transaction.
-pub const DEFAULT_BATCH: usize = 100;
+use catalog::{Catalog, CatalogError, Unresolved};
+use file::{FileSink, FileSinkError};
+use std::collections::HashMap;
+use std::time::Duration;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum SinkError {
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    #[error(transparent)]
+    File(#[from] FileSinkError),
+    #[error("the sink pipeline stopped")]
+    Stopped,
+}
+
+impl SinkError {
+    /// Whether trying the same write again may work.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            // SQLite's "busy" and "locked": another writer holds the file.
+            SinkError::Catalog(CatalogError::Write(sqlx::Error::Database(db))) => {
+                matches!(db.code().as_deref(), Some("5") | Some("6"))
+            }
+            _ => false,
+        }
+    }
+
+    /// How long the sink asked to be left alone, when it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        None
+    }
+}
+
+/// Where a run's documents go: `sink.type` in the workflow.
+pub enum Sink {
+    /// `catalog`: the embedded SQLite catalog.
+    Catalog(Catalog),
+    /// `file`: JSON Lines, renamed into place at the end. Boxed: it is much
+    /// larger than a pool handle.
+    File(Box<FileSink>),
+}
+
+impl Sink {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Sink::Catalog(_) => "catalog",
+            Sink::File(_) => "file",
+        }
+    }
+
+    /// Where the documents end up, for the report.
+    pub fn target(&self) -> String {
+        match self {
+            Sink::Catalog(c) => c.path().display().to_string(),
+            Sink::File(f) => f.path().display().to_string(),
+        }
+    }
+
+    pub async fn put_service(&self, name: &str, service_type: &str) -> Result<(), SinkError> {
+        match self {
+            Sink::Catalog(c) => Ok(c.put_service(name, service_type).await?),
+            Sink::File(f) => Ok(f.put_service(name, service_type).await?),
+        }
+    }
+
+    /// Phase 1: writes documents. Returns the ones the sink refused, by
+    /// FQN, with its reason; an `Err` means none was written.
+    pub async fn write(&self, run_id: &str, docs: &[Document]) -> Result<HashMap<String, String>, SinkError> {
+        match self {
+            Sink::Catalog(c) => c.write(run_id, docs).await?,
+            Sink::File(f) => f.write(docs).await?,
+        }
+        Ok(HashMap::new())
+    }
+
+    /// Phase 2: applies deferred records whose target exists.
+    pub async fn apply_relations(&self, relations: &[Relation]) -> Result<Vec<Unresolved>, SinkError> {
+        match self {
+            Sink::Catalog(c) => Ok(c.apply_relations(relations).await?),
+            Sink::File(f) => Ok(f.apply_relations(relations).await?),
+        }
+    }
+
+    /// Ends the run: the catalog keeps the report, the file moves into
+    /// place.
+    pub async fn finish(&self, run_id: &str, service: &str, report: &serde_json::Value) -> Result<(), SinkError> {
+        match self {
+            Sink::Catalog(c) => {
+                c.record_run(run_id, service, report).await?;
+                c.close().await;
+            }
+            Sink::File(f) => f.finish().await?,
+        }
+        Ok(())
+    }
+}

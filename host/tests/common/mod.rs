@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod openmetadata;
+
 use sqlx::{Connection, PgConnection};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -79,10 +81,15 @@ impl Drop for TestDb {
     }
 }
 
-/// Runs the `weir` binary with a shared compile cache.
+/// Runs the `weir` binary with a shared compile cache and a state store of
+/// the test's own.
 pub fn weir(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_weir"));
-    cmd.current_dir(dir).args(args).env("WEIR_CACHE_DIR", cache_dir()).env_remove("RUST_LOG");
+    cmd.current_dir(dir)
+        .args(args)
+        .env("WEIR_CACHE_DIR", cache_dir())
+        .env("WEIR_STATE_DIR", dir.join(".state"))
+        .env_remove("RUST_LOG");
     for (k, v) in env {
         cmd.env(k, v);
     }

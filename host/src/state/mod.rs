@@ -1,0 +1,210 @@
+//! The run state store: what a run must keep outside memory. Today that is
+//! the deferred records (foreign keys, lineage) waiting for phase 2, so a
+//! run of any size holds them on disk, and a finalize step in another
+//! process can apply them later.
+//!
+//! One SQLite file: `weir.statePath`, else `state.db` in the user's state
+//! directory ([`StateStore::default_path`]). Records are kept per run and
+//! removed once phase 2 has applied them.
+
+use crate::sink::Relation;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Row, Sqlite};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum StateError {
+    #[error("state store {path}: {source}")]
+    Open { path: String, source: sqlx::Error },
+    #[error("state store {path}: {source}")]
+    Query { path: String, source: sqlx::Error },
+    #[error("state store {path}: a stored record is not readable: {reason}")]
+    Corrupt { path: String, reason: String },
+}
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS deferred (
+    run_id TEXT NOT NULL,
+    seq    INTEGER NOT NULL,
+    kind   TEXT NOT NULL,
+    owner  TEXT NOT NULL,
+    target TEXT NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+PRAGMA user_version = 1;
+"#;
+
+/// Rows per insert: SQLite caps a statement's bound parameters.
+const ROWS_PER_INSERT: usize = 500;
+
+pub struct StateStore {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+impl StateStore {
+    /// `$WEIR_STATE_DIR/state.db`, else under `$XDG_STATE_HOME/weir`, else
+    /// `~/.local/state/weir`, else the temporary directory.
+    pub fn default_path() -> PathBuf {
+        let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+        env("WEIR_STATE_DIR")
+            .or_else(|| env("XDG_STATE_HOME").map(|d| d.join("weir")))
+            .or_else(|| env("HOME").map(|d| d.join(".local/state/weir")))
+            .unwrap_or_else(|| std::env::temp_dir().join("weir-state"))
+            .join("state.db")
+    }
+
+    pub async fn open(path: &Path) -> Result<StateStore, StateError> {
+        let err = |source| StateError::Open { path: path.display().to_string(), source };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| err(sqlx::Error::Io(e)))?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal);
+        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.map_err(err)?;
+        sqlx::raw_sql(SCHEMA).execute(&pool).await.map_err(err)?;
+        Ok(StateStore { pool, path: path.to_path_buf() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn query_error(&self) -> impl Fn(sqlx::Error) -> StateError + '_ {
+        |source| StateError::Query { path: self.path.display().to_string(), source }
+    }
+
+    /// Keeps `records` for `run_id`, after the ones already kept.
+    pub async fn defer(&self, run_id: &str, records: &[Relation]) -> Result<(), StateError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await.map_err(self.query_error())?;
+        let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM deferred WHERE run_id = ?1")
+            .bind(run_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(self.query_error())?;
+        for (n, chunk) in records.chunks(ROWS_PER_INSERT).enumerate() {
+            let first = next + (n * ROWS_PER_INSERT) as i64;
+            let mut insert: QueryBuilder<Sqlite> =
+                QueryBuilder::new("INSERT INTO deferred (run_id, seq, kind, owner, target, record) ");
+            let rows = chunk.iter().enumerate().map(|(i, r)| (first + i as i64, r));
+            insert.push_values(rows, |mut row, (seq, r)| {
+                row.push_bind(run_id)
+                    .push_bind(seq)
+                    .push_bind(r.kind())
+                    .push_bind(r.owner().to_string())
+                    .push_bind(r.target().to_string())
+                    .push_bind(serde_json::to_string(r).unwrap_or_default());
+            });
+            insert.build().execute(&mut *tx).await.map_err(self.query_error())?;
+        }
+        tx.commit().await.map_err(self.query_error())?;
+        Ok(())
+    }
+
+    /// Up to `limit` records of `run_id` after sequence number `after`, in
+    /// the order they were kept, with their sequence numbers.
+    pub async fn deferred(&self, run_id: &str, after: i64, limit: usize) -> Result<Vec<(i64, Relation)>, StateError> {
+        let rows = sqlx::query("SELECT seq, record FROM deferred WHERE run_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3")
+            .bind(run_id)
+            .bind(after)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.query_error())?;
+        rows.iter()
+            .map(|row| {
+                let seq: i64 = row.try_get("seq").map_err(self.query_error())?;
+                let text: String = row.try_get("record").map_err(self.query_error())?;
+                let record = serde_json::from_str(&text).map_err(|e| StateError::Corrupt {
+                    path: self.path.display().to_string(),
+                    reason: format!("record {seq} of run {run_id}: {e}"),
+                })?;
+                Ok((seq, record))
+            })
+            .collect()
+    }
+
+    pub async fn count(&self, run_id: &str) -> Result<usize, StateError> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM deferred WHERE run_id = ?1")
+            .bind(run_id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(self.query_error())?;
+        Ok(usize::try_from(n).unwrap_or_default())
+    }
+
+    /// Forgets a run's records once phase 2 has applied them.
+    pub async fn clear(&self, run_id: &str) -> Result<(), StateError> {
+        sqlx::query("DELETE FROM deferred WHERE run_id = ?1")
+            .bind(run_id)
+            .execute(&self.pool)
+            .await
+            .map_err(self.query_error())?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn fk(i: usize) -> Relation {
+        Relation::ForeignKey {
+            table: format!("s.d.x.t{i}"),
+            name: format!("fk{i}"),
+            columns: vec!["a".into()],
+            referred_table: "s.d.x.parent".into(),
+            referred_columns: vec!["s.d.x.parent.id".into()],
+        }
+    }
+
+    #[tokio::test]
+    async fn records_survive_the_store_in_order_and_per_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state/state.db");
+        let store = StateStore::open(&path).await.unwrap();
+        let lineage = Relation::Lineage {
+            from: "s.d.x.a".into(),
+            to: "s.d.x.v".into(),
+            body: json!({ "edge": { "fromEntity": { "type": "table", "fqn": "s.d.x.a" } } }),
+        };
+        let first: Vec<Relation> = (0..700).map(fk).collect();
+        store.defer("run-1", &first).await.unwrap();
+        store.defer("run-1", std::slice::from_ref(&lineage)).await.unwrap();
+        store.defer("run-2", &[fk(9)]).await.unwrap();
+        store.close().await;
+
+        // Another process (here: another handle) reads them back.
+        let store = StateStore::open(&path).await.unwrap();
+        assert_eq!(store.count("run-1").await.unwrap(), 701);
+        let mut seen = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = store.deferred("run-1", after, 300).await.unwrap();
+            let Some((last, _)) = page.last() else { break };
+            after = *last;
+            seen.extend(page.into_iter().map(|(_, r)| r));
+        }
+        assert_eq!(seen.len(), 701);
+        assert_eq!(seen[0].owner(), "s.d.x.t0");
+        assert_eq!(seen[699].owner(), "s.d.x.t699");
+        assert_eq!(seen[700].kind(), "lineage");
+        assert_eq!(seen[700].body(), lineage.body());
+        store.clear("run-1").await.unwrap();
+        assert_eq!(store.count("run-1").await.unwrap(), 0);
+        assert_eq!(store.count("run-2").await.unwrap(), 1, "other runs are left alone");
+    }
+}
