@@ -223,9 +223,34 @@ pub struct WorkflowConfig {
     #[serde(default)]
     pub logger_level: Option<String>,
     #[serde(default)]
-    pub open_metadata_server_config: Option<Yaml>,
+    pub open_metadata_server_config: Option<ServerConfig>,
     #[serde(default)]
     pub distributed_execution: Option<Yaml>,
+}
+
+/// `workflowConfig.openMetadataServerConfig`: where the `metadata-rest`
+/// sink sends entities, and how it signs in.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerConfig {
+    /// The API's base URL, `http://host:8585/api`.
+    pub host_port: EnvString,
+    /// `openmetadata` (a JWT bearer token) is the one weir speaks.
+    #[serde(default)]
+    pub auth_provider: Option<String>,
+    #[serde(default)]
+    pub security_config: Option<SecurityConfig>,
+    // Other OpenMetadata client keys (verifySSL, sslConfig, ...) are
+    // accepted and not acted on yet.
+    #[serde(flatten)]
+    pub other: std::collections::BTreeMap<String, Yaml>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecurityConfig {
+    #[serde(default)]
+    pub jwt_token: Option<Secret>,
 }
 
 /// weir's own knobs, in the workflow's `weir:` section.
@@ -311,12 +336,13 @@ impl Workflow {
                     return Err(invalid("sink.config.path", "the file sink needs a path (say, out.jsonl)".into()));
                 }
                 "file" => {}
+                "metadata-rest" => self.check_server()?,
                 other => {
                     return Err(invalid(
                         "sink.type",
                         format!(
-                            "`{other}` is not supported by this weir; use `catalog` (the embedded catalog) or `file` \
-                             (JSON Lines)"
+                            "`{other}` is not supported by this weir; use `catalog` (the embedded catalog), \
+                             `metadata-rest` (an OpenMetadata server) or `file` (JSON Lines)"
                         ),
                     ));
                 }
@@ -360,6 +386,43 @@ impl Workflow {
         raw.and_then(|v| serde_json::to_value(v).ok()).unwrap_or_else(|| serde_json::json!({}))
     }
 
+    /// The OpenMetadata server, for `sink.type: metadata-rest`.
+    pub fn server(&self) -> Option<&ServerConfig> {
+        self.workflow_config.as_ref()?.open_metadata_server_config.as_ref()
+    }
+
+    fn check_server(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: &str| ConfigError::Invalid {
+            origin: self.origin.clone(),
+            key: key.to_string(),
+            message: message.to_string(),
+        };
+        const KEY: &str = "workflowConfig.openMetadataServerConfig";
+        let Some(server) = self.server() else {
+            return Err(invalid(KEY, "the metadata-rest sink needs the server's hostPort and a jwtToken"));
+        };
+        let url = server.host_port.as_str();
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(invalid(
+                &format!("{KEY}.hostPort"),
+                "must be an http:// or https:// URL (http://host:8585/api)",
+            ));
+        }
+        match server.auth_provider.as_deref() {
+            None | Some("openmetadata") => {}
+            Some(other) => {
+                return Err(invalid(
+                    &format!("{KEY}.authProvider"),
+                    &format!("`{other}` is not supported; use `openmetadata` with securityConfig.jwtToken"),
+                ));
+            }
+        }
+        if server.security_config.as_ref().and_then(|s| s.jwt_token.as_ref()).is_none() {
+            return Err(invalid(&format!("{KEY}.securityConfig.jwtToken"), "is required (a bot's JWT token)"));
+        }
+        Ok(())
+    }
+
     /// `sink.type`: `catalog` unless the workflow says otherwise.
     pub fn sink_kind(&self) -> &str {
         self.sink.as_ref().map(|s| s.kind.as_str()).unwrap_or("catalog")
@@ -394,7 +457,11 @@ impl Workflow {
 
     /// Every secret in the file, for redaction.
     pub fn secrets(&self) -> Vec<String> {
-        self.source.service_connection.config.secrets()
+        let mut secrets = self.source.service_connection.config.secrets();
+        if let Some(token) = self.server().and_then(|s| s.security_config.as_ref()).and_then(|s| s.jwt_token.as_ref()) {
+            secrets.push(token.expose().to_string());
+        }
+        secrets
     }
 }
 

@@ -103,8 +103,21 @@ fn required_connection_keys_are_checked_per_source_type() {
 
 #[test]
 fn unsupported_sinks_and_zero_settings_are_refused() {
+    let err = parse_err(&format!("{MINIMAL}sink:\n  type: kafka\n"));
+    assert!(err.contains("sink.type") && err.contains("kafka"), "{err}");
+    // The OpenMetadata sink needs to know where the server is, and a token.
     let err = parse_err(&format!("{MINIMAL}sink:\n  type: metadata-rest\n"));
-    assert!(err.contains("sink.type") && err.contains("metadata-rest"), "{err}");
+    assert!(err.contains("workflowConfig.openMetadataServerConfig"), "{err}");
+    let server = "workflowConfig:\n  openMetadataServerConfig:\n    hostPort: http://om:8585/api\n";
+    let err = parse_err(&format!("{MINIMAL}sink:\n  type: metadata-rest\n{server}"));
+    assert!(err.contains("securityConfig.jwtToken"), "{err}");
+    let err = parse_err(&format!(
+        "{MINIMAL}sink:\n  type: metadata-rest\n{server}    authProvider: google\n    securityConfig:\n      jwtToken: t\n"
+    ));
+    assert!(err.contains("authProvider") && err.contains("google"), "{err}");
+    let ok = format!("{MINIMAL}sink:\n  type: metadata-rest\n{server}    securityConfig:\n      jwtToken: s3cr3t\n");
+    let wf = Workflow::parse(&ok, "wf.yaml").unwrap();
+    assert!(wf.secrets().contains(&"s3cr3t".to_string()), "the token is redacted like a password");
     let err = parse_err(&format!("{MINIMAL}weir:\n  instances: 0\n"));
     assert!(err.contains("weir.instances"), "{err}");
 }

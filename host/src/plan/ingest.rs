@@ -14,6 +14,7 @@ use crate::runtime::{Fault, Plugin, Runtime, RuntimeError, RuntimeOptions};
 use crate::sink::catalog::{Catalog, CatalogError};
 use crate::sink::document::kind_name;
 use crate::sink::file::FileSink;
+use crate::sink::openmetadata::{OpenMetadataSink, SinkSetupError};
 use crate::sink::{Pipeline, Relation, Sink, SinkError};
 use crate::state::{StateError, StateStore};
 use std::path::PathBuf;
@@ -45,6 +46,8 @@ pub enum IngestError {
     Sink(#[from] SinkError),
     #[error(transparent)]
     State(#[from] StateError),
+    #[error(transparent)]
+    SinkSetup(#[from] SinkSetupError),
     #[error("discover {kind}: {reason}")]
     Discover { kind: &'static str, reason: String },
 }
@@ -95,13 +98,13 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
     warn_ignored_keys(workflow, &mut report);
 
     let grants = grant(workflow, &plugin, &limits, instances, redactor.clone(), options, &mut report).await?;
-    let sink = Arc::new(open_sink(workflow, options).await?);
+    let state_path = settings.state_path.clone().unwrap_or_else(StateStore::default_path);
+    let state = Arc::new(StateStore::open(&state_path).await?);
+    let run_id: Arc<str> = Arc::from(report.run_id.as_str());
+    let sink = Arc::new(open_sink(workflow, options, &state, &run_id).await?);
     report.catalog = sink.target();
     sink.put_service(&service, &workflow.source.kind).await?;
-    let run_id: Arc<str> = Arc::from(report.run_id.as_str());
     let pipeline = Pipeline::start(sink.clone(), run_id, workflow.pipeline_settings());
-    let state_path = settings.state_path.clone().unwrap_or_else(StateStore::default_path);
-    let state = StateStore::open(&state_path).await?;
 
     report.phases.connect_secs = clock.lap();
     let config: Arc<str> = Arc::from(workflow.plugin_config());
@@ -178,6 +181,7 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
     pipeline.close().await?;
     apply_deferred(&sink, &state, &mut report).await?;
     state.close().await;
+    report.sink_retries += sink.retries();
 
     report.warnings.extend(grants.warnings.take());
     for problem in report.unaccounted() {
@@ -219,8 +223,17 @@ async fn apply_deferred(sink: &Sink, state: &StateStore, report: &mut RunReport)
 }
 
 /// The workflow's sink: the embedded catalog (`--catalog` wins over
-/// `sink.config.path`) or a JSON Lines file.
-async fn open_sink(workflow: &Workflow, options: &IngestOptions) -> Result<Sink, IngestError> {
+/// `sink.config.path`), an OpenMetadata server or a JSON Lines file.
+async fn open_sink(
+    workflow: &Workflow,
+    options: &IngestOptions,
+    state: &Arc<StateStore>,
+    run_id: &Arc<str>,
+) -> Result<Sink, IngestError> {
+    if workflow.sink_kind() == "metadata-rest" {
+        let sink = OpenMetadataSink::new(workflow, state.clone(), run_id.clone(), workflow.weir.retry.clone())?;
+        return Ok(Sink::OpenMetadata(Box::new(sink)));
+    }
     if workflow.sink_kind() == "file"
         && let Some(path) = workflow.sink_path()
     {

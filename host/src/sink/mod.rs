@@ -8,6 +8,7 @@ pub mod catalog;
 mod data_types;
 pub mod document;
 pub mod file;
+pub mod openmetadata;
 pub mod pipeline;
 
 pub use document::{Document, DocumentError, Relation};
@@ -15,6 +16,7 @@ pub use pipeline::{Acks, Pipeline, PipelineSettings, SinkFailure};
 
 use catalog::{Catalog, CatalogError, Unresolved};
 use file::{FileSink, FileSinkError};
+use openmetadata::OpenMetadataSink;
 use std::collections::HashMap;
 use std::time::Duration;
 use thiserror::Error;
@@ -25,6 +27,8 @@ pub enum SinkError {
     Catalog(#[from] CatalogError),
     #[error(transparent)]
     File(#[from] FileSinkError),
+    #[error(transparent)]
+    OpenMetadata(#[from] openmetadata::SinkError),
     #[error("the sink pipeline stopped")]
     Stopped,
 }
@@ -54,6 +58,8 @@ pub enum Sink {
     /// `file`: JSON Lines, renamed into place at the end. Boxed: it is much
     /// larger than a pool handle.
     File(Box<FileSink>),
+    /// `metadata-rest`: an OpenMetadata server.
+    OpenMetadata(Box<OpenMetadataSink>),
 }
 
 impl Sink {
@@ -61,6 +67,15 @@ impl Sink {
         match self {
             Sink::Catalog(_) => "catalog",
             Sink::File(_) => "file",
+            Sink::OpenMetadata(_) => "metadata-rest",
+        }
+    }
+
+    /// Requests the sink retried on its own (the OpenMetadata client).
+    pub fn retries(&self) -> usize {
+        match self {
+            Sink::OpenMetadata(om) => om.retries(),
+            _ => 0,
         }
     }
 
@@ -69,6 +84,7 @@ impl Sink {
         match self {
             Sink::Catalog(c) => c.path().display().to_string(),
             Sink::File(f) => f.path().display().to_string(),
+            Sink::OpenMetadata(om) => om.server().to_string(),
         }
     }
 
@@ -76,6 +92,7 @@ impl Sink {
         match self {
             Sink::Catalog(c) => Ok(c.put_service(name, service_type).await?),
             Sink::File(f) => Ok(f.put_service(name, service_type).await?),
+            Sink::OpenMetadata(om) => Ok(om.put_service(name).await.map_err(openmetadata::SinkError::from)?),
         }
     }
 
@@ -85,6 +102,7 @@ impl Sink {
         match self {
             Sink::Catalog(c) => c.write(run_id, docs).await?,
             Sink::File(f) => f.write(docs).await?,
+            Sink::OpenMetadata(om) => return Ok(om.write(docs).await?),
         }
         Ok(HashMap::new())
     }
@@ -94,6 +112,7 @@ impl Sink {
         match self {
             Sink::Catalog(c) => Ok(c.apply_relations(relations).await?),
             Sink::File(f) => Ok(f.apply_relations(relations).await?),
+            Sink::OpenMetadata(om) => Ok(om.apply_relations(relations).await?),
         }
     }
 
@@ -106,6 +125,8 @@ impl Sink {
                 c.close().await;
             }
             Sink::File(f) => f.finish().await?,
+            // Every request was answered already: nothing is pending.
+            Sink::OpenMetadata(_) => {}
         }
         Ok(())
     }

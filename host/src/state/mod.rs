@@ -1,7 +1,9 @@
 //! The run state store: what a run must keep outside memory. Today that is
-//! the deferred records (foreign keys, lineage) waiting for phase 2, so a
-//! run of any size holds them on disk, and a finalize step in another
-//! process can apply them later.
+//! the deferred records (foreign keys, lineage) waiting for phase 2, and
+//! the phase-1 documents a sink must send again with them (a table's
+//! Create* request, re-sent with its foreign keys). A run of any size holds
+//! them on disk, and a finalize step in another process can apply them
+//! later.
 //!
 //! One SQLite file: `weir.statePath`, else `state.db` in the user's state
 //! directory ([`StateStore::default_path`]). Records are kept per run and
@@ -32,6 +34,12 @@ CREATE TABLE IF NOT EXISTS deferred (
     target TEXT NOT NULL,
     record TEXT NOT NULL,
     PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE IF NOT EXISTS document (
+    run_id TEXT NOT NULL,
+    fqn    TEXT NOT NULL,
+    body   TEXT NOT NULL,
+    PRIMARY KEY (run_id, fqn)
 );
 PRAGMA user_version = 1;
 "#;
@@ -141,13 +149,58 @@ impl StateStore {
         Ok(usize::try_from(n).unwrap_or_default())
     }
 
-    /// Forgets a run's records once phase 2 has applied them.
+    /// Keeps phase-1 documents (FQN, body) of `run_id` for phase 2.
+    pub async fn keep_documents(&self, run_id: &str, docs: &[(&str, &serde_json::Value)]) -> Result<(), StateError> {
+        if docs.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await.map_err(self.query_error())?;
+        for chunk in docs.chunks(ROWS_PER_INSERT) {
+            let mut insert: QueryBuilder<Sqlite> =
+                QueryBuilder::new("INSERT OR REPLACE INTO document (run_id, fqn, body) ");
+            insert.push_values(chunk, |mut row, (fqn, body)| {
+                row.push_bind(run_id).push_bind(fqn.to_string()).push_bind(body.to_string());
+            });
+            insert.build().execute(&mut *tx).await.map_err(self.query_error())?;
+        }
+        tx.commit().await.map_err(self.query_error())?;
+        Ok(())
+    }
+
+    /// The kept documents of `run_id` among `fqns`, by FQN.
+    pub async fn documents(
+        &self,
+        run_id: &str,
+        fqns: &[&str],
+    ) -> Result<std::collections::HashMap<String, serde_json::Value>, StateError> {
+        let mut found = std::collections::HashMap::with_capacity(fqns.len());
+        for chunk in fqns.chunks(ROWS_PER_INSERT) {
+            let mut select: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT fqn, body FROM document WHERE run_id = ");
+            select.push_bind(run_id).push(" AND fqn IN (");
+            let mut list = select.separated(", ");
+            for fqn in chunk {
+                list.push_bind(*fqn);
+            }
+            select.push(")");
+            let rows = select.build().fetch_all(&self.pool).await.map_err(self.query_error())?;
+            for row in rows {
+                let fqn: String = row.try_get("fqn").map_err(self.query_error())?;
+                let text: String = row.try_get("body").map_err(self.query_error())?;
+                let body = serde_json::from_str(&text).map_err(|e| StateError::Corrupt {
+                    path: self.path.display().to_string(),
+                    reason: format!("document {fqn} of run {run_id}: {e}"),
+                })?;
+                found.insert(fqn, body);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Forgets a run's records and documents once phase 2 has applied them.
     pub async fn clear(&self, run_id: &str) -> Result<(), StateError> {
-        sqlx::query("DELETE FROM deferred WHERE run_id = ?1")
-            .bind(run_id)
-            .execute(&self.pool)
-            .await
-            .map_err(self.query_error())?;
+        for statement in ["DELETE FROM deferred WHERE run_id = ?1", "DELETE FROM document WHERE run_id = ?1"] {
+            sqlx::query(statement).bind(run_id).execute(&self.pool).await.map_err(self.query_error())?;
+        }
         Ok(())
     }
 

@@ -392,6 +392,7 @@ impl OpenMetadataFixture {
     /// given) answer 429 with `Retry-After: <retry_after_secs>`.
     pub fn throttle_next(&self, n: usize, retry_after_secs: u64, path_prefix: Option<&str>) {
         self.data().faults.injections.push(Injection {
+            skip: 0,
             remaining: n,
             status: 429,
             retry_after: Some(retry_after_secs),
@@ -402,7 +403,14 @@ impl OpenMetadataFixture {
     /// The next `n` requests (matching `path_prefix`, when given) answer
     /// `status` (500, 503, ...) without being applied.
     pub fn fail_next(&self, n: usize, status: u16, path_prefix: Option<&str>) {
+        self.fail_after(0, n, status, path_prefix);
+    }
+
+    /// Like [`fail_next`](Self::fail_next), once `skip` matching requests
+    /// have gone by (answered normally or by another injection).
+    pub fn fail_after(&self, skip: usize, n: usize, status: u16, path_prefix: Option<&str>) {
         self.data().faults.injections.push(Injection {
+            skip,
             remaining: n,
             status,
             retry_after: None,
@@ -457,6 +465,19 @@ impl OpenMetadataFixture {
             .unwrap_or_default()
     }
 
+    /// Every accepted Create* request for one FQN, oldest first (single PUTs
+    /// and `/bulk` items alike): what each write sent, e.g. a table's phase-1
+    /// body before its foreign keys came.
+    pub fn history(&self, collection: &str, fqn: &str) -> Vec<Value> {
+        let c = collection_or_panic(collection);
+        self.data()
+            .entities
+            .get(c.path)
+            .and_then(|m| m.get(&normalize_fqn(fqn)))
+            .map(|s| s.history.clone())
+            .unwrap_or_default()
+    }
+
     /// Stored lineage edges: `fromEntity`/`toEntity` as references with `id`,
     /// `type` and `fullyQualifiedName`, plus `description`/`lineageDetails`
     /// when sent.
@@ -498,9 +519,13 @@ struct Stored {
     entity: Value,
     version_tenths: u32,
     writes: usize,
+    /// Every accepted request for this FQN, oldest first.
+    history: Vec<Value>,
 }
 
 struct Injection {
+    /// Matching requests let through before this one starts answering.
+    skip: usize,
     remaining: usize,
     status: u16,
     retry_after: Option<u64>,
@@ -518,10 +543,18 @@ struct Faults {
 impl Faults {
     /// The injected answer for this request, if one is due.
     fn take_injection(&mut self, path: &str) -> Option<HttpResponse> {
-        let i = self
-            .injections
-            .iter()
-            .position(|i| i.remaining > 0 && i.prefix.as_deref().is_none_or(|p| path.starts_with(p)))?;
+        let mut due = None;
+        for (i, injection) in self.injections.iter_mut().enumerate() {
+            if injection.remaining == 0 || !injection.prefix.as_deref().is_none_or(|p| path.starts_with(p)) {
+                continue;
+            }
+            if injection.skip > 0 {
+                injection.skip -= 1;
+            } else if due.is_none() {
+                due = Some(i);
+            }
+        }
+        let i = due?;
         let injection = &mut self.injections[i];
         injection.remaining -= 1;
         let (status, retry_after) = (injection.status, injection.retry_after);
@@ -675,6 +708,7 @@ impl Data {
         self.check_references(c, &fqn, body)?;
         if let Some(stored) = self.entities.get_mut(c.path).and_then(|m| m.get_mut(&fqn)) {
             stored.writes += 1;
+            stored.history.push(body.clone());
             if stored.request != *body {
                 stored.version_tenths += 1;
                 let id = stored.entity["id"].as_str().unwrap_or_default().to_string();
@@ -686,7 +720,13 @@ impl Data {
         let id = self.new_id(state.seed);
         let entity = entity_json(state, c, body, &id, &fqn, 1);
         self.by_id.insert(id, (c.path, fqn.clone()));
-        let stored = Stored { request: body.clone(), entity: entity.clone(), version_tenths: 1, writes: 1 };
+        let stored = Stored {
+            request: body.clone(),
+            entity: entity.clone(),
+            version_tenths: 1,
+            writes: 1,
+            history: vec![body.clone()],
+        };
         self.entities.entry(c.path).or_default().insert(fqn, stored);
         Ok((201, entity))
     }
