@@ -15,7 +15,7 @@ use crate::sink::catalog::{Catalog, CatalogError};
 use crate::sink::document::kind_name;
 use crate::sink::file::FileSink;
 use crate::sink::openmetadata::{OpenMetadataSink, SinkSetupError};
-use crate::sink::{Pipeline, Relation, Sink, SinkError};
+use crate::sink::{Pipeline, Relation, ServiceKind, Sink, SinkError};
 use crate::state::{StateError, StateStore};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -103,7 +103,7 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
     let run_id: Arc<str> = Arc::from(report.run_id.as_str());
     let sink = Arc::new(open_sink(workflow, options, &state, &run_id).await?);
     report.catalog = sink.target();
-    sink.put_service(&service, &workflow.source.kind).await?;
+    sink.put_service(&service, &workflow.source.kind, ServiceKind::of(&plugin.info.entity_kinds)).await?;
     let pipeline = Pipeline::start(sink.clone(), run_id, workflow.pipeline_settings());
 
     report.phases.connect_secs = clock.lap();

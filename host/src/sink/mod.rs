@@ -51,6 +51,35 @@ impl SinkError {
     }
 }
 
+/// What kind of service a run ingests: OpenMetadata keeps databases and
+/// dashboards in separate service collections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceKind {
+    Database,
+    Dashboard,
+}
+
+impl ServiceKind {
+    /// Dashboard kinds make a dashboard service; anything else a database
+    /// service.
+    pub fn of(kinds: &[crate::runtime::bindings::types::EntityKind]) -> ServiceKind {
+        use crate::runtime::bindings::types::EntityKind as K;
+        if kinds.iter().any(|k| matches!(k, K::Dashboard | K::Chart | K::DataModel)) {
+            ServiceKind::Dashboard
+        } else {
+            ServiceKind::Database
+        }
+    }
+
+    /// OpenMetadata's entity type name.
+    pub fn entity_type(self) -> &'static str {
+        match self {
+            ServiceKind::Database => "databaseService",
+            ServiceKind::Dashboard => "dashboardService",
+        }
+    }
+}
+
 /// Where a run's documents go: `sink.type` in the workflow.
 pub enum Sink {
     /// `catalog`: the embedded SQLite catalog.
@@ -88,11 +117,11 @@ impl Sink {
         }
     }
 
-    pub async fn put_service(&self, name: &str, service_type: &str) -> Result<(), SinkError> {
+    pub async fn put_service(&self, name: &str, service_type: &str, kind: ServiceKind) -> Result<(), SinkError> {
         match self {
             Sink::Catalog(c) => Ok(c.put_service(name, service_type).await?),
-            Sink::File(f) => Ok(f.put_service(name, service_type).await?),
-            Sink::OpenMetadata(om) => Ok(om.put_service(name).await.map_err(openmetadata::SinkError::from)?),
+            Sink::File(f) => Ok(f.put_service(name, service_type, kind).await?),
+            Sink::OpenMetadata(om) => Ok(om.put_service(name, kind).await.map_err(openmetadata::SinkError::from)?),
         }
     }
 
@@ -129,5 +158,18 @@ impl Sink {
             Sink::OpenMetadata(_) => {}
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ServiceKind;
+    use crate::runtime::bindings::types::EntityKind as K;
+
+    #[test]
+    fn dashboard_kinds_make_a_dashboard_service() {
+        assert_eq!(ServiceKind::of(&[K::Database, K::DatabaseSchema, K::Table]), ServiceKind::Database);
+        assert_eq!(ServiceKind::of(&[K::Chart, K::Dashboard]), ServiceKind::Dashboard);
+        assert_eq!(ServiceKind::of(&[K::DataModel]).entity_type(), "dashboardService");
     }
 }

@@ -143,6 +143,7 @@ async fn run(sink: Arc<Sink>, run_id: Arc<str>, settings: PipelineSettings, mut 
                 }
                 Some(Message::Flush(reply)) => {
                     if !batch.is_empty() {
+                        wait_for_room(&mut writes, workers, &mut acks).await;
                         write(std::mem::take(&mut batch), &mut writes);
                     }
                     while let Some(done) = writes.join_next().await {

@@ -81,14 +81,15 @@ impl Drop for TestDb {
     }
 }
 
-/// Runs the `weir` binary with a shared compile cache and a state store of
-/// the test's own.
+/// Runs the `weir` binary with a shared compile cache, and a state store
+/// under the target directory rather than the user's (runs keep their
+/// records apart by run id).
 pub fn weir(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_weir"));
     cmd.current_dir(dir)
         .args(args)
         .env("WEIR_CACHE_DIR", cache_dir())
-        .env("WEIR_STATE_DIR", dir.join(".state"))
+        .env("WEIR_STATE_DIR", target_dir().join("test-state"))
         .env_remove("RUST_LOG");
     for (k, v) in env {
         cmd.env(k, v);

@@ -7,7 +7,7 @@
 //! leaves half a file under the name a user reads.
 
 use super::catalog::Unresolved;
-use super::{Document, Relation};
+use super::{Document, Relation, ServiceKind};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -62,11 +62,12 @@ impl FileSink {
         self.state.lock().await.written.len()
     }
 
-    pub async fn put_service(&self, name: &str, service_type: &str) -> Result<(), FileSinkError> {
+    pub async fn put_service(&self, name: &str, service_type: &str, kind: ServiceKind) -> Result<(), FileSinkError> {
         let document = json!({ "name": name, "serviceType": service_type });
         let mut state = self.state.lock().await;
         state.written.insert(name.to_string());
-        self.line(&mut state, &json!({ "kind": "databaseService", "fqn": name, "document": document })).await
+        let line = json!({ "kind": kind.entity_type(), "fqn": name, "document": document });
+        self.line(&mut state, &line).await
     }
 
     pub async fn write(&self, docs: &[Document]) -> Result<(), FileSinkError> {
@@ -158,7 +159,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.jsonl");
         let sink = FileSink::create(&path).await.unwrap();
-        sink.put_service("svc", "Postgres").await.unwrap();
+        sink.put_service("svc", "Postgres", ServiceKind::Database).await.unwrap();
         sink.write(&[doc("database", "svc.db"), doc("table", "svc.db.s.a"), doc("table", "svc.db.s.b")]).await.unwrap();
         assert!(!path.exists(), "nothing under the target name before the end");
         let fk = Relation::ForeignKey {

@@ -12,7 +12,7 @@ mod client;
 pub use client::OpenMetadataError;
 
 use super::catalog::Unresolved;
-use super::{Document, Relation};
+use super::{Document, Relation, ServiceKind};
 use crate::config::{Secret, Workflow};
 use crate::plan::RetryPolicy;
 use crate::state::{StateError, StateStore};
@@ -83,10 +83,14 @@ impl OpenMetadataSink {
         self.client.api()
     }
 
-    pub async fn put_service(&self, name: &str) -> Result<(), OpenMetadataError> {
+    pub async fn put_service(&self, name: &str, kind: ServiceKind) -> Result<(), OpenMetadataError> {
         let body = json!({ "name": name, "serviceType": self.service_type });
-        let entity = self.client.send(Method::PUT, "/v1/services/databaseServices", Some(&body)).await?;
-        self.remember(&entity, "databaseService", name).await;
+        let path = match kind {
+            ServiceKind::Database => "/v1/services/databaseServices",
+            ServiceKind::Dashboard => "/v1/services/dashboardServices",
+        };
+        let entity = self.client.send(Method::PUT, path, Some(&body)).await?;
+        self.remember(&entity, kind.entity_type(), name).await;
         Ok(())
     }
 
