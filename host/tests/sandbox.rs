@@ -341,3 +341,45 @@ async fn sqlite_sources_are_read_only_and_cannot_attach_other_files() {
         .unwrap();
     assert_eq!(tables, 0, "CREATE TABLE got through");
 }
+
+/// A one-shot HTTP server on 127.0.0.1 answering every request with `body`.
+async fn http_server(body: &'static str) -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buf = [0u8; 4096];
+            let _ = socket.read(&mut buf).await;
+            let answer =
+                format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+            let _ = socket.write_all(answer.as_bytes()).await;
+        }
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn http_reaches_a_granted_origin_and_nothing_else() {
+    let addr = http_server("hello from the host side").await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("http://{addr}/data");
+    let granted = format!("  http:\n    allow: [\"http://{addr}\"]");
+    let run_probe = |yaml: String| {
+        let dir = dir.path().to_path_buf();
+        tokio::task::spawn_blocking(move || run(&dir, &yaml))
+    };
+    let r = run_probe(probe_yaml("fetch", &url, &granted, NO_CONNECTION)).await.unwrap();
+    let found = failures(&r.report, "fetch");
+    assert_eq!(found.len(), 1, "{}", r.report);
+    assert_eq!(found[0]["reason"], "status 200: hello from the host side", "{}", found[0]);
+
+    // Not granted: the same URL is denied, as is any other origin.
+    let r = run_probe(probe_yaml("fetch", &url, "", NO_CONNECTION)).await.unwrap();
+    let reason = failures(&r.report, "fetch")[0]["reason"].as_str().unwrap().to_string();
+    assert!(reason.starts_with("denied"), "{reason}");
+    let other = format!("http://127.0.0.2:{}/data", addr.port());
+    let r = run_probe(probe_yaml("fetch", &other, &granted, NO_CONNECTION)).await.unwrap();
+    let reason = failures(&r.report, "fetch")[0]["reason"].as_str().unwrap().to_string();
+    assert!(reason.starts_with("denied"), "another origin must be denied: {reason}");
+}

@@ -22,6 +22,9 @@ pub struct Grants {
     /// The plugin's name, for log lines.
     pub plugin: Arc<str>,
     pub sql: Arc<sql::SqlGrants>,
+    /// One HTTP client per run (the rate limit is per run and origin);
+    /// `None` when the run grants no origin.
+    pub http: Option<Arc<http::client::HttpClient>>,
     pub redactor: Arc<Redactor>,
     /// Warnings and errors the plugin logged, for the run report.
     pub warnings: Arc<log::Collected>,
@@ -33,6 +36,7 @@ impl Grants {
         Grants {
             plugin: Arc::from(plugin),
             sql: Arc::new(sql::SqlGrants::default()),
+            http: None,
             redactor: Arc::new(Redactor::default()),
             warnings: Arc::new(log::Collected::default()),
         }

@@ -228,6 +228,54 @@ pub struct WorkflowConfig {
     pub distributed_execution: Option<Yaml>,
 }
 
+/// `weir.http`: what plugins may reach over HTTP, and how hard. Nothing is
+/// granted by default; a connection's `hostPort` is granted implicitly to
+/// a plugin that asks for HTTP.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct HttpConfig {
+    /// `scheme://host[:port]` origins (`https://*.example.com` for
+    /// subdomains) and address ranges (`10.0.0.0/8`) that lift the refusal
+    /// of private addresses.
+    pub allow: Vec<String>,
+    pub timeout_secs: u64,
+    pub max_response_mib: u64,
+    /// Requests per second per origin; 0 means no limit.
+    pub rate_per_sec: f64,
+    pub burst: u32,
+    pub max_redirects: u32,
+    pub max_retry_after_secs: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        let d = crate::caps::http::client::HttpSettings::default();
+        HttpConfig {
+            allow: Vec::new(),
+            timeout_secs: d.timeout.as_secs(),
+            max_response_mib: d.max_response_bytes >> 20,
+            rate_per_sec: d.rate_per_sec,
+            burst: d.burst,
+            max_redirects: d.max_redirects,
+            max_retry_after_secs: d.max_retry_after.as_secs(),
+        }
+    }
+}
+
+impl HttpConfig {
+    pub fn settings(&self, retry: &crate::plan::RetryPolicy) -> crate::caps::http::client::HttpSettings {
+        crate::caps::http::client::HttpSettings {
+            timeout: std::time::Duration::from_secs(self.timeout_secs.max(1)),
+            max_response_bytes: self.max_response_mib.saturating_mul(1 << 20),
+            rate_per_sec: self.rate_per_sec.max(0.0),
+            burst: self.burst.max(1),
+            retry: retry.clone(),
+            max_redirects: self.max_redirects,
+            max_retry_after: std::time::Duration::from_secs(self.max_retry_after_secs),
+        }
+    }
+}
+
 /// `workflowConfig.openMetadataServerConfig`: where the `metadata-rest`
 /// sink sends entities, and how it signs in.
 #[derive(Debug, Clone, Deserialize)]
@@ -280,6 +328,9 @@ pub struct WeirSettings {
     /// Retries of transient failures.
     #[serde(default)]
     pub retry: crate::plan::RetryPolicy,
+    /// Outbound HTTP for plugins: granted origins and limits.
+    #[serde(default)]
+    pub http: HttpConfig,
     /// The run state store (deferred records); default `state.db` in the
     /// user's state directory (`$WEIR_STATE_DIR` overrides it).
     #[serde(default)]

@@ -5,6 +5,8 @@ use super::progress::Progress;
 use super::scheduler::{Event, Scheduler};
 use super::select::Selection;
 use super::shard::{DEFAULT_SHARD_SIZE, Plan, Shard};
+use crate::caps::http::client::HttpClient;
+use crate::caps::http::origin::{AllowedOrigin, Grant, OriginError, OriginPolicy};
 use crate::caps::sql::{DatabaseFilter, QueryLimits, SqlError, SqlGrants, SqlSource, SqlTarget};
 use crate::caps::{Grants, Redactor};
 use crate::config::Workflow;
@@ -48,6 +50,10 @@ pub enum IngestError {
     State(#[from] StateError),
     #[error(transparent)]
     SinkSetup(#[from] SinkSetupError),
+    #[error("weir.http.allow: {0}")]
+    HttpGrant(OriginError),
+    #[error("cannot set up the HTTP capability: {0}")]
+    HttpSetup(String),
     #[error("discover {kind}: {reason}")]
     Discover { kind: &'static str, reason: String },
 }
@@ -331,6 +337,7 @@ async fn grant(
     let mut sql = SqlGrants::new(query_limits.clone());
     let connection = &workflow.source.service_connection.config;
     let target = connection.sql_target(&workflow.source.kind, options.base_dir.as_deref());
+    let mut http_asked: Vec<&str> = Vec::new();
     for capability in &plugin.info.capabilities {
         match capability {
             Capability::Sql(label) if label == "source" => match &target {
@@ -359,17 +366,50 @@ async fn grant(
             Capability::Sql(label) => {
                 report.warnings.push(format!("the plugin asks for sql:{label}, which this workflow does not grant"))
             }
-            Capability::Http(origin) => {
-                report.warnings.push(format!("the plugin asks for http:{origin}; this weir grants no HTTP origins"))
-            }
+            Capability::Http(origin) => http_asked.push(origin),
         }
     }
+    let http = if http_asked.is_empty() { None } else { http_client(workflow, &http_asked, &redactor, report)? };
     Ok(Grants {
         plugin: Arc::from(plugin.info.name.as_str()),
         sql: Arc::new(sql),
+        http,
         redactor,
         warnings: Arc::new(crate::caps::log::Collected::default()),
     })
+}
+
+/// The run's HTTP client, for a plugin that asks for HTTP: the origins of
+/// `weir.http.allow`, plus the connection's `hostPort`. Origins the plugin
+/// asks for that are not granted are warned about (and will be denied).
+fn http_client(
+    workflow: &Workflow,
+    asked: &[&str],
+    redactor: &Arc<Redactor>,
+    report: &mut RunReport,
+) -> Result<Option<Arc<HttpClient>>, IngestError> {
+    let http = &workflow.weir.http;
+    let mut policy = OriginPolicy::new(&http.allow).map_err(IngestError::HttpGrant)?;
+    if let Some(host_port) = &workflow.source.service_connection.config.host_port {
+        let origin = AllowedOrigin::from_host_port(host_port.as_str()).map_err(IngestError::HttpGrant)?;
+        tracing::info!(origin = %origin, "granting http to the connection's hostPort");
+        policy.grant(Grant::Origin(origin));
+    }
+    for origin in asked {
+        let covered = reqwest::Url::parse(origin).is_ok_and(|url| policy.check(&url).is_ok());
+        if !covered {
+            report.warnings.push(format!(
+                "the plugin asks for http:{origin}, which neither weir.http.allow nor the connection's hostPort grants"
+            ));
+        }
+    }
+    if policy.is_empty() {
+        return Ok(None);
+    }
+    let settings = http.settings(&workflow.weir.retry);
+    let client =
+        HttpClient::new(policy, settings, redactor.clone()).map_err(|e| IngestError::HttpSetup(e.to_string()))?;
+    Ok(Some(Arc::new(client)))
 }
 
 fn warn_ignored_keys(workflow: &Workflow, report: &mut RunReport) {

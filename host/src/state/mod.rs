@@ -50,6 +50,10 @@ const ROWS_PER_INSERT: usize = 500;
 pub struct StateStore {
     pool: SqlitePool,
     path: PathBuf,
+    /// The next sequence number per run. Kept here so that a write
+    /// transaction never starts by reading: several runs share one file,
+    /// and a read that turns into a write cannot wait for another writer.
+    next_seq: tokio::sync::Mutex<std::collections::HashMap<String, i64>>,
 }
 
 impl StateStore {
@@ -73,10 +77,12 @@ impl StateStore {
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal);
+            .synchronous(SqliteSynchronous::Normal)
+            // Other runs may be writing to the same file.
+            .busy_timeout(std::time::Duration::from_secs(60));
         let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.map_err(err)?;
         sqlx::raw_sql(SCHEMA).execute(&pool).await.map_err(err)?;
-        Ok(StateStore { pool, path: path.to_path_buf() })
+        Ok(StateStore { pool, path: path.to_path_buf(), next_seq: Default::default() })
     }
 
     pub fn path(&self) -> &Path {
@@ -92,12 +98,16 @@ impl StateStore {
         if records.is_empty() {
             return Ok(());
         }
+        let mut seqs = self.next_seq.lock().await;
+        let next = match seqs.get(run_id) {
+            Some(next) => *next,
+            None => sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM deferred WHERE run_id = ?1")
+                .bind(run_id)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(self.query_error())?,
+        };
         let mut tx = self.pool.begin().await.map_err(self.query_error())?;
-        let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM deferred WHERE run_id = ?1")
-            .bind(run_id)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(self.query_error())?;
         for (n, chunk) in records.chunks(ROWS_PER_INSERT).enumerate() {
             let first = next + (n * ROWS_PER_INSERT) as i64;
             let mut insert: QueryBuilder<Sqlite> =
@@ -114,6 +124,7 @@ impl StateStore {
             insert.build().execute(&mut *tx).await.map_err(self.query_error())?;
         }
         tx.commit().await.map_err(self.query_error())?;
+        seqs.insert(run_id.to_string(), next + records.len() as i64);
         Ok(())
     }
 
@@ -259,5 +270,28 @@ mod tests {
         store.clear("run-1").await.unwrap();
         assert_eq!(store.count("run-1").await.unwrap(), 0);
         assert_eq!(store.count("run-2").await.unwrap(), 1, "other runs are left alone");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn runs_sharing_one_file_do_not_lock_each_other_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let mut tasks = Vec::new();
+        for run in 0..4 {
+            let path = path.clone();
+            tasks.push(tokio::spawn(async move {
+                // Each run its own handle, as separate processes would have.
+                let store = StateStore::open(&path).await.unwrap();
+                let run_id = format!("run-{run}");
+                for i in 0..25 {
+                    store.defer(&run_id, &[fk(i), fk(i + 100)]).await.unwrap();
+                    store.keep_documents(&run_id, &[("s.d.x.t", &json!({ "i": i }))]).await.unwrap();
+                }
+                store.count(&run_id).await.unwrap()
+            }));
+        }
+        for task in tasks {
+            assert_eq!(task.await.unwrap(), 50);
+        }
     }
 }

@@ -81,15 +81,16 @@ impl Drop for TestDb {
     }
 }
 
-/// Runs the `weir` binary with a shared compile cache, and a state store
-/// under the target directory rather than the user's (runs keep their
-/// records apart by run id).
+/// Runs the `weir` binary with a shared compile cache, and a state store of
+/// the test's own under the target directory (not in `dir`, whose listing
+/// some tests check, and not the user's).
 pub fn weir(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let own = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "shared".into());
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_weir"));
     cmd.current_dir(dir)
         .args(args)
         .env("WEIR_CACHE_DIR", cache_dir())
-        .env("WEIR_STATE_DIR", target_dir().join("test-state"))
+        .env("WEIR_STATE_DIR", target_dir().join("test-state").join(own))
         .env_remove("RUST_LOG");
     for (k, v) in env {
         cmd.env(k, v);

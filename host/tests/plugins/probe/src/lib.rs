@@ -41,7 +41,7 @@ impl Guest for Probe {
             version: env!("CARGO_PKG_VERSION").into(),
             source_types: vec!["probe".into()],
             entity_kinds: vec![EntityKind::Table],
-            capabilities: vec![Capability::Sql("source".into())],
+            capabilities: vec![Capability::Sql("source".into()), Capability::Http("http://127.0.0.1".into())],
             config_schema: "{}".into(),
         }
     }
@@ -79,6 +79,7 @@ impl Guest for Probe {
                 report.push(escape_sql());
             }
             "http" => report.push(escape_http()),
+            "fetch" => report.push(("fetch".into(), fetch(arg(config, "fetch")?))),
             "loop" => spin(),
             "alloc" => exhaust_memory(),
             "panic" => panic!("probe: process panicked on purpose"),
@@ -94,7 +95,7 @@ impl Guest for Probe {
             other => {
                 return Err(Failure::config(format!(
                     "unknown probeMode `{other}`: expected ok, escape, http, loop, alloc, panic, \
-                     panic-on, write, echo-config, query or discover-panic"
+                     panic-on, write, echo-config, query, fetch or discover-panic"
                 )));
             }
         }
@@ -262,6 +263,16 @@ fn escape_http() -> (String, Failure) {
     match http::send(&request) {
         Ok(r) => outcome("http", true, format!("status {}, {} bytes", r.status, r.body.len())),
         Err(f) => outcome("http", false, failure_text(&f)),
+    }
+}
+
+/// GETs `url` through the host; the answer comes back as
+/// `status <n>: <body>`, a refusal as `<kind> <message>`.
+fn fetch(url: &str) -> Failure {
+    let request = http::Request { method: "GET".into(), url: url.into(), headers: Vec::new(), body: None };
+    match http::send(&request) {
+        Ok(r) => Failure::permanent(format!("status {}: {}", r.status, String::from_utf8_lossy(&r.body))),
+        Err(f) => Failure::new(f.kind, failure_text(&f)),
     }
 }
 
