@@ -3,7 +3,8 @@
 //! A connector is a type that implements [`Connector`], exported with
 //! [`export_connector!`], built with `cargo build --target wasm32-wasip2`.
 //! It reads its source through [`sql`] connections the host opens on its
-//! behalf, logs through [`log`], and returns typed entities modelled on
+//! behalf or over [`http`] to origins the workflow grants, logs through
+//! [`log`], and returns typed entities modelled on
 //! OpenMetadata's Create* requests.
 //!
 //! ```text
@@ -21,7 +22,9 @@
 mod config;
 mod data_types;
 mod failure;
+pub mod http;
 pub mod log;
+mod percent;
 pub mod sql;
 
 #[doc(hidden)]

@@ -44,6 +44,11 @@ CREATE TABLE IF NOT EXISTS document (
 PRAGMA user_version = 1;
 "#;
 
+/// Write transactions take the write lock at once, so they wait for other
+/// runs (busy timeout) instead of failing when a read would turn into a
+/// write.
+const WRITE: &str = "BEGIN IMMEDIATE";
+
 /// Rows per insert: SQLite caps a statement's bound parameters.
 const ROWS_PER_INSERT: usize = 500;
 
@@ -73,6 +78,23 @@ impl StateStore {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| err(sqlx::Error::Io(e)))?;
         }
+        // Switching a new file to WAL and creating the tables take locks
+        // SQLite's busy timeout does not wait for: when another run is doing
+        // the same at the same moment, try again shortly.
+        let mut attempt = 0;
+        loop {
+            match StateStore::connect(path).await {
+                Err(sqlx::Error::Database(db)) if is_busy(db.code().as_deref()) && attempt < 100 => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(20 + fastrand::u64(0..80))).await;
+                }
+                Err(source) => return Err(err(source)),
+                Ok(pool) => return Ok(StateStore { pool, path: path.to_path_buf(), next_seq: Default::default() }),
+            }
+        }
+    }
+
+    async fn connect(path: &Path) -> Result<SqlitePool, sqlx::Error> {
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -80,9 +102,9 @@ impl StateStore {
             .synchronous(SqliteSynchronous::Normal)
             // Other runs may be writing to the same file.
             .busy_timeout(std::time::Duration::from_secs(60));
-        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.map_err(err)?;
-        sqlx::raw_sql(SCHEMA).execute(&pool).await.map_err(err)?;
-        Ok(StateStore { pool, path: path.to_path_buf(), next_seq: Default::default() })
+        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
+        sqlx::raw_sql(SCHEMA).execute(&pool).await?;
+        Ok(pool)
     }
 
     pub fn path(&self) -> &Path {
@@ -107,7 +129,7 @@ impl StateStore {
                 .await
                 .map_err(self.query_error())?,
         };
-        let mut tx = self.pool.begin().await.map_err(self.query_error())?;
+        let mut tx = self.pool.begin_with(WRITE).await.map_err(self.query_error())?;
         for (n, chunk) in records.chunks(ROWS_PER_INSERT).enumerate() {
             let first = next + (n * ROWS_PER_INSERT) as i64;
             let mut insert: QueryBuilder<Sqlite> =
@@ -165,7 +187,7 @@ impl StateStore {
         if docs.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await.map_err(self.query_error())?;
+        let mut tx = self.pool.begin_with(WRITE).await.map_err(self.query_error())?;
         for chunk in docs.chunks(ROWS_PER_INSERT) {
             let mut insert: QueryBuilder<Sqlite> =
                 QueryBuilder::new("INSERT OR REPLACE INTO document (run_id, fqn, body) ");
@@ -209,15 +231,22 @@ impl StateStore {
 
     /// Forgets a run's records and documents once phase 2 has applied them.
     pub async fn clear(&self, run_id: &str) -> Result<(), StateError> {
+        let mut tx = self.pool.begin_with(WRITE).await.map_err(self.query_error())?;
         for statement in ["DELETE FROM deferred WHERE run_id = ?1", "DELETE FROM document WHERE run_id = ?1"] {
-            sqlx::query(statement).bind(run_id).execute(&self.pool).await.map_err(self.query_error())?;
+            sqlx::query(statement).bind(run_id).execute(&mut *tx).await.map_err(self.query_error())?;
         }
+        tx.commit().await.map_err(self.query_error())?;
         Ok(())
     }
 
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// SQLite's "busy" and "locked" codes, extended ones included.
+fn is_busy(code: Option<&str>) -> bool {
+    code.and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| c & 0xff == 5 || c & 0xff == 6)
 }
 
 #[cfg(test)]

@@ -8,6 +8,9 @@
 //! ids resolved by name once and cached.
 
 mod client;
+// One copy for the SDK and the host: see the file's own comment.
+#[path = "../../../../sdk/src/percent.rs"]
+mod percent;
 
 pub use client::OpenMetadataError;
 
@@ -17,6 +20,7 @@ use crate::config::{Secret, Workflow};
 use crate::plan::RetryPolicy;
 use crate::state::{StateError, StateStore};
 use client::Client;
+use percent::encode;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -356,19 +360,6 @@ fn collection(kind: &str) -> &str {
 /// `source.type` as written.
 fn service_type(workflow: &Workflow) -> String {
     workflow.source.service_connection.config.kind.clone().unwrap_or_else(|| workflow.source.kind.clone())
-}
-
-/// Percent-encodes an FQN for a path segment (quotes, spaces, slashes).
-fn encode(fqn: &str) -> String {
-    let mut out = String::with_capacity(fqn.len());
-    for b in fqn.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

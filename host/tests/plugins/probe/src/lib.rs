@@ -266,12 +266,11 @@ fn escape_http() -> (String, Failure) {
     }
 }
 
-/// GETs `url` through the host; the answer comes back as
+/// GETs `url` through the SDK's HTTP client; the answer comes back as
 /// `status <n>: <body>`, a refusal as `<kind> <message>`.
 fn fetch(url: &str) -> Failure {
-    let request = http::Request { method: "GET".into(), url: url.into(), headers: Vec::new(), body: None };
-    match http::send(&request) {
-        Ok(r) => Failure::permanent(format!("status {}: {}", r.status, String::from_utf8_lossy(&r.body))),
+    match weir_sdk::http::get(url).send() {
+        Ok(r) => Failure::permanent(format!("status {}: {}", r.status(), r.text())),
         Err(f) => Failure::new(f.kind, failure_text(&f)),
     }
 }

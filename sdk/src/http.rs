@@ -1,0 +1,107 @@
+//! Outbound HTTP through the host. Only origins the workflow grants are
+//! reachable; the host applies timeouts, a response size cap, a rate limit
+//! and retries of 429/503, so a connector needs none of its own.
+
+use crate::bindings::weir::connector::http as host;
+use crate::percent::encode;
+use crate::{Failure, Result};
+use serde::de::DeserializeOwned;
+
+/// A request under construction: `http::get(url).header(..).send()`.
+pub struct Request {
+    inner: host::Request,
+}
+
+pub fn get(url: impl Into<String>) -> Request {
+    Request::new("GET", url)
+}
+
+pub fn post(url: impl Into<String>) -> Request {
+    Request::new("POST", url)
+}
+
+impl Request {
+    pub fn new(method: impl Into<String>, url: impl Into<String>) -> Request {
+        Request { inner: host::Request { method: method.into(), url: url.into(), headers: Vec::new(), body: None } }
+    }
+
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Request {
+        self.inner.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// `Authorization: Bearer <token>`.
+    pub fn bearer(self, token: &str) -> Request {
+        self.header("authorization", format!("Bearer {token}"))
+    }
+
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Request {
+        self.inner.body = Some(body.into());
+        self
+    }
+
+    /// A JSON body, with its content type.
+    pub fn json(self, value: &serde_json::Value) -> Request {
+        self.header("content-type", "application/json").body(value.to_string())
+    }
+
+    /// An `application/x-www-form-urlencoded` body from pairs.
+    pub fn form(self, pairs: &[(&str, &str)]) -> Request {
+        let body: Vec<String> = pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();
+        self.header("content-type", "application/x-www-form-urlencoded").body(body.join("&"))
+    }
+
+    /// Sends the request. Any status is a response; a refused origin, an
+    /// unreachable server or a body over the cap is a failure.
+    pub fn send(self) -> Result<Response> {
+        host::send(&self.inner).map(|inner| Response { inner })
+    }
+}
+
+pub struct Response {
+    inner: host::Response,
+}
+
+impl Response {
+    pub fn status(&self) -> u16 {
+        self.inner.status
+    }
+
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.inner.status)
+    }
+
+    /// The first header with this name, compared case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.inner.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.inner.body
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.inner.body).into_owned()
+    }
+
+    /// The body as JSON of type `T`; a body that is not is a permanent
+    /// failure naming the status and what went wrong.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
+        serde_json::from_slice(&self.inner.body).map_err(|e| {
+            Failure::permanent(format!("the answer (status {}) is not the JSON expected: {e}", self.inner.status))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_are_percent_encoded() {
+        assert_eq!(encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+        let request = post("https://x/login").form(&[("client_id", "id 1"), ("client_secret", "s&t")]);
+        assert_eq!(request.inner.body.as_deref(), Some(&b"client_id=id%201&client_secret=s%26t"[..]));
+        assert!(request.inner.headers.iter().any(|(k, v)| k == "content-type" && v.contains("urlencoded")));
+    }
+}
