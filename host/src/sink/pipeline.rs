@@ -182,19 +182,20 @@ fn joined(done: Result<Acks, tokio::task::JoinError>) -> Acks {
 /// Writes one batch, retrying transient sink errors; a batch that still
 /// fails is acknowledged as failed, document by document.
 async fn write_batch(sink: Arc<Sink>, run_id: Arc<str>, batch: Vec<Item>, retry: RetryPolicy) -> Acks {
-    let docs: Vec<Document> = batch.iter().map(|i| i.doc.clone()).collect();
+    // The documents go to the sink as they are, no copy.
+    let (docs, requested): (Vec<Document>, Vec<bool>) = batch.into_iter().map(|i| (i.doc, i.requested)).unzip();
     let mut acks = Acks::default();
     let mut retries = 0;
     loop {
         match sink.write(&run_id, &docs).await {
             Ok(rejected) => {
-                for item in &batch {
-                    match rejected.get(&item.doc.fqn) {
-                        Some(reason) => acks.failures.push(failure(item, reason.clone())),
+                for (doc, requested) in docs.iter().zip(&requested) {
+                    match rejected.get(&doc.fqn) {
+                        Some(reason) => acks.failures.push(failure(doc, *requested, reason.clone())),
                         None => {
                             acks.written_total += 1;
-                            if item.requested {
-                                *acks.written.entry(item.doc.kind.clone()).or_default() += 1;
+                            if *requested {
+                                *acks.written.entry(doc.kind.clone()).or_default() += 1;
                             }
                         }
                     }
@@ -210,16 +211,16 @@ async fn write_batch(sink: Arc<Sink>, run_id: Arc<str>, batch: Vec<Item>, retry:
             }
             Err(err) => {
                 let reason = err.to_string();
-                tracing::error!(sink = sink.name(), documents = batch.len(), "{reason}");
-                acks.failures.extend(batch.iter().map(|item| failure(item, reason.clone())));
+                tracing::error!(sink = sink.name(), documents = docs.len(), "{reason}");
+                acks.failures.extend(docs.iter().zip(&requested).map(|(d, r)| failure(d, *r, reason.clone())));
                 return acks;
             }
         }
     }
 }
 
-fn failure(item: &Item, reason: String) -> SinkFailure {
-    SinkFailure { kind: item.doc.kind.clone(), fqn: item.doc.fqn.clone(), requested: item.requested, reason }
+fn failure(doc: &Document, requested: bool, reason: String) -> SinkFailure {
+    SinkFailure { kind: doc.kind.clone(), fqn: doc.fqn.clone(), requested, reason }
 }
 
 #[cfg(test)]

@@ -105,8 +105,9 @@ impl OpenMetadataSink {
             docs.iter().filter(|d| d.kind == "table").map(|d| (d.fqn.as_str(), &d.body)).collect();
         self.state.keep_documents(&self.run_id, &tables).await?;
         let mut refused = HashMap::new();
-        for group in by_kind(docs) {
-            refused.extend(self.put_all(&group).await?);
+        // Runs of one kind: a `/bulk` request carries one kind only.
+        for group in docs.chunk_by(|a, b| a.kind == b.kind) {
+            refused.extend(self.put_all(group).await?);
         }
         Ok(refused)
     }
@@ -302,18 +303,6 @@ pub enum SinkError {
     Server(#[from] OpenMetadataError),
     #[error(transparent)]
     State(#[from] StateError),
-}
-
-/// Runs of documents of one kind, in order.
-fn by_kind(docs: &[Document]) -> Vec<Vec<Document>> {
-    let mut groups: Vec<Vec<Document>> = Vec::new();
-    for doc in docs {
-        match groups.last_mut() {
-            Some(group) if group[0].kind == doc.kind => group.push(doc.clone()),
-            _ => groups.push(vec![doc.clone()]),
-        }
-    }
-    groups
 }
 
 /// The failed items of a `BulkOperationResult`, by FQN. An item names its
