@@ -234,7 +234,7 @@ fn a_second_load_uses_the_compile_cache() {
     let first = inspect();
     assert!(first.contains("compiled:      now"), "{first}");
     assert!(first.contains("plugin:        probe"), "{first}");
-    assert!(first.contains("contract:      weir:connector@0.1.0"), "{first}");
+    assert!(first.contains("contract:      weir:connector@0.2.0"), "{first}");
     assert!(first.contains("capabilities:  sql:source"), "{first}");
     let second = inspect();
     assert!(second.contains("compiled:      from cache"), "{second}");
@@ -382,4 +382,29 @@ async fn http_reaches_a_granted_origin_and_nothing_else() {
     let r = run_probe(probe_yaml("fetch", &other, &granted, NO_CONNECTION)).await.unwrap();
     let reason = failures(&r.report, "fetch")[0]["reason"].as_str().unwrap().to_string();
     assert!(reason.starts_with("denied"), "another origin must be denied: {reason}");
+}
+
+/// A connector whose connection names an API (`hostPort`) reaches that
+/// origin and nothing else, with nothing in `weir.http.allow`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_host_port_is_the_only_origin_a_plugin_reaches() {
+    use weir::fixture::looker::{LookerFixture, LookerSpec};
+    let fixture = LookerFixture::start(LookerSpec::default()).await.unwrap();
+    let connection = format!("      type: Custom\n      hostPort: {}", fixture.base_url());
+    let dir = tempfile::tempdir().unwrap();
+    let fetch = |url: String| {
+        let (dir, yaml) = (dir.path().to_path_buf(), probe_yaml("fetch", &url, "", &connection));
+        tokio::task::spawn_blocking(move || {
+            let r = run(&dir, &yaml);
+            failures(&r.report, "fetch")[0]["reason"].as_str().unwrap_or_default().to_string()
+        })
+    };
+    let reached = fetch(format!("{}/api/4.0/dashboards?fields=id", fixture.base_url())).await.unwrap();
+    assert!(reached.starts_with("status 401"), "the fixture answers (no token sent): {reached}");
+    let port = fixture.base_url().rsplit(':').next().unwrap().to_string();
+    for other in [format!("http://127.0.0.2:{port}/api/4.0/dashboards"), "http://127.0.0.1:9/".to_string()] {
+        let reason = fetch(other.clone()).await.unwrap();
+        assert!(reason.starts_with("denied"), "{other} must be denied: {reason}");
+    }
+    assert_eq!(fixture.requests().len(), 1, "only the granted request reached the fixture");
 }

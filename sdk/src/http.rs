@@ -58,6 +58,20 @@ impl Request {
     }
 }
 
+/// Sends every request at once; the host runs them concurrently within the
+/// origin's rate limit. Answers come back in the order of `requests`.
+pub fn send_all(requests: Vec<Request>) -> Vec<Result<Response>> {
+    let requests: Vec<host::Request> = requests.into_iter().map(|r| r.inner).collect();
+    host::send_all(&requests).into_iter().map(|answer| answer.map(|inner| Response { inner })).collect()
+}
+
+/// A placeholder for the connection's secret `name` (`clientSecret`): the
+/// host substitutes it in requests to the connection's own origin, so the
+/// value never enters the plugin.
+pub fn secret(name: &str) -> String {
+    format!("{{{{secret:{name}}}}}")
+}
+
 pub struct Response {
     inner: host::Response,
 }
@@ -103,5 +117,14 @@ mod tests {
         let request = post("https://x/login").form(&[("client_id", "id 1"), ("client_secret", "s&t")]);
         assert_eq!(request.inner.body.as_deref(), Some(&b"client_id=id%201&client_secret=s%26t"[..]));
         assert!(request.inner.headers.iter().any(|(k, v)| k == "content-type" && v.contains("urlencoded")));
+    }
+
+    #[test]
+    fn a_secret_placeholder_survives_form_encoding_as_the_host_expects() {
+        assert_eq!(secret("clientSecret"), "{{secret:clientSecret}}");
+        // Braces and colons are percent-encoded in a form body; the host
+        // looks for the encoded form too.
+        let request = post("https://x/login").form(&[("client_secret", &secret("clientSecret"))]);
+        assert_eq!(request.inner.body.as_deref(), Some(&b"client_secret=%7B%7Bsecret%3AclientSecret%7D%7D"[..]));
     }
 }

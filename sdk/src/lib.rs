@@ -22,9 +22,10 @@
 mod config;
 mod data_types;
 mod failure;
+pub mod filter;
 pub mod http;
 pub mod log;
-mod percent;
+pub mod percent;
 pub mod sql;
 
 #[doc(hidden)]
@@ -52,7 +53,7 @@ pub use serde_json;
 pub type Result<T, E = Failure> = core::result::Result<T, E>;
 
 /// The version of the WIT contract this SDK builds against.
-pub const WIT_VERSION: &str = "0.1.0";
+pub const WIT_VERSION: &str = "0.2.0";
 
 /// What a connector implements. Each call is independent: the host may run
 /// many instances of the plugin at once and may replace an instance at any

@@ -33,6 +33,11 @@ pub struct ConnectionConfig {
     pub database_mode: Option<EnvString>,
     #[serde(default)]
     pub ingest_all_databases: Option<bool>,
+    /// Looker: the API client's id (not a secret) and secret.
+    #[serde(default)]
+    pub client_id: Option<EnvString>,
+    #[serde(default)]
+    pub client_secret: Option<Secret>,
     // Accepted for compatibility with OpenMetadata files; not acted on.
     #[serde(default)]
     ssl_mode: Option<Yaml>,
@@ -74,6 +79,16 @@ pub struct ConnectionConfig {
     supports_data_diff: Option<Yaml>,
     #[serde(default)]
     supports_view_lineage_extraction: Option<Yaml>,
+    #[serde(default)]
+    git_credentials: Option<Yaml>,
+    #[serde(default)]
+    dashboard_filter_pattern: Option<Yaml>,
+    #[serde(default)]
+    chart_filter_pattern: Option<Yaml>,
+    #[serde(default)]
+    data_model_filter_pattern: Option<Yaml>,
+    #[serde(default)]
+    project_filter_pattern: Option<Yaml>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -116,6 +131,20 @@ impl ConnectionConfig {
                 Err((key.to_string(), format!("missing; source.type `{source_type}` needs it")))
             }
         };
+        if source_type.eq_ignore_ascii_case("looker") {
+            required("hostPort", self.host_port.is_some())?;
+            required("clientId", self.client_id.is_some())?;
+            required("clientSecret", self.client_secret.is_some())?;
+            if let Some(hp) = &self.host_port
+                && !(hp.as_str().starts_with("https://") || hp.as_str().starts_with("http://"))
+            {
+                return Err((
+                    "hostPort".to_string(),
+                    format!("`{}` must be the instance's URL (https://looker.example.com:19999)", hp.as_str()),
+                ));
+            }
+            return Ok(());
+        }
         match self.engine(source_type) {
             Some(Engine::Postgres) => {
                 required("hostPort", self.host_port.is_some())?;
@@ -169,23 +198,33 @@ impl ConnectionConfig {
         put("database", text(&self.database));
         put("databaseMode", text(&self.database_mode));
         put("ingestAllDatabases", self.ingest_all_databases.map(Into::into));
+        put("clientId", text(&self.client_id));
         serde_json::Value::Object(view)
     }
 
     pub fn secrets(&self) -> Vec<String> {
+        self.named_secrets().into_iter().map(|(_, value)| value).collect()
+    }
+
+    /// The secrets by the key a plugin names them with in a
+    /// `{{secret:NAME}}` placeholder.
+    pub fn named_secrets(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
         if let Some(auth) = &self.auth_type {
-            out.push(auth.password.expose().to_string());
+            out.push(("password".to_string(), auth.password.expose().to_string()));
         }
         if let Some(p) = &self.password {
-            out.push(p.expose().to_string());
+            out.push(("password".to_string(), p.expose().to_string()));
+        }
+        if let Some(s) = &self.client_secret {
+            out.push(("clientSecret".to_string(), s.expose().to_string()));
         }
         out
     }
 
     /// OpenMetadata keys present in the file that weir ignores.
     pub fn ignored_keys(&self) -> Vec<&'static str> {
-        let keys: [(&'static str, bool); 20] = [
+        let keys: [(&'static str, bool); 25] = [
             ("sslMode", self.ssl_mode.is_some()),
             ("sslConfig", self.ssl_config.is_some()),
             ("classificationName", self.classification_name.is_some()),
@@ -206,6 +245,12 @@ impl ConnectionConfig {
             ("sampleDataStorageConfig", self.sample_data_storage_config.is_some()),
             ("supportsDataDiff", self.supports_data_diff.is_some()),
             ("supportsViewLineageExtraction", self.supports_view_lineage_extraction.is_some()),
+            ("gitCredentials", self.git_credentials.is_some()),
+            // The connection-level defaults; `sourceConfig.config`'s patterns apply.
+            ("dashboardFilterPattern", self.dashboard_filter_pattern.is_some()),
+            ("chartFilterPattern", self.chart_filter_pattern.is_some()),
+            ("dataModelFilterPattern", self.data_model_filter_pattern.is_some()),
+            ("projectFilterPattern", self.project_filter_pattern.is_some()),
         ];
         keys.into_iter().filter(|(_, present)| *present).map(|(k, _)| k).collect()
     }

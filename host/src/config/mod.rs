@@ -7,6 +7,8 @@
 
 mod connection;
 mod env;
+/// Shared with the SDK, so a plugin that filters applies the same rules.
+#[path = "../../../sdk/src/filter.rs"]
 mod filter;
 
 pub use connection::ConnectionConfig;
@@ -53,6 +55,9 @@ pub struct Workflow {
     /// `sourceConfig.config` of a database source, read strictly.
     #[serde(skip)]
     pub metadata: DatabaseMetadataConfig,
+    /// `sourceConfig.config` of a dashboard source, read strictly.
+    #[serde(skip)]
+    pub dashboard: Option<DashboardMetadataConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -85,19 +90,93 @@ pub struct SourceConfig {
 /// The narrow second pass over the text, strict on `sourceConfig.config`
 /// only, so its errors carry lines too.
 #[derive(Deserialize)]
-struct StrictPass {
-    source: StrictSource,
+struct StrictPass<T> {
+    source: StrictSource<T>,
 }
 
 #[derive(Deserialize)]
-struct StrictSource {
-    #[serde(default, rename = "sourceConfig")]
-    source_config: Option<StrictSourceConfig>,
+struct StrictSource<T> {
+    #[serde(default = "none", rename = "sourceConfig")]
+    source_config: Option<StrictSourceConfig<T>>,
+}
+
+fn none<T>() -> Option<T> {
+    None
 }
 
 #[derive(Deserialize)]
-struct StrictSourceConfig {
-    config: DatabaseMetadataConfig,
+struct StrictSourceConfig<T> {
+    config: T,
+}
+
+/// `sourceConfig.config` of a dashboard service (OpenMetadata's
+/// `DashboardMetadata` pipeline). The plugin applies the patterns, on the
+/// names OpenMetadata uses (dashboard and chart titles, explore names).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DashboardMetadataConfig {
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dashboard_filter_pattern: Option<FilterPattern>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chart_filter_pattern: Option<FilterPattern>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_model_filter_pattern: Option<FilterPattern>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_filter_pattern: Option<FilterPattern>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lineage_information: Option<LineageInformation>,
+    #[serde(default = "yes")]
+    pub include_data_models: bool,
+    #[serde(default = "yes")]
+    pub include_owners: bool,
+    // Accepted for compatibility; weir does not act on these yet.
+    #[serde(default, skip_serializing)]
+    pub(crate) query_parser_config: Option<Yaml>,
+    #[serde(default, skip_serializing)]
+    pub(crate) mark_deleted_dashboards: Option<Yaml>,
+    #[serde(default, skip_serializing)]
+    pub(crate) mark_deleted_data_models: Option<Yaml>,
+    #[serde(default, skip_serializing)]
+    pub(crate) include_tags: Option<Yaml>,
+    #[serde(default, skip_serializing)]
+    pub(crate) include_draft_dashboard: Option<Yaml>,
+    #[serde(default, skip_serializing)]
+    pub(crate) include_usage: Option<Yaml>,
+    #[serde(default, skip_serializing)]
+    pub(crate) override_metadata: Option<Yaml>,
+    #[serde(default, skip_serializing)]
+    pub(crate) override_lineage: Option<Yaml>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LineageInformation {
+    /// `service`, `service.database` or `service.database.schema`.
+    #[serde(default)]
+    pub db_service_prefixes: Vec<String>,
+}
+
+impl DashboardMetadataConfig {
+    pub fn ignored_keys(&self) -> Vec<&'static str> {
+        let keys: [(&'static str, bool); 8] = [
+            ("queryParserConfig", self.query_parser_config.is_some()),
+            ("markDeletedDashboards", self.mark_deleted_dashboards.is_some()),
+            ("markDeletedDataModels", self.mark_deleted_data_models.is_some()),
+            ("includeTags", self.include_tags.is_some()),
+            ("includeDraftDashboard", self.include_draft_dashboard.is_some()),
+            ("includeUsage", self.include_usage.is_some()),
+            ("overrideMetadata", self.override_metadata.is_some()),
+            ("overrideLineage", self.override_lineage.is_some()),
+        ];
+        keys.into_iter().filter(|(_, present)| *present).map(|(k, _)| k).collect()
+    }
+}
+
+/// Source types whose `sourceConfig.config` is a `DashboardMetadata` one.
+fn is_dashboard_source(source_type: &str) -> bool {
+    source_type.eq_ignore_ascii_case("looker")
 }
 
 /// `sourceConfig.config` of a database service (OpenMetadata's
@@ -243,6 +322,8 @@ pub struct HttpConfig {
     /// Requests per second per origin; 0 means no limit.
     pub rate_per_sec: f64,
     pub burst: u32,
+    /// Requests on the wire at once, for the whole run.
+    pub max_in_flight: usize,
     pub max_redirects: u32,
     pub max_retry_after_secs: u64,
 }
@@ -256,6 +337,7 @@ impl Default for HttpConfig {
             max_response_mib: d.max_response_bytes >> 20,
             rate_per_sec: d.rate_per_sec,
             burst: d.burst,
+            max_in_flight: d.max_in_flight,
             max_redirects: d.max_redirects,
             max_retry_after_secs: d.max_retry_after.as_secs(),
         }
@@ -269,6 +351,7 @@ impl HttpConfig {
             max_response_bytes: self.max_response_mib.saturating_mul(1 << 20),
             rate_per_sec: self.rate_per_sec.max(0.0),
             burst: self.burst.max(1),
+            max_in_flight: self.max_in_flight.max(1),
             retry: retry.clone(),
             max_redirects: self.max_redirects,
             max_retry_after: std::time::Duration::from_secs(self.max_retry_after_secs),
@@ -359,10 +442,17 @@ impl Workflow {
         let mut workflow: Workflow = serde_yaml::from_str(text)
             .map_err(|e| ConfigError::Parse { origin: origin.to_string(), message: e.to_string() })?;
         workflow.origin = origin.to_string();
+        let strict = |e: serde_yaml::Error| ConfigError::Parse { origin: origin.to_string(), message: e.to_string() };
         if connection::Engine::of(&workflow.source.kind).is_some() {
-            let strict: StrictPass = serde_yaml::from_str(text)
-                .map_err(|e| ConfigError::Parse { origin: origin.to_string(), message: e.to_string() })?;
-            workflow.metadata = strict.source.source_config.map(|s| s.config).unwrap_or_default();
+            let pass: StrictPass<DatabaseMetadataConfig> = serde_yaml::from_str(text).map_err(strict)?;
+            workflow.metadata = pass.source.source_config.map(|s| s.config).unwrap_or_default();
+        } else if is_dashboard_source(&workflow.source.kind) {
+            let pass: StrictPass<DashboardMetadataConfig> = serde_yaml::from_str(text).map_err(strict)?;
+            let config = match pass.source.source_config {
+                Some(s) => s.config,
+                None => serde_yaml::from_str("{}").map_err(strict)?,
+            };
+            workflow.dashboard = Some(config);
         }
         workflow.validate()?;
         Ok(workflow)
@@ -432,6 +522,9 @@ impl Workflow {
     fn source_config_json(&self) -> serde_json::Value {
         if connection::Engine::of(&self.source.kind).is_some() {
             return serde_json::to_value(&self.metadata).unwrap_or_default();
+        }
+        if let Some(dashboard) = &self.dashboard {
+            return serde_json::to_value(dashboard).unwrap_or_default();
         }
         let raw = self.source.source_config.as_ref().map(|s| &s.config);
         raw.and_then(|v| serde_json::to_value(v).ok()).unwrap_or_else(|| serde_json::json!({}))

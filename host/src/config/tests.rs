@@ -129,3 +129,44 @@ fn a_custom_plugin_keeps_its_own_source_config() {
     let doc: serde_json::Value = serde_json::from_str(&wf.plugin_config()).unwrap();
     assert_eq!(doc["sourceConfig"]["anything"], serde_json::json!([1, 2]));
 }
+
+#[test]
+fn the_looker_example_parses_and_its_secret_stays_out_of_the_plugin_config() {
+    let text = include_str!("../../../examples/looker.yaml")
+        .replace("${env:LOOKER_URL}", "https://looker.example.com:19999")
+        .replace("${env:LOOKER_CLIENT_ID}", "abc123")
+        .replace("${env:LOOKER_CLIENT_SECRET}", "s3cret-looker-value");
+    let wf = Workflow::parse(&text, "looker.yaml").unwrap();
+    let config = wf.plugin_config();
+    assert!(config.contains("\"clientId\":\"abc123\""), "{config}");
+    assert!(config.contains("dbServicePrefixes"), "{config}");
+    assert!(!config.contains("s3cret-looker-value"), "{config}");
+    assert!(wf.secrets().contains(&"s3cret-looker-value".to_string()));
+}
+
+#[test]
+fn looker_keys_are_checked_by_name_and_line() {
+    let base = "\
+source:
+  type: looker
+  serviceName: lk
+  serviceConnection:
+    config:
+      type: Looker
+      hostPort: https://looker.example.com
+      clientId: abc
+      clientSecret: s
+  sourceConfig:
+    config:
+      type: DashboardMetadata
+";
+    assert!(Workflow::parse(base, "wf.yaml").is_ok());
+    let err = parse_err(&base.replace("      clientSecret: s\n", ""));
+    assert!(err.contains("clientSecret") && err.contains("missing"), "{err}");
+    let err = parse_err(&base.replace("https://looker.example.com", "looker.example.com"));
+    assert!(err.contains("hostPort") && err.contains("URL"), "{err}");
+    let err = parse_err(&format!("{base}      dashbordFilterPattern: {{}}\n"));
+    assert!(err.contains("dashbordFilterPattern") && err.contains("line 13"), "{err}");
+    let err = parse_err(&format!("{base}      chartFilterPattern:\n        includes: [\"(\"]\n"));
+    assert!(err.contains("invalid regular expression"), "{err}");
+}

@@ -198,8 +198,10 @@ pub fn assemble(database: &str, wanted: &[Vec<String>], catalog: Catalog) -> Bat
             batch.deferred.push(Deferred::Lineage(LineageEdge {
                 from_kind: EntityKind::Table,
                 from: vec![database.to_string(), source_schema.clone(), source_name.clone()],
+                from_service: None,
                 to_kind: EntityKind::Table,
                 to: path.clone(),
+                to_service: None,
                 sql: None,
             }));
         }
