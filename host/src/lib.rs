@@ -8,7 +8,11 @@
 pub mod bench;
 pub mod caps;
 pub mod config;
+pub mod fixture;
 pub mod fqn;
+/// Percent-encoding, shared with the SDK so host and plugins agree.
+#[path = "../../sdk/src/percent.rs"]
+pub mod percent;
 pub mod plan;
 pub mod plugins;
 pub mod report;

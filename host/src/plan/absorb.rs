@@ -9,7 +9,7 @@ use super::scheduler::{Effort, Event, error_kind};
 use super::select::Selection;
 use super::shard::Shard;
 use crate::report::{FailureRecord, RunReport, ShardRecord};
-use crate::runtime::bindings::types::{Batch, Entity, EntityRef};
+use crate::runtime::bindings::types::{Batch, Entity, EntityKind, EntityRef};
 use crate::sink::document::{self, kind_name, ref_fqn};
 use crate::sink::{Acks, Pipeline, Relation};
 use crate::state::StateStore;
@@ -122,10 +122,29 @@ impl Absorber<'_> {
         report.count_effort(kind, effort);
         let mut asked = Asked::new(&refs);
         let (mut sent, mut filtered, mut failed, mut unrequested) = (0, 0, 0, 0);
-        for entity in batch.entities {
+        // Entities a call brings along for its own (a dashboard's charts)
+        // are written first: the call's own entities name them.
+        let rank = super::ingest::kind_rank(shard.kind);
+        let (along, own): (Vec<Entity>, Vec<Entity>) = batch
+            .entities
+            .into_iter()
+            .partition(|e| entity_kind(e).is_some_and(|k| super::ingest::kind_rank(k) < rank));
+        let along_len = along.len();
+        for (i, entity) in along.into_iter().chain(own).enumerate() {
+            if along_len > 0 && i == along_len {
+                let acks = self.pipeline.flush().await?;
+                self.acknowledge(acks, report);
+            }
             let (entity_kind, path) = entity_path(&entity);
-            let requested = asked.take(&path);
-            unrequested += usize::from(!requested);
+            // Brought along (a dashboard's charts): found by processing,
+            // and counted under its own kind from here on. It never answers
+            // a ref, even one with the same path (dashboard 5, element 5).
+            let along = i < along_len;
+            let requested = !along && asked.take(&path);
+            if along {
+                report.kind_mut(entity_kind).found += 1;
+            }
+            unrequested += usize::from(!requested && !along);
             if let Entity::Table(t) = &entity
                 && !self.selection.keeps_table(t)
             {
@@ -136,10 +155,13 @@ impl Absorber<'_> {
                 Ok(doc) => {
                     // Counted as written when the sink acknowledges it.
                     sent += 1;
-                    self.pipeline.send(doc, requested).await?;
+                    self.pipeline.send(doc, requested || along).await?;
                 }
                 Err(err) => {
                     failed += usize::from(requested);
+                    if along {
+                        report.kind_mut(entity_kind).failed += 1;
+                    }
                     self.fail(report, shard, self.fqn(&path), entity_kind, "invalid", err.to_string());
                 }
             }
@@ -287,6 +309,20 @@ impl<'r> Asked<'r> {
         left.sort();
         left
     }
+}
+
+/// The contract's kind of an entity; raw entities have none.
+fn entity_kind(entity: &Entity) -> Option<EntityKind> {
+    Some(match entity {
+        Entity::Database(_) => EntityKind::Database,
+        Entity::DatabaseSchema(_) => EntityKind::DatabaseSchema,
+        Entity::Table(_) => EntityKind::Table,
+        Entity::StoredProcedure(_) => EntityKind::StoredProcedure,
+        Entity::Dashboard(_) => EntityKind::Dashboard,
+        Entity::Chart(_) => EntityKind::Chart,
+        Entity::DataModel(_) => EntityKind::DataModel,
+        Entity::Raw(_) => return None,
+    })
 }
 
 /// An entity's kind name and its path (as refs spell it).

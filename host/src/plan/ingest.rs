@@ -6,7 +6,8 @@ use super::scheduler::{Event, Scheduler};
 use super::select::Selection;
 use super::shard::{DEFAULT_SHARD_SIZE, Plan, Shard};
 use crate::caps::http::client::HttpClient;
-use crate::caps::http::origin::{AllowedOrigin, Grant, OriginError, OriginPolicy};
+use crate::caps::http::origin::{AllowedOrigin, Grant, OriginError, OriginPolicy, origin_of};
+use crate::caps::http::secrets::ConnectionSecrets;
 use crate::caps::sql::{DatabaseFilter, QueryLimits, SqlError, SqlGrants, SqlSource, SqlTarget};
 use crate::caps::{Grants, Redactor};
 use crate::config::Workflow;
@@ -390,12 +391,24 @@ fn http_client(
 ) -> Result<Option<Arc<HttpClient>>, IngestError> {
     let http = &workflow.weir.http;
     let mut policy = OriginPolicy::new(&http.allow).map_err(IngestError::HttpGrant)?;
-    if let Some(host_port) = &workflow.source.service_connection.config.host_port {
+    let connection = &workflow.source.service_connection.config;
+    let mut own_origin = None;
+    if let Some(host_port) = &connection.host_port {
         let origin = AllowedOrigin::from_host_port(host_port.as_str()).map_err(IngestError::HttpGrant)?;
         tracing::info!(origin = %origin, "granting http to the connection's hostPort");
+        // As requests spell it: `scheme://host:port`, default port included.
+        own_origin = reqwest::Url::parse(&origin.to_string()).ok().map(|url| origin_of(&url));
         policy.grant(Grant::Origin(origin));
     }
     for origin in asked {
+        if *origin == "connection" {
+            if connection.host_port.is_none() {
+                report.warnings.push(
+                    "the plugin asks for http:connection, but the connection has no hostPort to grant".to_string(),
+                );
+            }
+            continue;
+        }
         let covered = reqwest::Url::parse(origin).is_ok_and(|url| policy.check(&url).is_ok());
         if !covered {
             report.warnings.push(format!(
@@ -407,8 +420,10 @@ fn http_client(
         return Ok(None);
     }
     let settings = http.settings(&workflow.weir.retry);
-    let client =
-        HttpClient::new(policy, settings, redactor.clone()).map_err(|e| IngestError::HttpSetup(e.to_string()))?;
+    let secrets = ConnectionSecrets::new(own_origin, connection.named_secrets());
+    let client = HttpClient::new(policy, settings, redactor.clone())
+        .map_err(|e| IngestError::HttpSetup(e.to_string()))?
+        .with_secrets(secrets);
     Ok(Some(Arc::new(client)))
 }
 
@@ -421,9 +436,11 @@ fn warn_ignored_keys(workflow: &Workflow, report: &mut RunReport) {
         .into_iter()
         .map(|k| format!("source.serviceConnection.config.{k}"))
         .collect();
-    ignored.extend(
-        workflow.metadata_config().ignored_keys().into_iter().map(|k| format!("source.sourceConfig.config.{k}")),
-    );
+    let mut source_keys = workflow.metadata_config().ignored_keys();
+    if let Some(dashboard) = &workflow.dashboard {
+        source_keys = dashboard.ignored_keys();
+    }
+    ignored.extend(source_keys.into_iter().map(|k| format!("source.sourceConfig.config.{k}")));
     if !ignored.is_empty() {
         let message = format!("weir does not act on these keys yet: {}", ignored.join(", "));
         tracing::warn!("{message}");
@@ -454,7 +471,7 @@ impl PhaseClock {
 }
 
 /// Parents first: databases, schemas, then what lives in schemas.
-fn kind_rank(kind: EntityKind) -> u8 {
+pub(super) fn kind_rank(kind: EntityKind) -> u8 {
     match kind {
         EntityKind::Database => 0,
         EntityKind::DatabaseSchema => 1,

@@ -18,6 +18,7 @@
 
 use super::origin::{Denied, OriginPolicy, origin_of};
 use super::rate::RateLimiter;
+use super::secrets::{ConnectionSecrets, Filled};
 use crate::caps::Redactor;
 use crate::plan::RetryPolicy;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
@@ -40,6 +41,9 @@ pub struct HttpSettings {
     pub rate_per_sec: f64,
     /// Requests an origin may take at once before the rate applies.
     pub burst: u32,
+    /// Requests on the wire at once, for the whole run (`send-all` fans
+    /// out up to this).
+    pub max_in_flight: usize,
     /// Retries of 429 and 503 answers.
     pub retry: RetryPolicy,
     /// Redirects followed per request.
@@ -54,8 +58,11 @@ impl Default for HttpSettings {
         HttpSettings {
             timeout: Duration::from_secs(30),
             max_response_bytes: 32 << 20,
-            rate_per_sec: 10.0,
-            burst: 10,
+            // Enough for a latency-bound API answered concurrently; the
+            // in-flight cap is what protects the server.
+            rate_per_sec: 1000.0,
+            burst: 100,
+            max_in_flight: 64,
             retry: RetryPolicy::default(),
             max_redirects: 10,
             max_retry_after: Duration::from_secs(120),
@@ -156,6 +163,8 @@ pub struct HttpClient {
     settings: HttpSettings,
     redactor: Arc<Redactor>,
     limiter: RateLimiter,
+    in_flight: tokio::sync::Semaphore,
+    secrets: ConnectionSecrets,
     requests: AtomicU64,
     retries: AtomicU64,
 }
@@ -176,12 +185,26 @@ impl HttpClient {
         Ok(HttpClient {
             http,
             policy,
-            settings,
             redactor,
             limiter,
+            in_flight: tokio::sync::Semaphore::new(settings.max_in_flight.max(1)),
+            secrets: ConnectionSecrets::default(),
+            settings,
             requests: AtomicU64::new(0),
             retries: AtomicU64::new(0),
         })
+    }
+
+    /// The connection's secrets, filled in for `{{secret:NAME}}`.
+    pub fn with_secrets(mut self, secrets: ConnectionSecrets) -> HttpClient {
+        self.secrets = secrets;
+        self
+    }
+
+    /// Sends every request concurrently (within the in-flight cap and the
+    /// rate limit); answers in the order of `requests`.
+    pub async fn send_all(&self, requests: Vec<HttpRequest>) -> Vec<Result<HttpResponse, HttpError>> {
+        futures_util::future::join_all(requests.into_iter().map(|r| self.send(r))).await
     }
 
     pub fn policy(&self) -> &OriginPolicy {
@@ -204,7 +227,7 @@ impl HttpClient {
 
     /// Sends a plugin's request; see the module documentation.
     pub async fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
-        let HttpRequest { method, url, headers, body } = request;
+        let HttpRequest { method, url, mut headers, mut body } = request;
         let mut url = match Url::parse(&url) {
             Ok(url) => url,
             Err(e) => {
@@ -221,12 +244,15 @@ impl HttpClient {
                 return Err(HttpError::Invalid { target, reason });
             }
         };
-        let mut headers = self.headers(&method, &url, headers)?;
-        let mut body = body;
-        let mut redirects = 0;
         if let Err(denied) = self.policy.check(&url) {
             return Err(self.denied(&method, &url, denied));
         }
+        let filled = match self.secrets.fill(&url, &mut headers, &mut body) {
+            Ok(filled) => filled,
+            Err(reason) => return Err(self.denied(&method, &url, Denied { origin: origin_of(&url), reason })),
+        };
+        let mut headers = self.headers(&method, &url, headers)?;
+        let mut redirects = 0;
         loop {
             let response = self.with_retries(&method, &url, &headers, body.as_deref()).await?;
             let Some(next) = self.redirect_target(&method, &url, &response)? else {
@@ -242,6 +268,13 @@ impl HttpClient {
             if let Err(denied) = self.policy.check(&next) {
                 let reason = format!("redirected to {}: {denied}", display_url(&next));
                 return Err(self.denied(&method, &url, Denied { origin: denied.origin, reason }));
+            }
+            if filled == Filled::Secret && origin_of(&next) != origin_of(&url) {
+                let reason = format!(
+                    "redirected to {} with a secret in the request; it only goes to the connection's origin",
+                    display_url(&next)
+                );
+                return Err(self.denied(&method, &url, Denied { origin: origin_of(&next), reason }));
             }
             tracing::debug!(
                 cap = "http",
@@ -293,6 +326,7 @@ impl HttpClient {
         let origin = origin_of(url);
         let mut retries = 0;
         loop {
+            let permit = self.in_flight.acquire().await;
             self.limiter.acquire(&origin).await;
             self.requests.fetch_add(1, Ordering::Relaxed);
             let response =
@@ -300,6 +334,7 @@ impl HttpClient {
                     Ok(result) => result?,
                     Err(_) => return Err(self.timeout(method, url)),
                 };
+            drop(permit);
             if !matches!(response.status, 429 | 503) {
                 return Ok(response);
             }

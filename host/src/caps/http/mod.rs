@@ -5,12 +5,14 @@
 //!
 //! - `origin.rs`: the grant grammar and the policy (origins, address ranges).
 //! - `rate.rs`: a token bucket per origin.
+//! - `secrets.rs`: `{{secret:NAME}}` placeholders, filled in by the host.
 //! - `client.rs`: the client that applies policy, limits, retries and
 //!   redaction to every request.
 
 pub mod client;
 pub mod origin;
 pub mod rate;
+pub mod secrets;
 #[cfg(test)]
 mod tests;
 
@@ -21,32 +23,50 @@ use client::{HttpErrorKind, HttpRequest};
 
 impl Host for HostState {
     async fn send(&mut self, request: Request) -> wasmtime::Result<Result<Response, Failure>> {
-        let plugin = self.caps.grants.plugin.clone();
         let Some(client) = self.caps.grants.http.clone() else {
-            let url = self.caps.grants.redactor.redact(&request.url);
-            tracing::warn!(plugin = %plugin, url = %url, "denied an HTTP request: the workflow grants no origin");
-            return Ok(Err(Failure {
-                kind: ErrorKind::Denied,
-                message: format!("HTTP to {url} denied: the workflow grants no origin (weir.http.allow)"),
-            }));
+            return Ok(Err(self.no_grant(&request)));
         };
-        let request =
-            HttpRequest { method: request.method, url: request.url, headers: request.headers, body: request.body };
-        match client.send(request).await {
-            Ok(response) => {
-                Ok(Ok(Response { status: response.status, headers: response.headers, body: response.body }))
-            }
+        let answer = client.send(http_request(request)).await;
+        Ok(self.answer(answer))
+    }
+
+    async fn send_all(&mut self, requests: Vec<Request>) -> wasmtime::Result<Vec<Result<Response, Failure>>> {
+        let Some(client) = self.caps.grants.http.clone() else {
+            return Ok(requests.iter().map(|r| Err(self.no_grant(r))).collect());
+        };
+        let answers = client.send_all(requests.into_iter().map(http_request).collect()).await;
+        Ok(answers.into_iter().map(|a| self.answer(a)).collect())
+    }
+}
+
+impl HostState {
+    fn no_grant(&self, request: &Request) -> Failure {
+        let url = self.caps.grants.redactor.redact(&request.url);
+        tracing::warn!(plugin = %self.caps.grants.plugin, url = %url, "denied an HTTP request: the workflow grants no origin");
+        Failure {
+            kind: ErrorKind::Denied,
+            message: format!("HTTP to {url} denied: the workflow grants no origin (weir.http.allow)"),
+        }
+    }
+
+    fn answer(&self, answer: Result<client::HttpResponse, client::HttpError>) -> Result<Response, Failure> {
+        match answer {
+            Ok(response) => Ok(Response { status: response.status, headers: response.headers, body: response.body }),
             Err(err) => {
                 // Already redacted by the client.
                 let message = err.to_string();
-                tracing::warn!(plugin = %plugin, "{message}");
+                tracing::warn!(plugin = %self.caps.grants.plugin, "{message}");
                 let kind = match err.kind() {
                     HttpErrorKind::Denied => ErrorKind::Denied,
                     HttpErrorKind::Transient => ErrorKind::Transient,
                     HttpErrorKind::Permanent => ErrorKind::Permanent,
                 };
-                Ok(Err(Failure { kind, message }))
+                Err(Failure { kind, message })
             }
         }
     }
+}
+
+fn http_request(request: Request) -> HttpRequest {
+    HttpRequest { method: request.method, url: request.url, headers: request.headers, body: request.body }
 }

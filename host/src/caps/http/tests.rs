@@ -170,6 +170,7 @@ fn settings() -> HttpSettings {
         max_response_bytes: 1 << 20,
         rate_per_sec: 0.0,
         burst: 1,
+        max_in_flight: 16,
         retry: RetryPolicy { attempts: 3, base_delay_ms: 10, max_delay_ms: 50 },
         max_redirects: 5,
         max_retry_after: Duration::from_secs(30),
@@ -542,4 +543,87 @@ async fn requests_to_one_origin_keep_to_the_rate() {
     let started = Instant::now();
     assert_eq!(ok(client.send(get(&other.url("/"))).await).status, 200);
     assert!(started.elapsed() < Duration::from_millis(150), "{:?}", started.elapsed());
+}
+
+/// A client for the Looker fixture, with its secret behind a placeholder.
+async fn looker_client(max_in_flight: usize) -> (crate::fixture::looker::LookerFixture, HttpClient) {
+    use super::secrets::ConnectionSecrets;
+    use crate::fixture::looker::{CLIENT_SECRET, LookerFixture, LookerSpec};
+    let fixture = LookerFixture::start(LookerSpec::default()).await.expect("the Looker fixture");
+    let origin = fixture.base_url();
+    let client =
+        client_with(std::slice::from_ref(&origin), HttpSettings { max_in_flight, ..settings() }, &[CLIENT_SECRET])
+            .with_secrets(ConnectionSecrets::new(Some(origin), vec![("clientSecret".into(), CLIENT_SECRET.into())]));
+    (fixture, client)
+}
+
+fn login_request(fixture: &crate::fixture::looker::LookerFixture) -> HttpRequest {
+    let body =
+        format!("client_id={}&client_secret=%7B%7Bsecret%3AclientSecret%7D%7D", crate::fixture::looker::CLIENT_ID);
+    HttpRequest {
+        method: "POST".into(),
+        url: format!("{}/login", fixture.api_url()),
+        headers: vec![("content-type".into(), "application/x-www-form-urlencoded".into())],
+        body: Some(body.into_bytes()),
+    }
+}
+
+#[tokio::test]
+async fn a_secret_placeholder_logs_in_and_many_requests_go_out_at_once_in_order() {
+    let (fixture, client) = looker_client(3).await;
+    let login = ok(client.send(login_request(&fixture)).await);
+    assert_eq!(login.status, 200, "{}", String::from_utf8_lossy(&login.body));
+    let token: serde_json::Value = serde_json::from_slice(&login.body).expect("an AccessToken");
+    let token = token["access_token"].as_str().expect("access_token").to_string();
+
+    fixture.set_latency(Duration::from_millis(100));
+    let ids: Vec<String> =
+        fixture.instance().dashboards.iter().take(8).map(|d| d.id.clone()).chain(["999999".into()]).collect();
+    let requests = ids
+        .iter()
+        .map(|id| HttpRequest {
+            headers: vec![("authorization".into(), format!("Bearer {token}"))],
+            ..get(&format!("{}/dashboards/{id}?fields=id,title", fixture.api_url()))
+        })
+        .collect();
+    let started = Instant::now();
+    let answers = client.send_all(requests).await;
+    let elapsed = started.elapsed();
+    // In order: each answer is its own request's.
+    for (id, answer) in ids.iter().zip(&answers) {
+        let response = answer.as_ref().expect("an answer");
+        if id == "999999" {
+            assert_eq!(response.status, 404);
+        } else {
+            let body: serde_json::Value = serde_json::from_slice(&response.body).expect("JSON");
+            assert_eq!(body["id"], id.as_str(), "{body}");
+        }
+    }
+    // At most 3 at once: 9 requests of 100 ms take at least 3 rounds.
+    assert!(fixture.peak_in_flight() <= 3, "peak {}", fixture.peak_in_flight());
+    assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
+    fixture.assert_no_violations();
+}
+
+#[tokio::test]
+async fn a_secret_placeholder_goes_nowhere_but_the_connection_origin() {
+    let (fixture, _) = looker_client(4).await;
+    let other = Server::start(|_, _| Reply::ok("should not be reached")).await;
+    let origin = fixture.base_url();
+    let secrets = super::secrets::ConnectionSecrets::new(
+        Some(origin.clone()),
+        vec![("clientSecret".into(), crate::fixture::looker::CLIENT_SECRET.into())],
+    );
+    let client = client_with(&[origin, other.origin()], settings(), &[crate::fixture::looker::CLIENT_SECRET])
+        .with_secrets(secrets);
+    let mut request = login_request(&fixture);
+    request.url = format!("{}/login", other.origin());
+    let error = err(client.send(request).await);
+    assert_eq!(error.kind(), HttpErrorKind::Denied, "{error}");
+    assert!(error.to_string().contains("connection's own origin"), "{error}");
+    assert!(other.seen().is_empty(), "nothing may reach the other origin");
+    // Nor in a URL, even to the right origin.
+    let in_url = get(&format!("{}/login?client_secret={{{{secret:clientSecret}}}}", fixture.api_url()));
+    assert_eq!(err(client.send(in_url).await).kind(), HttpErrorKind::Denied);
+    assert_eq!(fixture.requests().len(), 0);
 }
