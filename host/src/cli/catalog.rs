@@ -17,6 +17,10 @@ pub enum Command {
         /// Fully qualified name, e.g. demo.shop.main.orders (quote dotted
         /// parts: 'svc.db."my.schema".t').
         fqn: String,
+        /// The kind, when entities of several kinds share the FQN (a
+        /// dashboard and a chart).
+        #[arg(long)]
+        kind: Option<String>,
     },
     /// Write documents to stdout.
     Export {
@@ -46,8 +50,8 @@ pub async fn run(command: Command, catalog: Option<PathBuf>) -> Result<ExitCode>
                 }
             }
         }
-        Command::Show { fqn } => {
-            let value = catalog.show(&fqn).await?;
+        Command::Show { fqn, kind } => {
+            let value = catalog.show(&fqn, kind.as_deref()).await?;
             writeln!(out, "{}", serde_json::to_string_pretty(&value)?)?;
         }
         Command::Export { format, kind } => {

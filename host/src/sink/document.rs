@@ -121,6 +121,30 @@ fn path_fqn(service: &str, path: &[String]) -> Result<String, FqnError> {
     fqn::build(&parts)
 }
 
+/// OpenMetadata puts data models in their own namespace below the
+/// service: `service.model.name`.
+fn data_model_fqn(service: &str, name: &str) -> Result<String, FqnError> {
+    fqn::build(&[service, "model", name])
+}
+
+/// The FQN of an entity of `kind` at `path` in `service`, as its document
+/// has it.
+fn kind_fqn(service: &str, kind: EntityKind, path: &[String]) -> Result<String, DocumentError> {
+    let parts = match kind {
+        EntityKind::Database => 1,
+        EntityKind::DatabaseSchema => 2,
+        EntityKind::Table | EntityKind::StoredProcedure => 3,
+        EntityKind::Dashboard | EntityKind::Chart | EntityKind::DataModel => 1,
+    };
+    if path.len() != parts {
+        return Err(DocumentError::Path(path.to_vec(), parts));
+    }
+    match kind {
+        EntityKind::DataModel => Ok(data_model_fqn(service, &path[0])?),
+        _ => Ok(path_fqn(service, path)?),
+    }
+}
+
 /// The FQN an entity ref's path names.
 pub fn ref_fqn(service: &str, path: &[String]) -> Result<String, FqnError> {
     path_fqn(service, path)
@@ -174,7 +198,10 @@ pub fn entity_document(service: &str, entity: &Entity) -> Result<Document, Docum
             put(&mut body, "displayName", d.display_name.clone());
             put(&mut body, "description", d.description.clone());
             put(&mut body, "sourceUrl", d.source_url.clone());
-            Document::new("dashboard", fqn, Some(fqn::quote(service)?), &d.name, body, Map::new())
+            put(&mut body, "project", d.project.clone());
+            let mut extra = Map::new();
+            put(&mut extra, "owner", d.owner.clone());
+            Document::new("dashboard", fqn, Some(fqn::quote(service)?), &d.name, body, extra)
         }
         Entity::Chart(c) => {
             let fqn = fqn::build(&[service, &c.name])?;
@@ -188,15 +215,20 @@ pub fn entity_document(service: &str, entity: &Entity) -> Result<Document, Docum
             Document::new("chart", fqn, Some(fqn::quote(service)?), &c.name, body, Map::new())
         }
         Entity::DataModel(m) => {
-            let fqn = fqn::build(&[service, "model", &m.name])?;
+            let fqn = data_model_fqn(service, &m.name)?;
             let mut body = Map::new();
             body.insert("name".into(), m.name.clone().into());
             body.insert("service".into(), fqn::quote(service)?.into());
+            body.insert("dataModelType".into(), m.data_model_type.clone().into());
             body.insert("columns".into(), columns_json(&m.columns, &[])?.into());
             put(&mut body, "displayName", m.display_name.clone());
             put(&mut body, "description", m.description.clone());
             put(&mut body, "sql", m.sql.clone());
-            Document::new("dashboardDataModel", fqn, Some(fqn::quote(service)?), &m.name, body, Map::new())
+            put(&mut body, "project", m.project.clone());
+            put(&mut body, "sourceUrl", m.source_url.clone());
+            let mut extra = Map::new();
+            extra.insert("columns".into(), column_facts(&m.columns).into());
+            Document::new("dashboardDataModel", fqn, Some(fqn::quote(service)?), &m.name, body, extra)
         }
         Entity::Raw(raw) => {
             let body: Value = serde_json::from_str(&raw.document).map_err(|e| DocumentError::Raw(e.to_string()))?;
@@ -261,10 +293,24 @@ fn table_document(service: &str, table: &Table) -> Result<Document, DocumentErro
             table.checks.iter().map(|c| json!({ "name": c.name, "expression": c.expression })).collect();
         extra.insert("checkConstraints".into(), checks.into());
     }
-    // OpenMetadata's column has no default, and one `constraint` value
-    // that a key overrides: nullability and defaults are kept here.
-    let facts: Vec<Value> = table
-        .columns
+    extra.insert("columns".into(), column_facts(&table.columns).into());
+    let names: Vec<Value> = table
+        .constraints
+        .iter()
+        .filter_map(|c| c.name.as_ref().map(|n| json!({ "name": n, "columns": c.columns })))
+        .collect();
+    if !names.is_empty() {
+        extra.insert("constraintNames".into(), names.into());
+    }
+    Ok(Document::new("table", fqn, Some(parent), &table.name, body, extra))
+}
+
+/// What OpenMetadata's column has no field for, kept beside the document:
+/// nullability (its one `constraint` value is overridden by keys), the
+/// default, identity, and the expression of a generated column (or a
+/// Looker field's SQL).
+fn column_facts(columns: &[Column]) -> Vec<Value> {
+    columns
         .iter()
         .map(|c| {
             let mut fact = Map::new();
@@ -275,17 +321,7 @@ fn table_document(service: &str, table: &Table) -> Result<Document, DocumentErro
             put(&mut fact, "generated", c.generated.clone());
             Value::Object(fact)
         })
-        .collect();
-    extra.insert("columns".into(), facts.into());
-    let names: Vec<Value> = table
-        .constraints
-        .iter()
-        .filter_map(|c| c.name.as_ref().map(|n| json!({ "name": n, "columns": c.columns })))
-        .collect();
-    if !names.is_empty() {
-        extra.insert("constraintNames".into(), names.into());
-    }
-    Ok(Document::new("table", fqn, Some(parent), &table.name, body, extra))
+        .collect()
 }
 
 /// OpenMetadata's `tablePartition`: each key column with the kind of
@@ -403,8 +439,8 @@ fn foreign_key(service: &str, fk: &ForeignKey) -> Result<Relation, DocumentError
 }
 
 fn lineage(service: &str, edge: &LineageEdge) -> Result<Relation, DocumentError> {
-    let from = path_fqn(service, &edge.from)?;
-    let to = path_fqn(service, &edge.to)?;
+    let from = kind_fqn(edge.from_service.as_deref().unwrap_or(service), edge.from_kind, &edge.from)?;
+    let to = kind_fqn(edge.to_service.as_deref().unwrap_or(service), edge.to_kind, &edge.to)?;
     let mut body = Map::new();
     body.insert("fromEntity".into(), json!({ "type": kind_name(edge.from_kind), "fqn": from }));
     body.insert("toEntity".into(), json!({ "type": kind_name(edge.to_kind), "fqn": to }));
@@ -437,6 +473,16 @@ impl Relation {
         match self {
             Relation::ForeignKey { name, .. } => name,
             Relation::Lineage { .. } => "",
+        }
+    }
+
+    /// Tells apart records between the same FQNs: a foreign key's name,
+    /// a lineage edge's downstream kind (chart 5 and dashboard 5 share an
+    /// FQN).
+    pub fn distinction(&self) -> &str {
+        match self {
+            Relation::ForeignKey { name, .. } => name,
+            Relation::Lineage { body, .. } => body["toEntity"]["type"].as_str().unwrap_or_default(),
         }
     }
 }

@@ -30,6 +30,8 @@ pub enum CatalogError {
     Read(sqlx::Error),
     #[error("no entity with FQN `{0}` in the catalog")]
     NotFound(String),
+    #[error("`{fqn}` names entities of several kinds ({kinds}); pick one with --kind")]
+    Ambiguous { fqn: String, kinds: String },
 }
 
 /// A relation that could not be applied, and why.
@@ -118,7 +120,7 @@ impl Catalog {
                     .push("strftime('%Y-%m-%dT%H:%M:%fZ', 'now')");
             });
             insert.push(
-                " ON CONFLICT(fqn) DO UPDATE SET kind = excluded.kind, parent = excluded.parent, name = excluded.name,
+                " ON CONFLICT(fqn, kind) DO UPDATE SET parent = excluded.parent, name = excluded.name,
                   document = excluded.document, extra = excluded.extra, source_hash = excluded.source_hash,
                   run_id = excluded.run_id, updated_at = excluded.updated_at",
             );
@@ -177,7 +179,7 @@ impl Catalog {
                     .push_bind(r.owner())
                     .push_bind(from)
                     .push_bind(to)
-                    .push_bind(r.name())
+                    .push_bind(r.distinction())
                     .push_bind(r.body().to_string());
             });
             insert.build().execute(&mut *tx).await.map_err(CatalogError::Write)?;

@@ -48,13 +48,23 @@ impl Catalog {
 
     /// One entity: its document with its relations merged in, plus the
     /// facts kept beside it.
-    pub async fn show(&self, fqn: &str) -> Result<Value, CatalogError> {
-        let row = sqlx::query("SELECT kind, document, extra, source_hash, updated_at FROM entity WHERE fqn = ?1")
-            .bind(fqn)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(CatalogError::Read)?
-            .ok_or_else(|| CatalogError::NotFound(fqn.to_string()))?;
+    /// `kind` picks one when entities of several kinds share the FQN (as
+    /// a dashboard and a chart may).
+    pub async fn show(&self, fqn: &str, kind: Option<&str>) -> Result<Value, CatalogError> {
+        let mut rows = sqlx::query(
+            "SELECT kind, document, extra, source_hash, updated_at FROM entity
+             WHERE fqn = ?1 AND (?2 IS NULL OR kind = ?2) ORDER BY kind",
+        )
+        .bind(fqn)
+        .bind(kind)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(CatalogError::Read)?;
+        if rows.len() > 1 {
+            let kinds: Vec<String> = rows.iter().filter_map(|r| r.try_get::<String, _>("kind").ok()).collect();
+            return Err(CatalogError::Ambiguous { fqn: fqn.to_string(), kinds: kinds.join(", ") });
+        }
+        let row = rows.pop().ok_or_else(|| CatalogError::NotFound(fqn.to_string()))?;
         let get = |c: &str| row.try_get::<String, _>(c).map_err(CatalogError::Read);
         let mut document: Value = serde_json::from_str(&get("document")?).unwrap_or(Value::Null);
         let relations = self.relations(Some(fqn)).await?;

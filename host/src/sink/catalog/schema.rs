@@ -1,23 +1,14 @@
 use sqlx::SqlitePool;
 
 /// The catalog's tables. `IF NOT EXISTS` keeps opening an existing file
-/// cheap; a future change of layout bumps `user_version`.
+/// cheap; a change of layout bumps `user_version` and adds a migration.
+/// An FQN is unique per kind, as in OpenMetadata: Looker's dashboard 5 and
+/// element 5 are `svc.5` both.
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS service (
     name         TEXT PRIMARY KEY,
     service_type TEXT NOT NULL,
     document     TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS entity (
-    fqn         TEXT PRIMARY KEY,
-    kind        TEXT NOT NULL,
-    parent      TEXT,
-    name        TEXT NOT NULL,
-    document    TEXT NOT NULL,
-    extra       TEXT NOT NULL DEFAULT '{}',
-    source_hash TEXT NOT NULL,
-    run_id      TEXT NOT NULL,
-    updated_at  TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS entity_parent ON entity (parent);
 CREATE INDEX IF NOT EXISTS entity_kind ON entity (kind);
@@ -37,10 +28,71 @@ CREATE TABLE IF NOT EXISTS run (
     finished_at TEXT NOT NULL,
     report      TEXT NOT NULL
 );
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
+"#;
+
+/// The entity table's columns, for creating it and for migrating to it.
+const ENTITY_COLUMNS: &str = r#"(
+    fqn         TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    parent      TEXT,
+    name        TEXT NOT NULL,
+    document    TEXT NOT NULL,
+    extra       TEXT NOT NULL DEFAULT '{}',
+    source_hash TEXT NOT NULL,
+    run_id      TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    PRIMARY KEY (fqn, kind)
+)"#;
+
+/// Version 1 keyed entities by FQN alone; its rows move to the new table.
+const FROM_1: &str = r#"
+INSERT INTO entity_v2 SELECT fqn, kind, parent, name, document, extra, source_hash, run_id, updated_at FROM entity;
+DROP TABLE entity;
+ALTER TABLE entity_v2 RENAME TO entity;
+PRAGMA user_version = 2;
 "#;
 
 pub async fn migrate(pool: &SqlitePool) -> Result<(), sqlx::Error> {
-    sqlx::raw_sql(SCHEMA).execute(pool).await?;
+    let version: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(pool).await?;
+    if version == 1 {
+        let migration = format!("BEGIN IMMEDIATE; CREATE TABLE entity_v2 {ENTITY_COLUMNS}; {FROM_1} COMMIT;");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(migration)).execute(pool).await?;
+    }
+    let schema = format!("CREATE TABLE IF NOT EXISTS entity {ENTITY_COLUMNS};\n{SCHEMA}");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(schema)).execute(pool).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::sqlite::SqlitePoolOptions;
+
+    #[tokio::test]
+    async fn a_version_1_catalog_is_migrated_and_keeps_its_entities() {
+        let pool = SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await.unwrap();
+        sqlx::raw_sql(
+            "CREATE TABLE entity (fqn TEXT PRIMARY KEY, kind TEXT NOT NULL, parent TEXT, name TEXT NOT NULL,
+               document TEXT NOT NULL, extra TEXT NOT NULL DEFAULT '{}', source_hash TEXT NOT NULL,
+               run_id TEXT NOT NULL, updated_at TEXT NOT NULL);
+             INSERT INTO entity VALUES ('svc.5', 'dashboard', 'svc', '5', '{}', '{}', 'h', 'r', 't');
+             PRAGMA user_version = 1;",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        migrate(&pool).await.unwrap();
+        sqlx::query("INSERT INTO entity VALUES ('svc.5', 'chart', 'svc', '5', '{}', '{}', 'h', 'r', 't')")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let kinds: Vec<String> = sqlx::query_scalar("SELECT kind FROM entity WHERE fqn = 'svc.5' ORDER BY kind")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        assert_eq!(kinds, ["chart", "dashboard"]);
+        let version: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(&pool).await.unwrap();
+        assert_eq!(version, 2);
+    }
 }

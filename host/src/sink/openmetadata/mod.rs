@@ -9,18 +9,16 @@
 
 mod client;
 // One copy for the SDK and the host: see the file's own comment.
-#[path = "../../../../sdk/src/percent.rs"]
-mod percent;
 
 pub use client::OpenMetadataError;
 
 use super::catalog::Unresolved;
 use super::{Document, Relation, ServiceKind};
 use crate::config::{Secret, Workflow};
+use crate::percent::encode;
 use crate::plan::RetryPolicy;
 use crate::state::{StateError, StateStore};
 use client::Client;
-use percent::encode;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -125,19 +123,20 @@ impl OpenMetadataSink {
         // Foreign keys, gathered per owning table.
         let mut keys: HashMap<&str, Vec<&Relation>> = HashMap::new();
         for r in relations {
-            if let Some(absent) = [r.owner(), r.target()].into_iter().find(|f| !written.contains_key(*f)) {
-                unresolved.push(missing(r, absent));
-                continue;
-            }
             if let Relation::ForeignKey { table, .. } = r {
+                if let Some(absent) = [r.owner(), r.target()].into_iter().find(|f| !written.contains_key(*f)) {
+                    unresolved.push(missing(r, absent));
+                    continue;
+                }
                 keys.entry(table.as_str()).or_default().push(r);
             }
         }
         unresolved.extend(self.put_foreign_keys(&keys).await?);
+        // A lineage end this run did not write may still be on the server
+        // (a dashboard's upstream tables, from another service's run): it
+        // is looked up by name, and reported when the server lacks it.
         for r in relations {
             if let Relation::Lineage { from, to, body } = r
-                && written.contains_key(from)
-                && written.contains_key(to)
                 && let Err(reason) = self.put_lineage(from, to, body, &written).await
             {
                 unresolved.push(Unresolved { owner: r.owner().to_string(), kind: r.kind(), reason });
@@ -211,7 +210,12 @@ impl OpenMetadataSink {
         };
         let mut ends = Vec::with_capacity(2);
         for (kind, fqn) in [end(from, "fromEntity"), end(to, "toEntity")] {
-            let id = self.id_of(&kind, &fqn).await.map_err(|e| e.to_string())?;
+            let id = self.id_of(&kind, &fqn).await.map_err(|e| match e.status() {
+                Some(404) => format!(
+                    "refers to {kind} `{fqn}`, which the server does not have (filtered out, failed, or never ingested)"
+                ),
+                _ => e.to_string(),
+            })?;
             ends.push(json!({ "id": id, "type": kind }));
         }
         let mut edge = json!({ "fromEntity": ends[0], "toEntity": ends[1] });
