@@ -55,9 +55,10 @@
 //!
 //! # HTTP
 //!
-//! HTTP/1.1 with keep-alive (HTTP/1.0 closes unless asked to keep alive),
-//! `Expect: 100-continue`, request bodies by `Content-Length` only: a request
-//! with `Transfer-Encoding` (chunked) is refused with 411 Length Required, the
+//! Served by [`weir::fixture::http`]: HTTP/1.1 with keep-alive (HTTP/1.0
+//! closes unless asked to keep alive), `Expect: 100-continue`, request bodies
+//! by `Content-Length` only: a request with `Transfer-Encoding` (chunked) is
+//! refused with 411 Length Required (in OpenMetadata's error body), the
 //! connection is closed and the refusal is recorded as a violation. Every
 //! answer carries `Content-Length`. Each connection runs on its own task.
 
@@ -67,9 +68,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
+use weir::fixture::http::{Handler, Request, Response, Server, percent_decode};
 
 // ---------------------------------------------------------------------------
 // Schemas
@@ -320,15 +319,9 @@ pub struct OpenMetadataFixture {
 }
 
 struct Inner {
-    addr: SocketAddr,
     state: Arc<State>,
-    accept: JoinHandle<()>,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        self.accept.abort();
-    }
+    /// Stops serving when dropped.
+    server: Server,
 }
 
 impl OpenMetadataFixture {
@@ -339,33 +332,27 @@ impl OpenMetadataFixture {
 
     /// Starts a fixture that expects `Authorization: Bearer <token>`.
     pub async fn start_with_token(token: &str) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the OpenMetadata fixture");
-        let addr = listener.local_addr().expect("fixture address");
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
-        let state = Arc::new(State {
-            token: token.to_string(),
-            base_url: format!("http://{addr}/api"),
-            started: Instant::now(),
-            seed: (nanos as u64) ^ ((addr.port() as u64) << 48) ^ std::process::id() as u64,
-            data: Mutex::new(Data::default()),
-        });
-        let accept_state = state.clone();
-        let accept = tokio::spawn(async move {
-            loop {
-                match listener.accept().await {
-                    Ok((stream, _)) => {
-                        let _ = stream.set_nodelay(true);
-                        tokio::spawn(serve_connection(accept_state.clone(), stream));
-                    }
-                    Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-                }
-            }
-        });
-        OpenMetadataFixture { inner: Arc::new(Inner { addr, state, accept }) }
+        let mut state = None;
+        let server = Server::start_with(|addr| {
+            let shared = Arc::new(State {
+                token: token.to_string(),
+                base_url: format!("http://{addr}/api"),
+                started: Instant::now(),
+                seed: (nanos as u64) ^ ((addr.port() as u64) << 48) ^ std::process::id() as u64,
+                data: Mutex::new(Data::default()),
+            });
+            state = Some(Arc::clone(&shared));
+            Service(shared)
+        })
+        .await
+        .expect("start the OpenMetadata fixture");
+        let state = state.expect("the server made its handler");
+        OpenMetadataFixture { inner: Arc::new(Inner { state, server }) }
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.inner.addr
+        self.inner.server.addr()
     }
 
     /// `http://127.0.0.1:<port>/api`, as `openMetadataServerConfig.hostPort`.
@@ -542,7 +529,7 @@ struct Faults {
 
 impl Faults {
     /// The injected answer for this request, if one is due.
-    fn take_injection(&mut self, path: &str) -> Option<HttpResponse> {
+    fn take_injection(&mut self, path: &str) -> Option<Response> {
         let mut due = None;
         for (i, injection) in self.injections.iter_mut().enumerate() {
             if injection.remaining == 0 || !injection.prefix.as_deref().is_none_or(|p| path.starts_with(p)) {
@@ -813,7 +800,7 @@ impl State {
         self.data.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn violation(&self, req: &HttpRequest, message: &str, body: Option<&Value>) {
+    fn violation(&self, req: &Request, message: &str, body: Option<&Value>) {
         let mut text = format!("{} {}: {message}", req.method, req.target());
         if let Some(body) = body {
             text.push_str(&format!("\n  body: {body}"));
@@ -822,12 +809,12 @@ impl State {
     }
 
     /// Records the failure as a violation and answers it.
-    fn refuse(&self, req: &HttpRequest, failure: Failure, body: Option<&Value>) -> HttpResponse {
+    fn refuse(&self, req: &Request, failure: Failure, body: Option<&Value>) -> Response {
         self.violation(req, &format!("{} {}", failure.status, failure.message), body);
         error_response(failure.status, &failure.message)
     }
 
-    async fn handle(&self, req: HttpRequest) -> HttpResponse {
+    async fn handle(&self, req: Request) -> Response {
         let received = Instant::now();
         let latency = self.lock().faults.latency;
         if !latency.is_zero() {
@@ -837,7 +824,7 @@ impl State {
         let log = RequestLog {
             method: req.method.clone(),
             path: req.path.clone(),
-            query: req.query.clone(),
+            query: req.raw_query.clone(),
             status: response.status,
             at: received.duration_since(self.started),
             elapsed: received.elapsed(),
@@ -847,7 +834,7 @@ impl State {
         response
     }
 
-    fn dispatch(&self, req: &HttpRequest) -> HttpResponse {
+    fn dispatch(&self, req: &Request) -> Response {
         if let Some(injected) = self.lock().faults.take_injection(&req.path) {
             return injected;
         }
@@ -880,15 +867,15 @@ impl State {
             Route::Single(c) => self.put_one(req, c),
             Route::Bulk(c) => self.put_bulk(req, c),
             Route::ByName(c, fqn) => match self.lock().stored(c, &normalize_fqn(&fqn)) {
-                Some(stored) => json_response(200, &stored.entity),
+                Some(stored) => Response::json(200, &stored.entity),
                 None => error_response(404, &not_found(c.entity_type, &fqn).message),
             },
             Route::Lineage => self.put_lineage(req),
-            Route::Version => json_response(200, &json!({ "version": "1.13.0", "revision": "fixture" })),
+            Route::Version => Response::json(200, &json!({ "version": "1.13.0", "revision": "fixture" })),
         }
     }
 
-    fn parse_body(&self, req: &HttpRequest) -> Result<Value, HttpResponse> {
+    fn parse_body(&self, req: &Request) -> Result<Value, Response> {
         serde_json::from_slice(&req.body).map_err(|e| {
             let text = String::from_utf8_lossy(&req.body).into_owned();
             self.violation(req, &format!("400 body is not JSON ({e})"), Some(&Value::String(text)));
@@ -905,7 +892,7 @@ impl State {
         }
     }
 
-    fn put_one(&self, req: &HttpRequest, c: &'static Collection) -> HttpResponse {
+    fn put_one(&self, req: &Request, c: &'static Collection) -> Response {
         let body = match self.parse_body(req) {
             Ok(body) => body,
             Err(response) => return response,
@@ -915,12 +902,12 @@ impl State {
         }
         let applied = self.lock().apply(self, c, &body);
         match applied {
-            Ok((status, entity)) => json_response(status, &entity),
+            Ok((status, entity)) => Response::json(status, &entity),
             Err(failure) => self.refuse(req, failure, Some(&body)),
         }
     }
 
-    fn put_bulk(&self, req: &HttpRequest, c: &'static Collection) -> HttpResponse {
+    fn put_bulk(&self, req: &Request, c: &'static Collection) -> Response {
         let body = match self.parse_body(req) {
             Ok(body) => body,
             Err(response) => return response,
@@ -928,7 +915,7 @@ impl State {
         let Value::Array(items) = &body else {
             return self.refuse(req, Failure::new(400, "a bulk body must be a JSON array"), Some(&body));
         };
-        let is_async = query_param(&req.query, "async").is_some_and(|v| v == "true");
+        let is_async = req.query_value("async") == Some("true");
         // Validation first (no lock held), as OpenMetadata's phase 1.
         let checks: Vec<Result<(), Failure>> = items.iter().map(|item| self.check_schema(c.schema, item)).collect();
         let mut success = Vec::new();
@@ -972,14 +959,14 @@ impl State {
             // the items. A sink that needs per-item results must not ask.
             self.violation(req, "async=true: the answer says nothing about the items", None);
             result.insert("numberOfRowsPassed".into(), 0.into());
-            return json_response(202, &Value::Object(result));
+            return Response::json(202, &Value::Object(result));
         }
         result.insert("successRequest".into(), success.into());
         result.insert("failedRequest".into(), failed.into());
-        json_response(200, &Value::Object(result))
+        Response::json(200, &Value::Object(result))
     }
 
-    fn put_lineage(&self, req: &HttpRequest) -> HttpResponse {
+    fn put_lineage(&self, req: &Request) -> Response {
         let body = match self.parse_body(req) {
             Ok(body) => body,
             Err(response) => return response,
@@ -1010,7 +997,7 @@ impl State {
             }
         }
         data.lineage.insert(key, Value::Object(stored));
-        HttpResponse { status: 200, headers: Vec::new(), body: Vec::new() }
+        Response::new(200)
     }
 }
 
@@ -1022,256 +1009,45 @@ fn count_items(body: &[u8]) -> usize {
     }
 }
 
-fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
-    query.split('&').filter_map(|pair| pair.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v)
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-        if bytes[i] == b'%'
-            && let Some(Ok(b)) = hex.map(|h| u8::from_str_radix(h, 16))
-        {
-            out.push(b);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-// ---------------------------------------------------------------------------
-// HTTP/1.1
-// ---------------------------------------------------------------------------
-
-const MAX_HEAD: usize = 64 * 1024;
-const MAX_BODY: usize = 256 * 1024 * 1024;
-
-struct HttpRequest {
-    method: String,
-    path: String,
-    query: String,
-    version: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl HttpRequest {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-
-    fn target(&self) -> String {
-        if self.query.is_empty() { self.path.clone() } else { format!("{}?{}", self.path, self.query) }
-    }
-
-    fn keep_alive(&self) -> bool {
-        let connection = self.header("connection").map(str::to_ascii_lowercase);
-        if self.version == "HTTP/1.0" {
-            connection.as_deref() == Some("keep-alive")
-        } else {
-            connection.as_deref() != Some("close")
-        }
-    }
-}
-
-struct HttpResponse {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-fn json_response(status: u16, body: &Value) -> HttpResponse {
-    HttpResponse {
-        status,
-        headers: vec![("Content-Type".into(), "application/json".into())],
-        body: body.to_string().into_bytes(),
-    }
-}
-
 /// OpenMetadata's error body: `{"code": N, "message": "..."}`.
-fn error_response(status: u16, message: &str) -> HttpResponse {
-    json_response(status, &json!({ "code": status, "message": message }))
+fn error_response(status: u16, message: &str) -> Response {
+    Response::json(status, &json!({ "code": status, "message": message }))
 }
 
-fn reason(status: u16) -> &'static str {
-    match status {
-        100 => "Continue",
-        200 => "OK",
-        201 => "Created",
-        202 => "Accepted",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        411 => "Length Required",
-        413 => "Payload Too Large",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        _ => "Status",
-    }
-}
+// ---------------------------------------------------------------------------
+// HTTP, served by `weir::fixture::http`
+// ---------------------------------------------------------------------------
 
-enum ReadOutcome {
-    Request(HttpRequest),
-    /// The peer closed (or the socket failed) between requests.
-    Closed,
-    /// A request the fixture will not take; answered, then the connection
-    /// closes.
-    Refused {
-        status: u16,
-        message: String,
-        request: Option<HttpRequest>,
-    },
-}
+/// The fixture's state as the server's handler.
+struct Service(Arc<State>);
 
-async fn read_line(stream: &mut BufReader<TcpStream>, head_size: &mut usize) -> std::io::Result<Option<String>> {
-    let mut line = Vec::new();
-    let n = stream.read_until(b'\n', &mut line).await?;
-    if n == 0 {
-        return Ok(None);
+impl Handler for Service {
+    async fn handle(&self, request: Request) -> Response {
+        self.0.handle(request).await
     }
-    *head_size += n;
-    while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-        line.pop();
-    }
-    Ok(Some(String::from_utf8_lossy(&line).into_owned()))
-}
 
-async fn read_request(stream: &mut BufReader<TcpStream>) -> ReadOutcome {
-    let refused = |status: u16, message: &str| ReadOutcome::Refused { status, message: message.into(), request: None };
-    let mut head_size = 0;
-    // The request line; empty lines before it are skipped.
-    let request_line = loop {
-        match read_line(stream, &mut head_size).await {
-            Ok(Some(line)) if line.is_empty() => {
-                if head_size > MAX_HEAD {
-                    return refused(400, "request head too large");
-                }
-            }
-            Ok(Some(line)) => break line,
-            Ok(None) | Err(_) => return ReadOutcome::Closed,
-        }
-    };
-    let mut parts = request_line.split_whitespace();
-    let (Some(method), Some(target), Some(version)) = (parts.next(), parts.next(), parts.next()) else {
-        return refused(400, "malformed request line");
-    };
-    if !version.starts_with("HTTP/1.") {
-        return refused(400, "only HTTP/1.x is served");
-    }
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let mut request = HttpRequest {
-        method: method.to_string(),
-        path: path.to_string(),
-        query: query.to_string(),
-        version: version.to_string(),
-        headers: Vec::new(),
-        body: Vec::new(),
-    };
-    loop {
-        match read_line(stream, &mut head_size).await {
-            Ok(Some(line)) if line.is_empty() => break,
-            Ok(Some(line)) => {
-                if head_size > MAX_HEAD {
-                    return refused(400, "request head too large");
-                }
-                let Some((name, value)) = line.split_once(':') else {
-                    return refused(400, "malformed header line");
-                };
-                request.headers.push((name.trim().to_string(), value.trim().to_string()));
-            }
-            Ok(None) | Err(_) => return ReadOutcome::Closed,
-        }
-    }
-    if request.header("transfer-encoding").is_some_and(|te| !te.eq_ignore_ascii_case("identity")) {
-        return ReadOutcome::Refused {
-            status: 411,
-            message: "chunked request bodies are not supported by the fixture: send Content-Length".into(),
-            request: Some(request),
+    /// A refused request is a violation and, when its head could be read,
+    /// appears in the request log.
+    fn refused(&self, request: Option<&Request>, status: u16, reason: &str) {
+        let state = &self.0;
+        let Some(request) = request else {
+            state.lock().violations.push(format!("malformed request: {status} {reason}"));
+            return;
         };
+        state.violation(request, &format!("{status} {reason}"), None);
+        let log = RequestLog {
+            method: request.method.clone(),
+            path: request.path.clone(),
+            query: request.raw_query.clone(),
+            status,
+            at: state.started.elapsed(),
+            elapsed: Duration::ZERO,
+            items: 0,
+        };
+        state.lock().requests.push(log);
     }
-    let length = match request.header("content-length").map(|v| v.parse::<usize>()) {
-        None => 0,
-        Some(Ok(n)) if n <= MAX_BODY => n,
-        Some(Ok(_)) => {
-            return ReadOutcome::Refused { status: 413, message: "body too large".into(), request: Some(request) };
-        }
-        Some(Err(_)) => {
-            return ReadOutcome::Refused { status: 400, message: "bad Content-Length".into(), request: Some(request) };
-        }
-    };
-    if length > 0 && request.header("expect").is_some_and(|e| e.eq_ignore_ascii_case("100-continue")) {
-        let stream = stream.get_mut();
-        if stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await.is_err() {
-            return ReadOutcome::Closed;
-        }
-    }
-    let mut body = vec![0; length];
-    if stream.read_exact(&mut body).await.is_err() {
-        return ReadOutcome::Closed;
-    }
-    request.body = body;
-    ReadOutcome::Request(request)
-}
 
-async fn write_response(stream: &mut TcpStream, response: &HttpResponse, close: bool) -> std::io::Result<()> {
-    let mut head = format!("HTTP/1.1 {} {}\r\n", response.status, reason(response.status));
-    for (name, value) in &response.headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str(&format!("Content-Length: {}\r\n", response.body.len()));
-    if close {
-        head.push_str("Connection: close\r\n");
-    }
-    head.push_str("\r\n");
-    let mut bytes = head.into_bytes();
-    bytes.extend_from_slice(&response.body);
-    stream.write_all(&bytes).await?;
-    stream.flush().await
-}
-
-async fn serve_connection(state: Arc<State>, stream: TcpStream) {
-    let mut stream = BufReader::new(stream);
-    loop {
-        match read_request(&mut stream).await {
-            ReadOutcome::Closed => return,
-            ReadOutcome::Refused { status, message, request } => {
-                if let Some(request) = &request {
-                    state.violation(request, &format!("{status} {message}"), None);
-                    let log = RequestLog {
-                        method: request.method.clone(),
-                        path: request.path.clone(),
-                        query: request.query.clone(),
-                        status,
-                        at: state.started.elapsed(),
-                        elapsed: Duration::ZERO,
-                        items: 0,
-                    };
-                    state.lock().requests.push(log);
-                } else {
-                    state.lock().violations.push(format!("malformed request: {status} {message}"));
-                }
-                let _ = write_response(stream.get_mut(), &error_response(status, &message), true).await;
-                let _ = stream.get_mut().shutdown().await;
-                return;
-            }
-            ReadOutcome::Request(request) => {
-                let close = !request.keep_alive();
-                let response = state.handle(request).await;
-                if write_response(stream.get_mut(), &response, close).await.is_err() || close {
-                    let _ = stream.get_mut().shutdown().await;
-                    return;
-                }
-            }
-        }
+    fn refusal(&self, status: u16, reason: &str) -> Response {
+        error_response(status, reason)
     }
 }
