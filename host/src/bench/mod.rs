@@ -1,7 +1,8 @@
 //! `weir bench`: a synthetic PostgreSQL catalog ([`generate`]) and a
 //! measured ingestion of it through the real pipeline ([`measure`]), also
 //! as a matrix of instance counts behind injected network latency
-//! ([`scaling`], [`latency`]).
+//! ([`scaling`], [`latency`]); and the Looker connector against the Looker
+//! fixture with latency on every call ([`looker`]).
 //!
 //! Benchmarks are programs, not timed tests: they print what they measured
 //! (wall time, tables per second, peak RSS, catalog queries) and, with a
@@ -9,6 +10,7 @@
 
 pub mod generate;
 pub mod latency;
+pub mod looker;
 pub mod measure;
 mod procfs;
 pub mod scaling;
@@ -54,6 +56,8 @@ pub enum BenchError {
     Catalog(#[from] crate::sink::catalog::CatalogError),
     #[error("latency proxy: {step}")]
     Proxy { step: String, source: std::io::Error },
+    #[error("the Looker fixture ({label}) did not start")]
+    Fixture { label: String, source: std::io::Error },
     #[error("the scaling matrix needs at least one {0}")]
     EmptyMatrix(&'static str),
 }

@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+use weir::bench::looker::{LookerBenchOptions, bench_looker};
 use weir::bench::scaling::{DEFAULT_INSTANCES, DEFAULT_RTTS_MS};
 use weir::bench::{BenchOptions, GenSpec, PgUrl, ScalingOptions, bench_postgres, bench_scaling, generate};
 
@@ -31,6 +32,32 @@ pub enum Command {
     ///
     /// Example: weir bench postgres --scaling --rtt-ms 0,10 --instances-list 1,2,4,8,16
     Postgres(RunArgs),
+    /// Ingest a generated Looker instance (the spec-shaped fixture, served
+    /// in this process with a fixed latency per call) with the default
+    /// settings, then serially (one instance, one request in flight), and
+    /// print wall time, calls per second and the peak request rate of
+    /// each, side by side.
+    Looker(LookerArgs),
+}
+
+#[derive(clap::Args)]
+pub struct LookerArgs {
+    #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    dashboards: u32,
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    explores: u32,
+    /// Added to every call the fixture answers.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    latency_ms: u64,
+    /// Skip the serial run (over two minutes at the default size).
+    #[arg(long)]
+    no_serial: bool,
+    /// Where the temporary catalogs go (default: the system temp directory).
+    #[arg(long, value_name = "DIR")]
+    work_dir: Option<PathBuf>,
+    /// Print the numbers as one JSON object.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -112,7 +139,27 @@ pub async fn run(cmd: Command, ui: Ui) -> Result<ExitCode> {
     match cmd {
         Command::GenPostgres(args) => gen_postgres(args, ui).await,
         Command::Postgres(args) => postgres(args, ui).await,
+        Command::Looker(args) => looker(args, ui).await,
     }
+}
+
+async fn looker(args: LookerArgs, ui: Ui) -> Result<ExitCode> {
+    let options = LookerBenchOptions {
+        dashboards: args.dashboards as usize,
+        explores: args.explores as usize,
+        latency: Duration::from_millis(args.latency_ms),
+        serial: !args.no_serial,
+        cache_dir: super::cache_dir(),
+        work_dir: args.work_dir.unwrap_or_else(std::env::temp_dir),
+        verbose: !ui.quiet && !args.json,
+    };
+    let result = bench_looker(&options).await.context("the Looker benchmark")?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&result)?);
+    } else {
+        result.print(&mut std::io::stdout())?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn cores() -> usize {
