@@ -9,28 +9,18 @@
 
 mod common;
 
-use common::{TestDb, export_all, text, weir, workflow};
+use common::{Ingested, TestDb, export_all, ingest, text, weir};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
-use weir::fixture::looker::{CLIENT_ID, CLIENT_SECRET, LookerFixture, LookerInstance, LookerSpec};
+use weir::fixture::looker::{CLIENT_SECRET, LookerFixture, LookerInstance, LookerSpec};
 
 const SERVICE: &str = "looker_svc";
 
 fn looker_yaml(fixture: &LookerFixture, source_config: &str, weir_extra: &str) -> String {
     format!(
-        r#"
-source:
-  type: looker
-  serviceName: {SERVICE}
-  serviceConnection:
-    config:
-      type: Looker
-      hostPort: {host}
-      clientId: {CLIENT_ID}
-      clientSecret: ${{env:LOOKER_SECRET}}
-  sourceConfig:
+        r#"{source}  sourceConfig:
     config:
       type: DashboardMetadata
 {source_config}
@@ -40,15 +30,17 @@ weir:
     maxDelayMs: 200
 {weir_extra}
 "#,
-        host = fixture.base_url(),
+        source = fixture.source_yaml(SERVICE, "${env:LOOKER_SECRET}"),
     )
 }
 
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    report: Value,
+struct Run(Ingested);
+
+impl std::ops::Deref for Run {
+    type Target = Ingested;
+    fn deref(&self) -> &Ingested {
+        &self.0
+    }
 }
 
 impl Run {
@@ -70,27 +62,11 @@ impl Run {
 
 /// Runs `weir ingest` on a blocking thread (the fixture answers on this
 /// test's runtime meanwhile).
-async fn ingest(dir: &Path, yaml: String) -> Run {
+async fn run_ingest(dir: &Path, yaml: String) -> Run {
     let dir = dir.to_path_buf();
-    tokio::task::spawn_blocking(move || {
-        let wf = workflow(&dir, &yaml);
-        let report_path = dir.join("report.json");
-        let args = [
-            "--catalog",
-            "catalog.db",
-            "ingest",
-            "-c",
-            wf.to_str().unwrap(),
-            "--report",
-            report_path.to_str().unwrap(),
-        ];
-        let out = weir(&dir, &args, &[("LOOKER_SECRET", CLIENT_SECRET)]);
-        let report =
-            std::fs::read_to_string(&report_path).map(|t| serde_json::from_str(&t).unwrap()).unwrap_or(Value::Null);
-        Run { code: out.status.code(), stdout: text(&out.stdout), stderr: text(&out.stderr), report }
-    })
-    .await
-    .unwrap()
+    tokio::task::spawn_blocking(move || Run(ingest(&dir, &yaml, &[], &[("LOOKER_SECRET", CLIENT_SECRET)])))
+        .await
+        .unwrap()
 }
 
 /// found = filtered + written + failed + cancelled, for every kind.
@@ -156,12 +132,12 @@ source:
         user = db.user(),
         database = db.name,
     );
-    let pg = ingest(dir.path(), pg_yaml).await;
+    let pg = run_ingest(dir.path(), pg_yaml).await;
     assert_eq!(pg.code, Some(0), "{}", pg.context());
 
     let fixture = LookerFixture::start(LookerSpec::default()).await.unwrap();
     let source = format!("      lineageInformation:\n        dbServicePrefixes: [\"pg_svc.{}\"]", db.name);
-    let run = ingest(dir.path(), looker_yaml(&fixture, &source, "")).await;
+    let run = run_ingest(dir.path(), looker_yaml(&fixture, &source, "")).await;
     let instance = fixture.instance().clone();
     fixture.assert_no_violations();
     assert_accounted(&run);
@@ -279,7 +255,7 @@ async fn faults_are_survived_and_reported() {
     fixture.malformed_next(1, Some("/dashboards/"));
     fixture.set_token_ttl(Duration::from_secs(1));
     let dir = tempfile::tempdir().unwrap();
-    let run = ingest(dir.path(), looker_yaml(&fixture, "", "")).await;
+    let run = run_ingest(dir.path(), looker_yaml(&fixture, "", "")).await;
     assert_accounted(&run);
     assert_eq!(run.count("dashboard", "written"), instance.dashboards.len() as u64, "{}", run.context());
     assert_eq!(run.count("chart", "written"), charts(&instance) as u64, "{}", run.context());
@@ -298,7 +274,7 @@ async fn faults_are_survived_and_reported() {
     let fixture = LookerFixture::start(LookerSpec::default()).await.unwrap();
     fixture.fail_next(10_000, 500, Some("/lookml_models/"));
     let dir = tempfile::tempdir().unwrap();
-    let run = ingest(dir.path(), looker_yaml(&fixture, "", "")).await;
+    let run = run_ingest(dir.path(), looker_yaml(&fixture, "", "")).await;
     assert_accounted(&run);
     assert_eq!(run.count("dashboardDataModel", "failed"), explores(&instance) as u64, "{}", run.context());
     assert_eq!(run.count("dashboard", "written"), instance.dashboards.len() as u64, "{}", run.context());
@@ -312,7 +288,7 @@ async fn faults_are_survived_and_reported() {
     fixture.set_token_ttl(Duration::from_millis(300));
     fixture.set_latency(Duration::from_millis(60));
     let dir = tempfile::tempdir().unwrap();
-    let run = ingest(dir.path(), looker_yaml(&fixture, "", "  instances: 1\n  shardSize: 2")).await;
+    let run = run_ingest(dir.path(), looker_yaml(&fixture, "", "  instances: 1\n  shardSize: 2")).await;
     assert_accounted(&run);
     assert_eq!(run.count("dashboard", "written"), instance.dashboards.len() as u64, "{}", run.context());
     assert_eq!(run.count("dashboardDataModel", "written"), explores(&instance) as u64, "{}", run.context());
@@ -326,7 +302,7 @@ async fn a_wrong_secret_is_a_clear_error_that_never_shows_the_secret() {
     let fixture = LookerFixture::start(LookerSpec::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let yaml = looker_yaml(&fixture, "", "").replace("${env:LOOKER_SECRET}", "not-the-secret-9b1e");
-    let run = ingest(dir.path(), yaml).await;
+    let run = run_ingest(dir.path(), yaml).await;
     assert_ne!(run.code, Some(0), "{}", run.context());
     let all = format!("{}{}", run.stdout, run.stderr);
     assert!(all.contains("clientId and clientSecret"), "{all}");
@@ -349,7 +325,7 @@ async fn filters_apply_to_titles_and_explore_names() {
         first.title, keep_explore
     );
     let dir = tempfile::tempdir().unwrap();
-    let run = ingest(dir.path(), looker_yaml(&fixture, &source, "")).await;
+    let run = run_ingest(dir.path(), looker_yaml(&fixture, &source, "")).await;
     assert_accounted(&run);
     let same_title =
         instance.dashboards.iter().filter(|d| d.title.to_lowercase().starts_with(&first.title.to_lowercase())).count();

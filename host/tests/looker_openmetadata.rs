@@ -11,7 +11,7 @@ use common::openmetadata::{OpenMetadataFixture, specs_present};
 use common::{text, weir, workflow};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use weir::fixture::looker::{CLIENT_ID, CLIENT_SECRET, LookerFixture, LookerSpec};
+use weir::fixture::looker::{CLIENT_SECRET, LookerFixture, LookerSpec};
 
 const SERVICE: &str = "looker_om";
 
@@ -26,17 +26,7 @@ async fn dashboards_charts_and_data_models_reach_openmetadata_valid_and_in_order
     let instance = looker.instance().clone();
     let dir = tempfile::tempdir().unwrap();
     let yaml = format!(
-        r#"
-source:
-  type: looker
-  serviceName: {SERVICE}
-  serviceConnection:
-    config:
-      type: Looker
-      hostPort: {looker}
-      clientId: {CLIENT_ID}
-      clientSecret: ${{env:LOOKER_SECRET}}
-  sourceConfig:
+        r#"{source}  sourceConfig:
     config:
       type: DashboardMetadata
       lineageInformation:
@@ -56,7 +46,7 @@ weir:
   instances: 2
   shardSize: 3
 "#,
-        looker = looker.base_url(),
+        source = looker.source_yaml(SERVICE, "${env:LOOKER_SECRET}"),
         om = om.base_url(),
     );
     let wf = workflow(dir.path(), &yaml);

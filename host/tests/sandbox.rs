@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{TestDb, probe_wasm, text, weir, workflow};
+use common::{Ingested, TestDb, ingest, probe_wasm, text};
 use serde_json::Value;
 use std::path::Path;
 
@@ -34,24 +34,8 @@ weir:
 
 const NO_CONNECTION: &str = "      type: Custom";
 
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    report: Value,
-}
-
-fn run(dir: &Path, yaml: &str) -> Run {
-    let wf = workflow(dir, yaml);
-    let report_path = dir.join("report.json");
-    let out = weir(
-        dir,
-        &["--catalog", "catalog.db", "ingest", "-c", wf.to_str().unwrap(), "--report", report_path.to_str().unwrap()],
-        &[],
-    );
-    let report =
-        std::fs::read_to_string(&report_path).map(|t| serde_json::from_str(&t).unwrap()).unwrap_or(Value::Null);
-    Run { code: out.status.code(), stdout: text(&out.stdout), stderr: text(&out.stderr), report }
+fn run(dir: &Path, yaml: &str) -> Ingested {
+    ingest(dir, yaml, &[], &[])
 }
 
 /// Failures in the report whose entity ends with `suffix`.
@@ -250,7 +234,7 @@ fn postgres_connection(db: &TestDb) -> String {
 }
 
 /// The reason reported for the probe's `query` entry.
-fn query_outcome(r: &Run) -> String {
+fn query_outcome(r: &Ingested) -> String {
     let found = failures(&r.report, ".query");
     assert_eq!(found.len(), 1, "{}\n{}", r.report, r.stderr);
     found[0]["reason"].as_str().unwrap().to_string()

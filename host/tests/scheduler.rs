@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{export_all, probe_wasm, text, weir, workflow};
+use common::{Ingested, export_all, ingest, probe_wasm};
 use serde_json::Value;
 use std::path::Path;
 
@@ -37,30 +37,8 @@ weir:
     )
 }
 
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    report: Value,
-}
-
-fn run(dir: &Path, yaml: &str, args: &[&str]) -> Run {
-    let wf = workflow(dir, yaml);
-    let report_path = dir.join("report.json");
-    let mut argv = vec![
-        "--catalog",
-        "catalog.db",
-        "ingest",
-        "-c",
-        wf.to_str().unwrap(),
-        "--report",
-        report_path.to_str().unwrap(),
-    ];
-    argv.extend_from_slice(args);
-    let out = weir(dir, &argv, &[]);
-    let report =
-        std::fs::read_to_string(&report_path).map(|t| serde_json::from_str(&t).unwrap()).unwrap_or(Value::Null);
-    Run { code: out.status.code(), stdout: text(&out.stdout), stderr: text(&out.stderr), report }
+fn run(dir: &Path, yaml: &str, args: &[&str]) -> Ingested {
+    ingest(dir, yaml, args, &[])
 }
 
 fn names(prefix: &str, count: usize) -> Vec<String> {

@@ -8,7 +8,7 @@ use super::BenchError;
 use super::measure::TempDir;
 use crate::caps::http::client::HttpSettings;
 use crate::config::Workflow;
-use crate::fixture::looker::{CLIENT_ID, CLIENT_SECRET, LookerFixture, LookerSpec};
+use crate::fixture::looker::{CLIENT_SECRET, LookerFixture, LookerSpec};
 use crate::plan::{IngestOptions, ingest};
 use serde::Serialize;
 use std::io::Write;
@@ -95,7 +95,7 @@ async fn run(
         .map_err(|source| BenchError::Fixture { label: label.into(), source })?;
     fixture.set_latency(options.latency);
     let dir = TempDir::new(&options.work_dir, label)?;
-    let yaml = workflow(&fixture.base_url(), &dir.path().join("weir.db"), weir);
+    let yaml = workflow(&fixture, &dir.path().join("weir.db"), weir);
     let workflow = Workflow::parse(&yaml, &format!("bench workflow ({label})"))?;
     if options.verbose {
         eprintln!("bench: ingesting the Looker fixture ({label}) …");
@@ -131,19 +131,9 @@ async fn run(
     })
 }
 
-fn workflow(host: &str, catalog: &Path, weir: &str) -> String {
+fn workflow(fixture: &LookerFixture, catalog: &Path, weir: &str) -> String {
     format!(
-        r#"
-source:
-  type: looker
-  serviceName: looker_bench
-  serviceConnection:
-    config:
-      type: Looker
-      hostPort: {host}
-      clientId: {CLIENT_ID}
-      clientSecret: {CLIENT_SECRET}
-  sourceConfig:
+        r#"{source}  sourceConfig:
     config:
       type: DashboardMetadata
       lineageInformation:
@@ -156,6 +146,7 @@ sink:
     path: {catalog}
 weir:
 {weir}"#,
+        source = fixture.source_yaml("looker_bench", CLIENT_SECRET),
         catalog = catalog.display(),
     )
 }

@@ -153,3 +153,35 @@ pub fn show(dir: &Path, catalog: &str, fqn: &str) -> serde_json::Value {
     assert!(out.status.success(), "show {fqn}: {}", text(&out.stderr));
     serde_json::from_str(&text(&out.stdout)).unwrap()
 }
+
+/// What one `weir ingest` left: exit status, output, and its `--report`.
+pub struct Ingested {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    /// `Null` when weir wrote no report.
+    pub report: serde_json::Value,
+}
+
+/// `weir --catalog catalog.db ingest -c <dir>/workflow.yaml --report
+/// <dir>/report.json [args]` with `env`.
+pub fn ingest(dir: &Path, yaml: &str, args: &[&str], env: &[(&str, &str)]) -> Ingested {
+    let wf = workflow(dir, yaml);
+    let report_path = dir.join("report.json");
+    let _ = std::fs::remove_file(&report_path);
+    let mut argv = vec![
+        "--catalog",
+        "catalog.db",
+        "ingest",
+        "-c",
+        wf.to_str().unwrap(),
+        "--report",
+        report_path.to_str().unwrap(),
+    ];
+    argv.extend_from_slice(args);
+    let out = weir(dir, &argv, env);
+    let report = std::fs::read_to_string(&report_path)
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap_or(serde_json::Value::Null);
+    Ingested { code: out.status.code(), stdout: text(&out.stdout), stderr: text(&out.stderr), report }
+}
