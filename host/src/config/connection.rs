@@ -3,6 +3,7 @@
 
 use super::env::{EnvString, Secret};
 use crate::caps::sql::SqlTarget;
+use crate::caps::sql::mssql::{Encryption, MssqlAuth, MssqlTarget};
 use serde::Deserialize;
 use serde_yaml::Value as Yaml;
 use std::path::PathBuf;
@@ -23,7 +24,7 @@ pub struct ConnectionConfig {
     /// PostgreSQL basic auth: `authType.password`.
     #[serde(default)]
     pub auth_type: Option<AuthType>,
-    /// SQLite's password key (unused by SQLite files, accepted).
+    /// SQL Server's password (SQLite accepts the key and ignores it).
     #[serde(default)]
     pub password: Option<Secret>,
     #[serde(default)]
@@ -38,6 +39,16 @@ pub struct ConnectionConfig {
     pub client_id: Option<EnvString>,
     #[serde(default)]
     pub client_secret: Option<Secret>,
+    /// SQL Server: TLS for the whole session, and whether to accept any
+    /// server certificate.
+    #[serde(default)]
+    pub encrypt: Option<bool>,
+    #[serde(default)]
+    pub trust_server_certificate: Option<bool>,
+    /// SQL Server: the ODBC driver name of OpenMetadata's pyodbc scheme;
+    /// weir speaks TDS itself.
+    #[serde(default)]
+    driver: Option<Yaml>,
     // Accepted for compatibility with OpenMetadata files; not acted on.
     #[serde(default)]
     ssl_mode: Option<Yaml>,
@@ -102,6 +113,7 @@ pub struct AuthType {
 pub enum Engine {
     Postgres,
     Sqlite,
+    Mssql,
 }
 
 impl Engine {
@@ -109,6 +121,7 @@ impl Engine {
         match source_type.to_ascii_lowercase().as_str() {
             "postgres" | "postgresql" => Some(Engine::Postgres),
             "sqlite" => Some(Engine::Sqlite),
+            "mssql" | "sqlserver" => Some(Engine::Mssql),
             _ => None,
         }
     }
@@ -150,9 +163,27 @@ impl ConnectionConfig {
                 required("hostPort", self.host_port.is_some())?;
                 required("username", self.username.is_some())?;
                 if let Some(hp) = &self.host_port {
-                    split_host_port(hp.as_str()).map_err(|m| ("hostPort".to_string(), m))?;
+                    split_host_port(hp.as_str(), POSTGRES_PORT).map_err(|m| ("hostPort".to_string(), m))?;
                 }
                 Ok(())
+            }
+            Some(Engine::Mssql) => {
+                required("hostPort", self.host_port.is_some())?;
+                if let Some(hp) = &self.host_port {
+                    split_host_port(hp.as_str(), MSSQL_PORT).map_err(|m| ("hostPort".to_string(), m))?;
+                }
+                self.plaintext().map_err(|m| ("connectionOptions".to_string(), m))?;
+                if self.kerberos().map_err(|m| ("connectionOptions".to_string(), m))? {
+                    if self.password.is_some() {
+                        return Err((
+                            "password".to_string(),
+                            "Kerberos (Trusted_Connection) takes no password: the ticket comes from KRB5CCNAME".into(),
+                        ));
+                    }
+                    return Ok(());
+                }
+                required("username", self.username.is_some())?;
+                required("password", self.password.is_some())
             }
             Some(Engine::Sqlite) => required("databaseMode", self.database_mode.is_some()),
             None => Ok(()),
@@ -163,7 +194,7 @@ impl ConnectionConfig {
     pub fn sql_target(&self, source_type: &str, base_dir: Option<&std::path::Path>) -> Option<SqlTarget> {
         match self.engine(source_type)? {
             Engine::Postgres => {
-                let (host, port) = split_host_port(self.host_port.as_ref()?.as_str()).ok()?;
+                let (host, port) = split_host_port(self.host_port.as_ref()?.as_str(), POSTGRES_PORT).ok()?;
                 Some(SqlTarget::Postgres {
                     host,
                     port,
@@ -179,6 +210,69 @@ impl ConnectionConfig {
                 }
                 Some(SqlTarget::Sqlite { path })
             }
+            Engine::Mssql => {
+                let (host, port) = split_host_port(self.host_port.as_ref()?.as_str(), MSSQL_PORT).ok()?;
+                let auth = if self.kerberos().ok()? {
+                    MssqlAuth::Integrated
+                } else {
+                    MssqlAuth::SqlServer {
+                        username: self.username.as_ref()?.to_string(),
+                        password: self.password.as_ref()?.expose().to_string(),
+                    }
+                };
+                Some(SqlTarget::Mssql(MssqlTarget {
+                    host,
+                    port,
+                    database: self.database.as_ref().map(|d| d.to_string()).unwrap_or_else(|| "master".into()),
+                    auth,
+                    encryption: if self.encrypt.unwrap_or(false) {
+                        Encryption::Full
+                    } else if self.plaintext().ok()? {
+                        Encryption::Plaintext
+                    } else {
+                        Encryption::LoginOnly
+                    },
+                    trust_server_certificate: self.trust_server_certificate.unwrap_or(false),
+                    ca_certificate: self.ca_certificate().map(PathBuf::from),
+                }))
+            }
+        }
+    }
+
+    /// SQL Server integrated (Kerberos) authentication, asked for the way
+    /// ODBC users already write it: `connectionOptions: {Trusted_Connection: "yes"}`.
+    fn kerberos(&self) -> Result<bool, String> {
+        match self.connection_option("Trusted_Connection") {
+            None => Ok(false),
+            Some(Yaml::Bool(b)) => Ok(*b),
+            Some(Yaml::String(s)) if ["yes", "true"].contains(&s.to_ascii_lowercase().as_str()) => Ok(true),
+            Some(Yaml::String(s)) if ["no", "false"].contains(&s.to_ascii_lowercase().as_str()) => Ok(false),
+            Some(other) => Err(format!("Trusted_Connection must be yes or no, not {other:?}")),
+        }
+    }
+
+    /// `connectionOptions: {Encrypt: DANGER_PLAINTEXT}` (tiberius's own
+    /// spelling): a SQL Server session without any TLS.
+    fn plaintext(&self) -> Result<bool, String> {
+        match self.connection_option("Encrypt") {
+            None => Ok(false),
+            Some(Yaml::String(s)) if s == "DANGER_PLAINTEXT" => Ok(true),
+            Some(other) => Err(format!(
+                "connectionOptions.Encrypt only takes DANGER_PLAINTEXT (no TLS at all); use `encrypt: true` for TLS, not {other:?}"
+            )),
+        }
+    }
+
+    fn connection_option(&self, key: &str) -> Option<&Yaml> {
+        let Some(Yaml::Mapping(options)) = &self.connection_options else { return None };
+        options.iter().find(|(k, _)| k.as_str().is_some_and(|k| k.eq_ignore_ascii_case(key))).map(|(_, v)| v)
+    }
+
+    /// `sslConfig.caCertificate`: a CA file to check the server against.
+    fn ca_certificate(&self) -> Option<&str> {
+        match &self.ssl_config {
+            Some(Yaml::Mapping(ssl)) => ssl.get("caCertificate").and_then(Yaml::as_str),
+            _ => None,
         }
     }
 
@@ -199,6 +293,7 @@ impl ConnectionConfig {
         put("databaseMode", text(&self.database_mode));
         put("ingestAllDatabases", self.ingest_all_databases.map(Into::into));
         put("clientId", text(&self.client_id));
+        put("encrypt", self.encrypt.map(Into::into));
         serde_json::Value::Object(view)
     }
 
@@ -224,12 +319,18 @@ impl ConnectionConfig {
 
     /// OpenMetadata keys present in the file that weir ignores.
     pub fn ignored_keys(&self) -> Vec<&'static str> {
-        let keys: [(&'static str, bool); 25] = [
+        let keys: [(&'static str, bool); 26] = [
+            ("driver", self.driver.is_some()),
             ("sslMode", self.ssl_mode.is_some()),
-            ("sslConfig", self.ssl_config.is_some()),
+            ("sslConfig", self.ssl_config.is_some() && self.ca_certificate().is_none()),
             ("classificationName", self.classification_name.is_some()),
             ("queryStatementSource", self.query_statement_source.is_some()),
-            ("connectionOptions", self.connection_options.is_some()),
+            (
+                "connectionOptions",
+                self.connection_options.is_some()
+                    && self.connection_option("Trusted_Connection").is_none()
+                    && self.connection_option("Encrypt").is_none(),
+            ),
             ("connectionArguments", self.connection_arguments.is_some()),
             ("schemaFilterPattern", self.schema_filter_pattern.is_some()),
             ("tableFilterPattern", self.table_filter_pattern.is_some()),
@@ -256,8 +357,11 @@ impl ConnectionConfig {
     }
 }
 
-/// `host:port`, `host` (port 5432) or `[v6]:port`.
-fn split_host_port(text: &str) -> Result<(String, u16), String> {
+const POSTGRES_PORT: u16 = 5432;
+const MSSQL_PORT: u16 = 1433;
+
+/// `host:port`, `host` (the engine's default port) or `[v6]:port`.
+fn split_host_port(text: &str, default_port: u16) -> Result<(String, u16), String> {
     let text = text.trim();
     let (host, port) = if let Some(rest) = text.strip_prefix('[') {
         let (host, after) = rest.split_once(']').ok_or_else(|| format!("`{text}`: unclosed `[`"))?;
@@ -273,7 +377,7 @@ fn split_host_port(text: &str) -> Result<(String, u16), String> {
     }
     let port = match port {
         Some(p) => p.parse::<u16>().map_err(|_| format!("`{text}`: `{p}` is not a port number"))?,
-        None => 5432,
+        None => default_port,
     };
     Ok((host.to_string(), port))
 }
@@ -284,10 +388,11 @@ mod tests {
 
     #[test]
     fn host_port_forms() {
-        assert_eq!(split_host_port("db:6543"), Ok(("db".into(), 6543)));
-        assert_eq!(split_host_port("db"), Ok(("db".into(), 5432)));
-        assert_eq!(split_host_port("[::1]:5433"), Ok(("::1".into(), 5433)));
-        assert!(split_host_port("db:x").unwrap_err().contains("not a port"));
-        assert!(split_host_port(":5432").unwrap_err().contains("no host"));
+        assert_eq!(split_host_port("db:6543", 5432), Ok(("db".into(), 6543)));
+        assert_eq!(split_host_port("db", 5432), Ok(("db".into(), 5432)));
+        assert_eq!(split_host_port("sql", 1433), Ok(("sql".into(), 1433)));
+        assert_eq!(split_host_port("[::1]:5433", 5432), Ok(("::1".into(), 5433)));
+        assert!(split_host_port("db:x", 5432).unwrap_err().contains("not a port"));
+        assert!(split_host_port(":5432", 5432).unwrap_err().contains("no host"));
     }
 }

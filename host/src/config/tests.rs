@@ -1,4 +1,6 @@
 use super::*;
+use crate::caps::sql::SqlTarget;
+use crate::caps::sql::mssql::Encryption;
 
 const MINIMAL: &str = "\
 source:
@@ -169,4 +171,91 @@ source:
     assert!(err.contains("dashbordFilterPattern") && err.contains("line 13"), "{err}");
     let err = parse_err(&format!("{base}      chartFilterPattern:\n        includes: [\"(\"]\n"));
     assert!(err.contains("invalid regular expression"), "{err}");
+}
+
+const MSSQL: &str = "\
+source:
+  type: mssql
+  serviceName: estate
+  serviceConnection:
+    config:
+      type: Mssql
+      scheme: mssql+pytds
+      hostPort: sql.corp.example:14330
+      username: catalog_reader
+      password: Winter-2026-secret
+      database: Sales
+      encrypt: true
+      trustServerCertificate: false
+      driver: ODBC Driver 18 for SQL Server
+      ingestAllDatabases: true
+";
+
+#[test]
+fn an_openmetadata_mssql_connection_becomes_a_read_only_tds_target() {
+    use crate::caps::sql::mssql::MssqlAuth;
+    let wf = Workflow::parse(MSSQL, "wf.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let connection = &wf.source.service_connection.config;
+    let Some(SqlTarget::Mssql(target)) = connection.sql_target("mssql", None) else { panic!("no SQL Server target") };
+    assert_eq!((target.host.as_str(), target.port, target.database.as_str()), ("sql.corp.example", 14330, "Sales"));
+    assert!(target.encryption == Encryption::Full && !target.trust_server_certificate);
+    assert!(matches!(&target.auth, MssqlAuth::SqlServer { username, .. } if username == "catalog_reader"));
+    assert!(!target.describe().contains("Winter-2026-secret"), "{}", target.describe());
+    assert!(!connection.plugin_view().to_string().contains("Winter-2026-secret"));
+    assert!(connection.secrets().contains(&"Winter-2026-secret".to_string()), "the password is redacted");
+    assert_eq!(connection.ignored_keys(), vec!["driver"]);
+
+    let default_port =
+        MSSQL.replace("sql.corp.example:14330", "sql.corp.example").replace("      database: Sales\n", "");
+    let wf = Workflow::parse(&default_port, "wf.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let Some(SqlTarget::Mssql(target)) = wf.source.service_connection.config.sql_target("mssql", None) else {
+        panic!("no SQL Server target")
+    };
+    assert_eq!((target.port, target.database.as_str()), (1433, "master"));
+    let plain = MSSQL.replace("      encrypt: true\n", "      connectionOptions:\n        Encrypt: DANGER_PLAINTEXT\n");
+    let wf = Workflow::parse(&plain, "wf.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let Some(SqlTarget::Mssql(target)) = wf.source.service_connection.config.sql_target("mssql", None) else {
+        panic!("no SQL Server target")
+    };
+    assert_eq!(target.encryption, Encryption::Plaintext);
+    let err = parse_err(&plain.replace("DANGER_PLAINTEXT", "no"));
+    assert!(err.contains("connectionOptions") && err.contains("DANGER_PLAINTEXT"), "{err}");
+}
+
+#[test]
+fn kerberos_is_asked_for_with_trusted_connection_and_takes_no_password() {
+    use crate::caps::sql::mssql::MssqlAuth;
+    let kerberos = MSSQL
+        .replace("      username: catalog_reader\n      password: Winter-2026-secret\n", "")
+        .replace("      ingestAllDatabases: true\n", "      connectionOptions:\n        Trusted_Connection: \"yes\"\n");
+    let wf = Workflow::parse(&kerberos, "wf.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let Some(SqlTarget::Mssql(target)) = wf.source.service_connection.config.sql_target("mssql", None) else {
+        panic!("no SQL Server target")
+    };
+    assert!(matches!(target.auth, MssqlAuth::Integrated));
+
+    let both = kerberos.replace("      encrypt: true\n", "      encrypt: true\n      password: p\n");
+    let err = parse_err(&both);
+    assert!(err.contains("password") && err.contains("KRB5CCNAME"), "{err}");
+    let bad = kerberos.replace("\"yes\"", "\"maybe\"");
+    let err = parse_err(&bad);
+    assert!(err.contains("connectionOptions") && err.contains("Trusted_Connection"), "{err}");
+    let no_password = MSSQL.replace("      password: Winter-2026-secret\n", "");
+    let err = parse_err(&no_password);
+    assert!(err.contains("password") && err.contains("missing"), "{err}");
+}
+
+#[test]
+fn the_mssql_example_parses_and_its_password_stays_out_of_the_plugin_config() {
+    let text = include_str!("../../../examples/mssql.yaml")
+        .replace("${env:MSSQL_HOST}", "sql.corp.example")
+        .replace("${env:MSSQL_USER}", "catalog_reader")
+        .replace("${env:MSSQL_PASSWORD}", "s3cret-sql-value");
+    let wf = Workflow::parse(&text, "mssql.yaml").unwrap_or_else(|e| panic!("{e}"));
+    let config = wf.plugin_config();
+    assert!(config.contains("\"ingestAllDatabases\":true"), "{config}");
+    assert!(!config.contains("s3cret-sql-value"), "{config}");
+    assert!(wf.secrets().contains(&"s3cret-sql-value".to_string()));
+    let target = wf.source.service_connection.config.sql_target("mssql", None);
+    assert!(matches!(target, Some(SqlTarget::Mssql(t)) if t.port == 1433 && t.encryption == Encryption::Full));
 }

@@ -8,7 +8,7 @@ use super::shard::{DEFAULT_SHARD_SIZE, Plan, Shard};
 use crate::caps::http::client::HttpClient;
 use crate::caps::http::origin::{AllowedOrigin, Grant, OriginError, OriginPolicy, origin_of};
 use crate::caps::http::secrets::ConnectionSecrets;
-use crate::caps::sql::{DatabaseFilter, QueryLimits, SqlError, SqlGrants, SqlSource, SqlTarget};
+use crate::caps::sql::{DatabaseFilter, QueryLimits, SqlError, SqlGrants, SqlSource};
 use crate::caps::{Grants, Redactor};
 use crate::config::Workflow;
 use crate::report::{FailureRecord, RunReport};
@@ -355,7 +355,7 @@ async fn grant(
             // when the workflow asks for it.
             Capability::Sql(label) if label == "source/*" => {
                 let all = connection.ingest_all_databases.unwrap_or(false);
-                if let (true, Some(target @ SqlTarget::Postgres { .. })) = (all, &target) {
+                if let (true, Some(target)) = (all, target.as_ref().filter(|t| t.with_database("").is_some())) {
                     // The same rule discovery applies, FQN mode included.
                     let selection =
                         Selection::new(workflow.metadata_config().clone(), workflow.source.service_name.as_str());

@@ -14,6 +14,8 @@ pub struct Limits {
     pub call_timeout_secs: u64,
     /// Budget of one SQL statement on the server, in seconds.
     pub statement_timeout_secs: u64,
+    /// Budget of opening one database session (TCP, TLS, login), in seconds.
+    pub connect_timeout_secs: u64,
     /// Rows one query may return before it fails.
     pub max_rows: u64,
     /// Bytes one query may return before it fails, in MiB.
@@ -28,6 +30,7 @@ impl Default for Limits {
             memory_mib: 1024,
             call_timeout_secs: 600,
             statement_timeout_secs: 300,
+            connect_timeout_secs: 15,
             max_rows: 5_000_000,
             max_result_mib: 512,
             max_handles: 64,
@@ -44,6 +47,9 @@ impl Limits {
     }
     pub fn statement_timeout(&self) -> Duration {
         Duration::from_secs(self.statement_timeout_secs.max(1))
+    }
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_secs(self.connect_timeout_secs.max(1))
     }
     pub fn max_result_bytes(&self) -> u64 {
         self.max_result_mib.saturating_mul(1024 * 1024)

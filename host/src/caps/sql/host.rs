@@ -22,13 +22,14 @@ impl Host for HostState {
             )));
         }
         let acquired = match source {
-            SqlSource::Postgres(pool) => pool.acquire().await.map(SqlConnection::Postgres),
-            SqlSource::Sqlite(pool) => pool.acquire().await.map(SqlConnection::Sqlite),
+            SqlSource::Postgres(pool) => pool.acquire().await.map(SqlConnection::Postgres).map_err(|e| e.to_string()),
+            SqlSource::Sqlite(pool) => pool.acquire().await.map(SqlConnection::Sqlite).map_err(|e| e.to_string()),
+            SqlSource::Mssql(pool) => pool.acquire().await.map(|c| SqlConnection::Mssql(Box::new(c))),
         };
         let conn = match acquired {
             Ok(conn) => conn,
             Err(err) => {
-                let message = self.caps.grants.redactor.redact(&err.to_string());
+                let message = self.caps.grants.redactor.redact(&err);
                 return Ok(Err(failure(ErrorKind::Transient, format!("connection `{label}`: {message}"))));
             }
         };

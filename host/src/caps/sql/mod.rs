@@ -6,9 +6,11 @@
 //! - `mod.rs`: grants (label → connection pool) and per-instance state.
 //! - `host.rs`: the WIT `sql` interface.
 //! - `rows.rs`: binding, streaming and result caps, shared by the drivers.
-//! - `postgres.rs`, `sqlite.rs`: one driver each.
+//! - `postgres.rs`, `sqlite.rs`, `mssql/`: one driver each (sqlx for the
+//!   first two, tiberius for SQL Server).
 
 mod host;
+pub mod mssql;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
@@ -16,6 +18,7 @@ pub mod sqlite;
 use crate::runtime::bindings::types::{ErrorKind, Failure};
 use crate::runtime::bindings::weir::connector::sql::RowSet;
 use crate::runtime::bindings::weir::connector::sql::SqlValue;
+use mssql::{MssqlConnection, MssqlPool, MssqlTarget};
 use sqlx::{ConnectOptions, Connection};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -29,6 +32,7 @@ use thiserror::Error;
 pub enum SqlTarget {
     Postgres { host: String, port: u16, username: String, password: Option<String>, database: String },
     Sqlite { path: PathBuf },
+    Mssql(MssqlTarget),
 }
 
 impl SqlTarget {
@@ -39,6 +43,23 @@ impl SqlTarget {
                 format!("PostgreSQL {username}@{host}:{port}/{database}")
             }
             SqlTarget::Sqlite { path } => format!("SQLite {}", path.display()),
+            SqlTarget::Mssql(target) => target.describe(),
+        }
+    }
+
+    /// The same server and credentials, another database; `None` for
+    /// engines without databases (SQLite).
+    pub fn with_database(&self, database: &str) -> Option<SqlTarget> {
+        match self {
+            SqlTarget::Postgres { host, port, username, password, .. } => Some(SqlTarget::Postgres {
+                host: host.clone(),
+                port: *port,
+                username: username.clone(),
+                password: password.clone(),
+                database: database.to_string(),
+            }),
+            SqlTarget::Mssql(target) => Some(SqlTarget::Mssql(target.with_database(database))),
+            SqlTarget::Sqlite { .. } => None,
         }
     }
 }
@@ -47,6 +68,8 @@ impl SqlTarget {
 #[derive(Debug, Clone)]
 pub struct QueryLimits {
     pub statement_timeout: Duration,
+    /// How long opening a session may take (TCP, TLS and login).
+    pub connect_timeout: Duration,
     pub max_rows: u64,
     pub max_bytes: u64,
     /// Connections one instance may hold at once.
@@ -64,15 +87,13 @@ impl From<&crate::runtime::Limits> for QueryLimits {
     fn from(l: &crate::runtime::Limits) -> Self {
         QueryLimits {
             statement_timeout: l.statement_timeout(),
+            connect_timeout: l.connect_timeout(),
             max_rows: l.max_rows,
             max_bytes: l.max_result_bytes(),
             max_open: l.max_handles,
         }
     }
 }
-
-/// How long the up-front connection check waits.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
 #[derive(Debug, Error)]
 pub enum SqlError {
@@ -85,6 +106,7 @@ pub enum SqlError {
 pub enum SqlSource {
     Postgres(sqlx::PgPool),
     Sqlite(sqlx::SqlitePool),
+    Mssql(MssqlPool),
 }
 
 impl SqlSource {
@@ -97,6 +119,10 @@ impl SqlSource {
         max_connections: u32,
     ) -> Result<SqlSource, SqlError> {
         let source = SqlSource::lazy(target, limits, max_connections)?;
+        let failed = |reason: String| SqlError::Connect { target: target.describe(), reason };
+        if let SqlSource::Mssql(pool) = &source {
+            return pool.check().await.map(|()| source.clone()).map_err(failed);
+        }
         // One direct connection, not the pool: the pool retries a refused
         // connection until its acquire timeout, which would hide a typo in
         // `hostPort` behind half a minute of silence.
@@ -104,13 +130,16 @@ impl SqlSource {
             match &source {
                 SqlSource::Postgres(pool) => pool.connect_options().connect().await?.close().await,
                 SqlSource::Sqlite(pool) => pool.connect_options().connect().await?.close().await,
+                SqlSource::Mssql(_) => Ok(()),
             }
         };
-        let failed = |reason: String| SqlError::Connect { target: target.describe(), reason };
-        match tokio::time::timeout(CONNECT_TIMEOUT, check).await {
+        match tokio::time::timeout(limits.connect_timeout, check).await {
             Ok(Ok(())) => Ok(source),
             Ok(Err(err)) => Err(failed(err.to_string())),
-            Err(_) => Err(failed(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()))),
+            Err(_) => Err(failed(format!(
+                "no answer within {} s (weir.limits.connectTimeoutSecs)",
+                limits.connect_timeout.as_secs()
+            ))),
         }
     }
 
@@ -119,6 +148,7 @@ impl SqlSource {
         Ok(match target {
             SqlTarget::Postgres { .. } => SqlSource::Postgres(postgres::pool(target, limits, max_connections)?),
             SqlTarget::Sqlite { path } => SqlSource::Sqlite(sqlite::pool(path, max_connections)),
+            SqlTarget::Mssql(target) => SqlSource::Mssql(MssqlPool::new(target.clone(), limits, max_connections)),
         })
     }
 
@@ -126,6 +156,7 @@ impl SqlSource {
         match self {
             SqlSource::Postgres(pool) => pool.close().await,
             SqlSource::Sqlite(pool) => pool.close().await,
+            SqlSource::Mssql(pool) => pool.close().await,
         }
     }
 }
@@ -134,7 +165,7 @@ impl SqlSource {
 pub type DatabaseFilter = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
 /// Labels `<base>/<database>`: the same server and credentials as `base`,
-/// another database. Granted with `ingestAllDatabases`; each database's
+/// another database (PostgreSQL and SQL Server sessions are bound to one). Granted with `ingestAllDatabases`; each database's
 /// pool opens on first use.
 struct Family {
     template: SqlTarget,
@@ -161,7 +192,7 @@ impl SqlGrants {
     }
 
     /// Grants `<base>/<database>` for every database `allow` accepts on
-    /// the PostgreSQL server of `template`.
+    /// the server of `template`.
     pub fn grant_databases(&mut self, base: &str, template: SqlTarget, allow: DatabaseFilter, max_connections: u32) {
         let family = Family { template, allow, max_connections, opened: Mutex::new(BTreeMap::new()) };
         self.families.insert(base.to_string(), family);
@@ -189,16 +220,7 @@ impl SqlGrants {
         if let Some(source) = opened.get(database) {
             return Ok(source.clone());
         }
-        let SqlTarget::Postgres { host, port, username, password, .. } = &family.template else {
-            return Err(refused());
-        };
-        let target = SqlTarget::Postgres {
-            host: host.clone(),
-            port: *port,
-            username: username.clone(),
-            password: password.clone(),
-            database: database.to_string(),
-        };
+        let target = family.template.with_database(database).ok_or_else(refused)?;
         let source = SqlSource::lazy(&target, &self.limits, family.max_connections).map_err(|e| e.to_string())?;
         opened.insert(database.to_string(), source.clone());
         Ok(source)
@@ -237,6 +259,8 @@ impl InstanceSql {
 pub enum SqlConnection {
     Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
     Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
+    // Boxed: a TDS client is large beside a pooled sqlx connection.
+    Mssql(Box<MssqlConnection>),
 }
 
 impl SqlConnection {
@@ -244,6 +268,7 @@ impl SqlConnection {
         match self {
             SqlConnection::Postgres(conn) => postgres::query(conn, statement, params, limits).await,
             SqlConnection::Sqlite(conn) => sqlite::query(conn, statement, params, limits).await,
+            SqlConnection::Mssql(conn) => conn.query(statement, params, limits).await,
         }
     }
 
@@ -251,6 +276,7 @@ impl SqlConnection {
         match self {
             SqlConnection::Postgres(_) => "postgres",
             SqlConnection::Sqlite(_) => "sqlite",
+            SqlConnection::Mssql(_) => "mssql",
         }
     }
 }
