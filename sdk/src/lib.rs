@@ -26,6 +26,7 @@ pub mod filter;
 pub mod http;
 pub mod log;
 pub mod percent;
+pub mod refs;
 pub mod sql;
 
 #[doc(hidden)]

@@ -42,41 +42,7 @@ impl Wanted {
     }
 }
 
-/// How many names a path of `kind` has: `[db]`, `[db, schema]`,
-/// `[db, schema, table]`, `[db, schema, procedure]`.
-pub fn depth(kind: EntityKind) -> Option<usize> {
-    match kind {
-        EntityKind::Database => Some(1),
-        EntityKind::DatabaseSchema => Some(2),
-        EntityKind::Table | EntityKind::StoredProcedure => Some(3),
-        _ => None,
-    }
-}
-
-pub fn kind_name(kind: EntityKind) -> &'static str {
-    match kind {
-        EntityKind::Database => "database",
-        EntityKind::DatabaseSchema => "schema",
-        EntityKind::Table => "table",
-        EntityKind::StoredProcedure => "stored procedure",
-        EntityKind::Dashboard => "dashboard",
-        EntityKind::Chart => "chart",
-        EntityKind::DataModel => "data model",
-    }
-}
-
-/// Splits a batch by kind, kinds in order of first appearance. The host
-/// sends one kind per batch; this keeps a mixed one correct anyway.
-pub fn by_kind(refs: Vec<EntityRef>) -> Vec<(EntityKind, Vec<EntityRef>)> {
-    let mut groups: Vec<(EntityKind, Vec<EntityRef>)> = Vec::new();
-    for r in refs {
-        match groups.iter_mut().find(|(kind, _)| *kind == r.kind) {
-            Some((_, group)) => group.push(r),
-            None => groups.push((r.kind, vec![r])),
-        }
-    }
-    groups
-}
+pub use weir_sdk::refs::{by_kind, depth, kind_name};
 
 /// Checks the shape of the refs of one kind. Which database a ref may
 /// name is the connections' business (`connections::label`).
