@@ -10,6 +10,7 @@ pub mod caps;
 pub mod config;
 pub mod fixture;
 pub mod fqn;
+pub mod logging;
 /// Percent-encoding, shared with the SDK so host and plugins agree.
 #[path = "../../sdk/src/percent.rs"]
 pub mod percent;
@@ -19,3 +20,4 @@ pub mod report;
 pub mod runtime;
 pub mod sink;
 pub mod state;
+pub mod text;

@@ -1,6 +1,7 @@
 //! What a run did: counts per kind, every failure with its reason, batch
 //! timings. Printed as a table at the end of a run and kept as JSON.
 
+use crate::text::escape_controls;
 use serde::Serialize;
 use std::io::Write;
 
@@ -123,9 +124,25 @@ pub struct RunReport {
     /// The plan: strategy, shard ids and the refs in each.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan: Option<crate::plan::Plan>,
+    /// The most memory the weir process held during the run (Linux
+    /// `VmHWM`), in MiB.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_rss_mib: Option<f64>,
 }
 
 impl RunReport {
+    /// Replaces every secret in the texts the report carries.
+    pub fn redact(&mut self, redactor: &crate::caps::Redactor) {
+        let failures = self.failures.iter_mut().chain(self.relations_unresolved.iter_mut());
+        for f in failures {
+            redactor.redact_in_place(&mut f.entity);
+            redactor.redact_in_place(&mut f.reason);
+        }
+        for text in self.warnings.iter_mut().chain(self.stopped.iter_mut()) {
+            redactor.redact_in_place(text);
+        }
+    }
+
     pub fn found(&self) -> usize {
         self.kinds.iter().map(|k| k.found).sum()
     }
@@ -216,7 +233,7 @@ impl RunReport {
             writeln!(out, "stopped: {stopped}")?;
         }
         for w in &self.warnings {
-            writeln!(out, "warning: {w}")?;
+            writeln!(out, "warning: {}", escape_controls(w))?;
         }
         Ok(())
     }
@@ -303,10 +320,12 @@ impl RunReport {
         }
         writeln!(out, "failures by reason:")?;
         for g in groups.iter().take(GROUPS) {
-            let shown: Vec<&str> = g.entities.iter().take(EXAMPLES).copied().collect();
+            let shown: Vec<String> =
+                g.entities.iter().take(EXAMPLES).map(|e| escape_controls(e).into_owned()).collect();
             let more = g.entities.len().saturating_sub(EXAMPLES);
             let more = if more > 0 { format!(" and {more} more") } else { String::new() };
-            writeln!(out, "  {:>5} × {}: {}", g.entities.len(), g.error, g.reason)?;
+            // One line each: a reason may hold what a plugin or server said.
+            writeln!(out, "  {:>5} × {}: {}", g.entities.len(), g.error, escape_controls(g.reason))?;
             writeln!(out, "          {}{more}", shown.join(", "))?;
         }
         if groups.len() > GROUPS {

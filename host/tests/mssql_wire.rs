@@ -37,6 +37,7 @@ fn limits() -> QueryLimits {
     QueryLimits {
         statement_timeout: Duration::from_secs(2),
         connect_timeout: Duration::from_secs(2),
+        session_wait: Duration::from_secs(5),
         max_rows: 50_000,
         max_bytes: 64 << 20,
         max_open: 4,

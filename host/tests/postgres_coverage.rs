@@ -157,7 +157,7 @@ async fn owner_row_estimate_and_size_come_from_the_catalog() {
         |table: &str| common::show(dir.path(), "c.db", &format!("cov.{}.public.{table}", db.name))["extra"].clone();
     let counted = show("counted");
     assert_eq!(counted["rowCount"], 5000);
-    assert_eq!(counted["owner"], db.user());
+    assert_eq!(counted["owner"], db.owner());
     let size = counted["sizeBytes"].as_i64().unwrap();
     // 5,000 rows of ~130 bytes, plus the primary key index.
     assert!((500_000..5_000_000).contains(&size), "size {size}");

@@ -12,7 +12,7 @@ pub mod generate;
 pub mod latency;
 pub mod looker;
 pub mod measure;
-mod procfs;
+pub(crate) mod procfs;
 pub mod scaling;
 mod target;
 

@@ -123,6 +123,10 @@ sink:
 weir:
   instances: {instances}
   shardSize: {batch_size}
+  # The bench reads a database it generated, often as the role that
+  # generated it: accepted knowingly (the run warns).
+  sql:
+    allowPrivilegedRole: true
 ",
             host_port = q(&host_port),
             user = q(o.get_username()),

@@ -22,6 +22,7 @@ pub struct Args {
 
 pub async fn run(args: Args, catalog: Option<PathBuf>, ui: Ui) -> Result<ExitCode> {
     let workflow = Workflow::load(&args.config)?;
+    weir::logging::redact_secrets(std::sync::Arc::new(weir::caps::Redactor::new(workflow.secrets())));
     let options = IngestOptions {
         catalog,
         progress: ui.progress,

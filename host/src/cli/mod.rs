@@ -104,9 +104,9 @@ pub struct Ui {
     pub quiet: bool,
 }
 
-/// One line on stderr, the cause chain joined, exit status 1.
+/// The cause chain joined, redacted, on stderr; exit status 1.
 fn fail(err: anyhow::Error) -> ExitCode {
-    eprintln!("error: {err:#}");
+    eprintln!("error: {}", weir::logging::redact(&format!("{err:#}")));
     ExitCode::from(1)
 }
 
@@ -123,11 +123,11 @@ fn init_logging(cli: &Cli) {
         // Our own crate at the chosen level, dependencies one notch quieter.
         EnvFilter::new(format!("{default},sqlx=warn,wasmtime=warn,cranelift=warn"))
     });
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = match cli.log_format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Text => builder.with_target(false).with_ansi(std::io::stderr().is_terminal()).try_init(),
+    let format = match cli.log_format {
+        LogFormat::Json => weir::logging::Format::Json,
+        LogFormat::Text => weir::logging::Format::Text { ansi: std::io::stderr().is_terminal() },
     };
+    weir::logging::init(format, filter);
 }
 
 /// The compile cache, unless WEIR_NO_CACHE is set.

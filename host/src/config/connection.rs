@@ -4,6 +4,7 @@
 use super::env::{EnvString, Secret};
 use crate::caps::sql::SqlTarget;
 use crate::caps::sql::mssql::{Encryption, MssqlAuth, MssqlTarget};
+use crate::caps::sql::postgres::PgTarget;
 use serde::Deserialize;
 use serde_yaml::Value as Yaml;
 use std::path::PathBuf;
@@ -195,13 +196,13 @@ impl ConnectionConfig {
         match self.engine(source_type)? {
             Engine::Postgres => {
                 let (host, port) = split_host_port(self.host_port.as_ref()?.as_str(), POSTGRES_PORT).ok()?;
-                Some(SqlTarget::Postgres {
+                Some(SqlTarget::Postgres(PgTarget {
                     host,
                     port,
                     username: self.username.as_ref()?.to_string(),
                     password: self.auth_type.as_ref().map(|a| a.password.expose().to_string()),
                     database: self.database.as_ref().map(|d| d.to_string()).unwrap_or_else(|| "postgres".into()),
-                })
+                }))
             }
             Engine::Sqlite => {
                 let mut path = PathBuf::from(self.database_mode.as_ref()?.as_str());

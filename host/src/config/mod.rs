@@ -420,6 +420,10 @@ pub struct WeirSettings {
     pub state_path: Option<PathBuf>,
     #[serde(default)]
     pub limits: Limits,
+    /// What the host accepts of a database connection (`allowPrivilegedRole`,
+    /// `connectionShare`).
+    #[serde(default)]
+    pub sql: crate::caps::sql::SqlSettings,
 }
 
 impl Workflow {

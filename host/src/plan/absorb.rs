@@ -8,6 +8,7 @@ use super::progress::Progress;
 use super::scheduler::{Effort, Event, error_kind};
 use super::select::Selection;
 use super::shard::Shard;
+use crate::caps::Redactor;
 use crate::report::{FailureRecord, RunReport, ShardRecord};
 use crate::runtime::bindings::types::{Batch, Entity, EntityKind, EntityRef};
 use crate::sink::document::{self, kind_name, ref_fqn};
@@ -33,6 +34,10 @@ pub struct Absorber<'a> {
     pub stop: Arc<AtomicBool>,
     /// Deferred records not yet in the state store.
     pub relations: Vec<Relation>,
+    /// Secrets never reach a sink, even when a plugin got hold of one.
+    pub redactor: &'a Redactor,
+    /// Documents and records a secret was taken out of.
+    pub redacted: usize,
 }
 
 /// Deferred records are moved to the state store this many at a time.
@@ -152,7 +157,8 @@ impl Absorber<'_> {
                 continue;
             }
             match document::entity_document(self.service, &entity) {
-                Ok(doc) => {
+                Ok(mut doc) => {
+                    self.redacted += usize::from(doc.redact(self.redactor));
                     // Counted as written when the sink acknowledges it.
                     sent += 1;
                     self.pipeline.send(doc, requested || along).await?;
@@ -168,7 +174,10 @@ impl Absorber<'_> {
         }
         for deferred in &batch.deferred {
             match document::relation(self.service, deferred) {
-                Ok(relation) => self.relations.push(relation),
+                Ok(mut relation) => {
+                    self.redacted += usize::from(relation.redact(self.redactor));
+                    self.relations.push(relation);
+                }
                 Err(err) => report.relations_unresolved.push(FailureRecord {
                     entity: kind.to_string(),
                     kind: "relation".into(),

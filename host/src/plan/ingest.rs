@@ -8,7 +8,7 @@ use super::shard::{DEFAULT_SHARD_SIZE, Plan, Shard};
 use crate::caps::http::client::HttpClient;
 use crate::caps::http::origin::{AllowedOrigin, Grant, OriginError, OriginPolicy, origin_of};
 use crate::caps::http::secrets::ConnectionSecrets;
-use crate::caps::sql::{DatabaseFilter, QueryLimits, SqlError, SqlGrants, SqlSource};
+use crate::caps::sql::{DatabaseFilter, QueryLimits, SqlError, SqlGrants, SqlServer};
 use crate::caps::{Grants, Redactor};
 use crate::config::Workflow;
 use crate::report::{FailureRecord, RunReport};
@@ -146,6 +146,8 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
         max_failures: scheduler.max_failures,
         stop: scheduler.stop.clone(),
         relations: Vec::new(),
+        redactor: &redactor,
+        redacted: 0,
     };
     // Kinds run one after another, so parents are written before children.
     for kind in kinds_in(&plan) {
@@ -183,6 +185,13 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
 
     // Phase 2: records that point at other entities.
     absorber.defer().await?;
+    if absorber.redacted > 0 {
+        report.warnings.push(format!(
+            "{} documents from the plugin held a secret of the workflow; it was replaced by *** before they were \
+             written",
+            absorber.redacted
+        ));
+    }
     drop(absorber);
     // Everything was flushed above: closing only stops the writers.
     pipeline.close().await?;
@@ -196,7 +205,10 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
     }
     report.phases.relations_secs = clock.lap();
     report.elapsed_secs = started.elapsed().as_secs_f64();
+    report.peak_rss_mib = crate::bench::procfs::rss_mib("VmHWM:");
     report.plan = Some(plan);
+    // Failure reasons and warnings carry what plugins and servers said.
+    report.redact(&redactor);
     let summary = serde_json::to_value(&report).unwrap_or_default();
     sink.finish(&report.run_id, &service, &summary).await?;
     grants.sql.close().await;
@@ -338,13 +350,27 @@ async fn grant(
     let mut sql = SqlGrants::new(query_limits.clone());
     let connection = &workflow.source.service_connection.config;
     let target = connection.sql_target(&workflow.source.kind, options.base_dir.as_deref());
+    let asks_sql = plugin.info.capabilities.iter().any(|c| matches!(c, Capability::Sql(_)));
+    // The server is checked once, whichever labels the plugin asks for.
+    let server = match (&target, asks_sql) {
+        (Some(target), true) => {
+            tracing::info!(target = %target.describe(), "checking the database connection");
+            let (server, warnings) = SqlServer::connect(target, &query_limits, &workflow.weir.sql, instances).await?;
+            for warning in warnings {
+                tracing::warn!("{warning}");
+                report.warnings.push(warning);
+            }
+            Some(server)
+        }
+        _ => None,
+    };
     let mut http_asked: Vec<&str> = Vec::new();
     for capability in &plugin.info.capabilities {
         match capability {
-            Capability::Sql(label) if label == "source" => match &target {
-                Some(target) => {
-                    tracing::info!(target = %target.describe(), "granting sql:source");
-                    sql.grant(label, SqlSource::connect(target, &query_limits, instances).await?);
+            Capability::Sql(label) if label == "source" => match server.as_ref().and_then(|s| s.source(None)) {
+                Some(source) => {
+                    tracing::info!("granting sql:source");
+                    sql.grant(label, source);
                 }
                 None => report.warnings.push(format!(
                     "the plugin asks for sql:source, but source.type `{}` has no database connection weir can open",
@@ -355,13 +381,14 @@ async fn grant(
             // when the workflow asks for it.
             Capability::Sql(label) if label == "source/*" => {
                 let all = connection.ingest_all_databases.unwrap_or(false);
-                if let (true, Some(target)) = (all, target.as_ref().filter(|t| t.with_database("").is_some())) {
+                let with_databases = target.as_ref().is_some_and(|t| t.has_databases());
+                if let (true, true, Some(server)) = (all, with_databases, server.clone()) {
                     // The same rule discovery applies, FQN mode included.
                     let selection =
                         Selection::new(workflow.metadata_config().clone(), workflow.source.service_name.as_str());
                     let allow: DatabaseFilter = Arc::new(move |db: &str| selection.keeps_database(db));
                     tracing::info!("granting sql:source/<database> for ingestAllDatabases");
-                    sql.grant_databases("source", target.clone(), allow, instances);
+                    sql.grant_databases("source", server, allow);
                 }
             }
             Capability::Sql(label) => {

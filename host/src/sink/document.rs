@@ -20,6 +20,43 @@ pub enum DocumentError {
     Raw(String),
     #[error("path {0:?} does not have the {1} parts this kind needs")]
     Path(Vec<String>, usize),
+    #[error("raw entity kind `{0}` is not one a sink can write (raw entities may be: {raw})", raw = RAW_KINDS.join(", "))]
+    RawKind(String),
+    #[error(
+        "lineage edge {from} → {to} is refused: an edge must have at least one end in the run's own service `{service}`"
+    )]
+    ForeignEdge { from: String, to: String, service: String },
+}
+
+/// OpenMetadata entity kinds the sinks write, with their REST collections:
+/// the contract's own kinds, then those a plugin may send as raw entities.
+/// Services are the host's to write, never a plugin's.
+const KINDS: &[(&str, &str)] = &[
+    ("database", "databases"),
+    ("databaseSchema", "databaseSchemas"),
+    ("table", "tables"),
+    ("storedProcedure", "storedProcedures"),
+    ("dashboard", "dashboards"),
+    ("chart", "charts"),
+    ("dashboardDataModel", "dashboard/datamodels"),
+    ("pipeline", "pipelines"),
+    ("topic", "topics"),
+    ("mlmodel", "mlmodels"),
+    ("container", "containers"),
+    ("searchIndex", "searchIndexes"),
+    ("query", "queries"),
+    ("metric", "metrics"),
+    ("apiCollection", "apiCollections"),
+    ("apiEndpoint", "apiEndpoints"),
+];
+
+/// The kinds a raw entity may have: those the contract does not model.
+const RAW_KINDS: &[&str] =
+    &["pipeline", "topic", "mlmodel", "container", "searchIndex", "query", "metric", "apiCollection", "apiEndpoint"];
+
+/// The REST collection of an entity kind the sinks write.
+pub fn collection(kind: &str) -> Option<&'static str> {
+    KINDS.iter().find(|(k, _)| *k == kind).map(|(_, c)| *c)
 }
 
 /// One entity as the catalog stores it.
@@ -231,6 +268,9 @@ pub fn entity_document(service: &str, entity: &Entity) -> Result<Document, Docum
             Document::new("dashboardDataModel", fqn, Some(fqn::quote(service)?), &m.name, body, extra)
         }
         Entity::Raw(raw) => {
+            if !RAW_KINDS.contains(&raw.kind.as_str()) {
+                return Err(DocumentError::RawKind(raw.kind.clone()));
+            }
             let body: Value = serde_json::from_str(&raw.document).map_err(|e| DocumentError::Raw(e.to_string()))?;
             let fqn = fqn::build(&[service, &raw.name])?;
             let body = match body {
@@ -376,6 +416,20 @@ fn columns_json(columns: &[Column], keyed: &[(String, &str)]) -> Result<Vec<Valu
 }
 
 impl Document {
+    /// Replaces every secret in the document (its name and FQN too) and
+    /// seals it again; whether anything was replaced.
+    pub fn redact(&mut self, redactor: &crate::caps::Redactor) -> bool {
+        let mut found = redactor.redact_json(&mut self.body) | redactor.redact_json(&mut self.extra);
+        found |= redactor.redact_in_place(&mut self.fqn) | redactor.redact_in_place(&mut self.name);
+        if let Some(parent) = &mut self.parent {
+            found |= redactor.redact_in_place(parent);
+        }
+        if found {
+            self.seal();
+        }
+        found
+    }
+
     fn new(
         kind: &str,
         fqn: String,
@@ -398,6 +452,9 @@ impl Document {
     /// Computes the source hash and stores it in the request, as
     /// OpenMetadata's `sourceHash` (at most 32 characters).
     fn seal(&mut self) {
+        if let Value::Object(map) = &mut self.body {
+            map.remove("sourceHash");
+        }
         let mut hasher = Sha256::new();
         hasher.update(self.body.to_string());
         hasher.update(self.extra.to_string());
@@ -439,8 +496,15 @@ fn foreign_key(service: &str, fk: &ForeignKey) -> Result<Relation, DocumentError
 }
 
 fn lineage(service: &str, edge: &LineageEdge) -> Result<Relation, DocumentError> {
-    let from = kind_fqn(edge.from_service.as_deref().unwrap_or(service), edge.from_kind, &edge.from)?;
-    let to = kind_fqn(edge.to_service.as_deref().unwrap_or(service), edge.to_kind, &edge.to)?;
+    let from_service = edge.from_service.as_deref().unwrap_or(service);
+    let to_service = edge.to_service.as_deref().unwrap_or(service);
+    let from = kind_fqn(from_service, edge.from_kind, &edge.from)?;
+    let to = kind_fqn(to_service, edge.to_kind, &edge.to)?;
+    // A shared catalog holds other services' edges: a plugin may link its
+    // own entities to theirs, never rewrite theirs.
+    if from_service != service && to_service != service {
+        return Err(DocumentError::ForeignEdge { from, to, service: service.to_string() });
+    }
     let mut body = Map::new();
     body.insert("fromEntity".into(), json!({ "type": kind_name(edge.from_kind), "fqn": from }));
     body.insert("toEntity".into(), json!({ "type": kind_name(edge.to_kind), "fqn": to }));
@@ -449,6 +513,23 @@ fn lineage(service: &str, edge: &LineageEdge) -> Result<Relation, DocumentError>
 }
 
 impl Relation {
+    /// Replaces every secret in the record; whether anything was replaced.
+    pub fn redact(&mut self, redactor: &crate::caps::Redactor) -> bool {
+        match self {
+            Relation::ForeignKey { table, name, columns, referred_table, referred_columns } => {
+                let mut found = redactor.redact_in_place(table) | redactor.redact_in_place(name);
+                found |= redactor.redact_in_place(referred_table);
+                for text in columns.iter_mut().chain(referred_columns.iter_mut()) {
+                    found |= redactor.redact_in_place(text);
+                }
+                found
+            }
+            Relation::Lineage { from, to, body } => {
+                redactor.redact_in_place(from) | redactor.redact_in_place(to) | redactor.redact_json(body)
+            }
+        }
+    }
+
     /// The OpenMetadata shape of the record: a FOREIGN_KEY table
     /// constraint, or a lineage edge.
     pub fn body(&self) -> Value {

@@ -16,21 +16,35 @@ pub fn admin_url() -> String {
     std::env::var("WEIR_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
-/// A database created for one test and dropped when the test ends.
+/// A database created for one test and dropped when the test ends, with a
+/// role of its own that weir connects as: a reader made as the README tells
+/// operators to (`pg_read_all_data`), since weir refuses a superuser.
 pub struct TestDb {
     pub name: String,
+    reader: String,
 }
+
+/// The password of every test's reader role (the tests' server trusts
+/// local connections, so it is not sent; it is there for one that does not).
+pub const READER_PASSWORD: &str = "weir-test-reader";
 
 impl TestDb {
     pub async fn create(prefix: &str) -> TestDb {
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
         let name = format!("weir_{prefix}_{}_{nanos}", std::process::id());
+        let reader = format!("weir_reader_{}_{nanos}", std::process::id());
         let mut admin = PgConnection::connect(&admin_url())
             .await
             .unwrap_or_else(|e| panic!("PostgreSQL at {} (set WEIR_TEST_PG_URL): {e}", admin_url()));
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).execute(&mut admin).await.unwrap();
+        for setup in [
+            format!("CREATE DATABASE \"{name}\""),
+            format!("CREATE ROLE \"{reader}\" LOGIN PASSWORD '{READER_PASSWORD}'"),
+            format!("GRANT pg_read_all_data TO \"{reader}\""),
+        ] {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(setup)).execute(&mut admin).await.unwrap();
+        }
         admin.close().await.unwrap();
-        TestDb { name }
+        TestDb { name, reader }
     }
 
     pub fn url(&self) -> String {
@@ -54,7 +68,14 @@ impl TestDb {
         host_port.to_string()
     }
 
+    /// The role weir connects as: the database's reader.
     pub fn user(&self) -> String {
+        self.reader.clone()
+    }
+
+    /// The role that made the database and owns what the test creates in
+    /// it (a superuser on the tests' server).
+    pub fn owner(&self) -> String {
         let url = admin_url();
         let rest = url.trim_start_matches("postgres://").trim_start_matches("postgresql://");
         rest.split_once('@')
@@ -65,13 +86,15 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let name = self.name.clone();
+        let (name, reader) = (self.name.clone(), self.reader.clone());
         // Drop runs outside any runtime guarantee: use a thread of its own.
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             rt.block_on(async {
                 if let Ok(mut admin) = PgConnection::connect(&admin_url()).await {
                     let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(drop)).execute(&mut admin).await;
+                    let drop = format!("DROP ROLE IF EXISTS \"{reader}\"");
                     let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(drop)).execute(&mut admin).await;
                     let _ = admin.close().await;
                 }

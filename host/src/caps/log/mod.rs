@@ -6,8 +6,12 @@ use crate::runtime::instance::HostState;
 
 /// Lines one instance may log before the rest are dropped.
 const MAX_LINES: u32 = 10_000;
-/// Longest message kept, in bytes.
+/// Longest message kept, in bytes; a field's value gets as much.
 const MAX_MESSAGE: usize = 8 * 1024;
+/// Longest field name kept, in bytes.
+const MAX_KEY: usize = 64;
+/// Fields kept per line.
+const MAX_FIELDS: usize = 32;
 
 #[derive(Default)]
 pub struct LogBudget {
@@ -20,15 +24,17 @@ pub struct Collected {
     lines: std::sync::Mutex<Vec<String>>,
 }
 
-/// Lines kept for the report; the log stream has them all.
+/// Lines kept for the report, and how much of each; the log stream has
+/// them all, whole.
 const MAX_COLLECTED: usize = 200;
+const MAX_COLLECTED_LINE: usize = 2 * 1024;
 
 impl Collected {
-    fn push(&self, line: String) {
+    fn push(&self, line: &str) {
         if let Ok(mut lines) = self.lines.lock()
             && lines.len() < MAX_COLLECTED
         {
-            lines.push(line);
+            lines.push(truncate(line, MAX_COLLECTED_LINE).to_string());
         }
     }
 
@@ -49,13 +55,19 @@ impl Host for HostState {
         if budget.lines > MAX_LINES {
             return Ok(());
         }
+        // What a line may hold is bounded here: the strings the plugin
+        // passed are freed when this call returns, whatever their size.
         let redactor = &self.caps.grants.redactor;
         let mut text = redactor.redact(truncate(&message, MAX_MESSAGE));
-        for (key, value) in &fields {
-            text.push_str(&format!(" {}={}", key, redactor.redact(truncate(value, MAX_MESSAGE))));
+        for (key, value) in fields.iter().take(MAX_FIELDS) {
+            let value = redactor.redact(truncate(value, MAX_MESSAGE));
+            text.push_str(&format!(" {}={value}", redactor.redact(truncate(key, MAX_KEY))));
+        }
+        if fields.len() > MAX_FIELDS {
+            text.push_str(&format!(" (and {} more fields)", fields.len() - MAX_FIELDS));
         }
         if matches!(level, Level::Warn | Level::Error) {
-            self.caps.grants.warnings.push(format!("{plugin}: {text}"));
+            self.caps.grants.warnings.push(&format!("{plugin}: {text}"));
         }
         let shard = self.caps.shard.as_deref().unwrap_or("-");
         match level {

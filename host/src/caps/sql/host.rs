@@ -22,7 +22,7 @@ impl Host for HostState {
             )));
         }
         let acquired = match source {
-            SqlSource::Postgres(pool) => pool.acquire().await.map(SqlConnection::Postgres).map_err(|e| e.to_string()),
+            SqlSource::Postgres(source) => source.acquire().await.map(SqlConnection::Postgres),
             SqlSource::Sqlite(pool) => pool.acquire().await.map(SqlConnection::Sqlite).map_err(|e| e.to_string()),
             SqlSource::Mssql(pool) => pool.acquire().await.map(|c| SqlConnection::Mssql(Box::new(c))),
         };

@@ -3,22 +3,30 @@
 //! every statement runs read-only under a timeout and a result cap. The
 //! password stays in the host.
 //!
-//! - `mod.rs`: grants (label → connection pool) and per-instance state.
+//! - `mod.rs`: the server a run reaches, grants (label → connection pool)
+//!   and per-instance state.
+//! - `settings.rs`: `weir.sql` in the workflow.
 //! - `host.rs`: the WIT `sql` interface.
+//! - `read_only.rs`: the statement check both servers' drivers apply.
 //! - `rows.rs`: binding, streaming and result caps, shared by the drivers.
-//! - `postgres.rs`, `sqlite.rs`, `mssql/`: one driver each (sqlx for the
+//! - `postgres/`, `sqlite.rs`, `mssql/`: one driver each (sqlx for the
 //!   first two, tiberius for SQL Server).
 
 mod host;
 pub mod mssql;
 pub mod postgres;
+pub mod read_only;
 mod rows;
+mod settings;
 pub mod sqlite;
+
+pub use settings::SqlSettings;
 
 use crate::runtime::bindings::types::{ErrorKind, Failure};
 use crate::runtime::bindings::weir::connector::sql::RowSet;
 use crate::runtime::bindings::weir::connector::sql::SqlValue;
 use mssql::{MssqlConnection, MssqlPool, MssqlTarget};
+use postgres::{PgServer, PgSession, PgSource, PgTarget};
 use sqlx::{ConnectOptions, Connection};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -30,7 +38,7 @@ use thiserror::Error;
 /// implements `Debug` with it.
 #[derive(Clone)]
 pub enum SqlTarget {
-    Postgres { host: String, port: u16, username: String, password: Option<String>, database: String },
+    Postgres(PgTarget),
     Sqlite { path: PathBuf },
     Mssql(MssqlTarget),
 }
@@ -39,28 +47,16 @@ impl SqlTarget {
     /// A description safe to print: no password.
     pub fn describe(&self) -> String {
         match self {
-            SqlTarget::Postgres { host, port, username, database, .. } => {
-                format!("PostgreSQL {username}@{host}:{port}/{database}")
-            }
+            SqlTarget::Postgres(target) => target.describe(),
             SqlTarget::Sqlite { path } => format!("SQLite {}", path.display()),
             SqlTarget::Mssql(target) => target.describe(),
         }
     }
 
-    /// The same server and credentials, another database; `None` for
-    /// engines without databases (SQLite).
-    pub fn with_database(&self, database: &str) -> Option<SqlTarget> {
-        match self {
-            SqlTarget::Postgres { host, port, username, password, .. } => Some(SqlTarget::Postgres {
-                host: host.clone(),
-                port: *port,
-                username: username.clone(),
-                password: password.clone(),
-                database: database.to_string(),
-            }),
-            SqlTarget::Mssql(target) => Some(SqlTarget::Mssql(target.with_database(database))),
-            SqlTarget::Sqlite { .. } => None,
-        }
+    /// Whether the engine binds a session to one database, so that other
+    /// databases need sessions of their own (not SQLite).
+    pub fn has_databases(&self) -> bool {
+        !matches!(self, SqlTarget::Sqlite { .. })
     }
 }
 
@@ -70,7 +66,10 @@ pub struct QueryLimits {
     pub statement_timeout: Duration,
     /// How long opening a session may take (TCP, TLS and login).
     pub connect_timeout: Duration,
+    /// How long a plugin may wait for a free session: a call's deadline.
+    pub session_wait: Duration,
     pub max_rows: u64,
+    /// What the host may hold for one result, in bytes of its own memory.
     pub max_bytes: u64,
     /// Connections one instance may hold at once.
     pub max_open: u32,
@@ -88,6 +87,7 @@ impl From<&crate::runtime::Limits> for QueryLimits {
         QueryLimits {
             statement_timeout: l.statement_timeout(),
             connect_timeout: l.connect_timeout(),
+            session_wait: l.call_timeout(),
             max_rows: l.max_rows,
             max_bytes: l.max_result_bytes(),
             max_open: l.max_handles,
@@ -99,62 +99,106 @@ impl From<&crate::runtime::Limits> for QueryLimits {
 pub enum SqlError {
     #[error("cannot connect to {target}: {reason}")]
     Connect { target: String, reason: String },
+    /// The server answered, but weir will not hand this connection to a
+    /// plugin (a PostgreSQL role that can do more than read).
+    #[error("refusing the connection to {target}: {reason}")]
+    Refused { target: String, reason: String },
 }
 
-/// A pool of connections to one granted target. Cloning shares the pool.
+/// A server the run reaches, checked once when the run starts; the pool of
+/// each database a plugin asks for comes from it.
+#[derive(Clone)]
+pub enum SqlServer {
+    Postgres(Arc<PgServer>),
+    Sqlite { path: PathBuf, max_connections: u32 },
+    Mssql { target: MssqlTarget, limits: QueryLimits, max_connections: u32 },
+}
+
+impl SqlServer {
+    /// Checks that one connection can be made now, so a wrong host or
+    /// password fails the run up front with one clear line, and learns what
+    /// the server needs known (a PostgreSQL role's privileges, its free
+    /// connection slots). `max_connections` is how many sessions the run's
+    /// instances could use at once. Returns the warnings the run shows.
+    pub async fn connect(
+        target: &SqlTarget,
+        limits: &QueryLimits,
+        settings: &SqlSettings,
+        max_connections: u32,
+    ) -> Result<(SqlServer, Vec<String>), SqlError> {
+        let failed = |reason: String| SqlError::Connect { target: target.describe(), reason };
+        match target {
+            SqlTarget::Postgres(target) => {
+                let (server, warnings) = PgServer::connect(target, limits, settings, max_connections).await?;
+                Ok((SqlServer::Postgres(server), warnings))
+            }
+            SqlTarget::Mssql(target) => {
+                let server = SqlServer::Mssql { target: target.clone(), limits: limits.clone(), max_connections };
+                if let Some(SqlSource::Mssql(pool)) = server.source(None) {
+                    pool.check().await.map_err(failed)?;
+                }
+                Ok((server, Vec::new()))
+            }
+            SqlTarget::Sqlite { path } => {
+                let pool = sqlite::pool(path, 1);
+                let check = async { pool.connect_options().connect().await?.close().await };
+                match tokio::time::timeout(limits.connect_timeout, check).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(err)) => return Err(failed(err.to_string())),
+                    Err(_) => return Err(failed("no answer in time (weir.limits.connectTimeoutSecs)".into())),
+                }
+                Ok((SqlServer::Sqlite { path: path.clone(), max_connections }, Vec::new()))
+            }
+        }
+    }
+
+    /// The pool of `database` (the workflow's own when `None`); `None` for
+    /// another database on an engine without databases (SQLite). Pools
+    /// connect on first use.
+    pub fn source(&self, database: Option<&str>) -> Option<SqlSource> {
+        Some(match self {
+            SqlServer::Postgres(server) => SqlSource::Postgres(server.source(database)),
+            SqlServer::Sqlite { path, max_connections } => match database {
+                None => SqlSource::Sqlite(sqlite::pool(path, *max_connections)),
+                Some(_) => return None,
+            },
+            SqlServer::Mssql { target, limits, max_connections } => {
+                let target = match database {
+                    Some(database) => target.with_database(database),
+                    None => target.clone(),
+                };
+                SqlSource::Mssql(MssqlPool::new(target, limits, *max_connections))
+            }
+        })
+    }
+}
+
+/// A pool of connections to one database. Cloning shares the pool.
 #[derive(Clone)]
 pub enum SqlSource {
-    Postgres(sqlx::PgPool),
+    Postgres(PgSource),
     Sqlite(sqlx::SqlitePool),
     Mssql(MssqlPool),
 }
 
 impl SqlSource {
-    /// Opens a pool of at most `max_connections` and checks that one
-    /// connection can be made now, so a wrong host or password fails the run
-    /// up front with one clear line.
+    /// The target's own database, on a server checked as
+    /// [`SqlServer::connect`] does with the default settings.
     pub async fn connect(
         target: &SqlTarget,
         limits: &QueryLimits,
         max_connections: u32,
     ) -> Result<SqlSource, SqlError> {
-        let source = SqlSource::lazy(target, limits, max_connections)?;
-        let failed = |reason: String| SqlError::Connect { target: target.describe(), reason };
-        if let SqlSource::Mssql(pool) = &source {
-            return pool.check().await.map(|()| source.clone()).map_err(failed);
-        }
-        // One direct connection, not the pool: the pool retries a refused
-        // connection until its acquire timeout, which would hide a typo in
-        // `hostPort` behind half a minute of silence.
-        let check = async {
-            match &source {
-                SqlSource::Postgres(pool) => pool.connect_options().connect().await?.close().await,
-                SqlSource::Sqlite(pool) => pool.connect_options().connect().await?.close().await,
-                SqlSource::Mssql(_) => Ok(()),
-            }
-        };
-        match tokio::time::timeout(limits.connect_timeout, check).await {
-            Ok(Ok(())) => Ok(source),
-            Ok(Err(err)) => Err(failed(err.to_string())),
-            Err(_) => Err(failed(format!(
-                "no answer within {} s (weir.limits.connectTimeoutSecs)",
-                limits.connect_timeout.as_secs()
-            ))),
-        }
-    }
-
-    /// A pool that connects on first use.
-    fn lazy(target: &SqlTarget, limits: &QueryLimits, max_connections: u32) -> Result<SqlSource, SqlError> {
-        Ok(match target {
-            SqlTarget::Postgres { .. } => SqlSource::Postgres(postgres::pool(target, limits, max_connections)?),
-            SqlTarget::Sqlite { path } => SqlSource::Sqlite(sqlite::pool(path, max_connections)),
-            SqlTarget::Mssql(target) => SqlSource::Mssql(MssqlPool::new(target.clone(), limits, max_connections)),
+        let (server, _) = SqlServer::connect(target, limits, &SqlSettings::default(), max_connections).await?;
+        server.source(None).ok_or_else(|| SqlError::Connect {
+            target: target.describe(),
+            reason: "the engine has no database to open".into(),
         })
     }
 
     pub async fn close(&self) {
         match self {
-            SqlSource::Postgres(pool) => pool.close().await,
+            SqlSource::Postgres(source) => source.close().await,
             SqlSource::Sqlite(pool) => pool.close().await,
             SqlSource::Mssql(pool) => pool.close().await,
         }
@@ -165,12 +209,12 @@ impl SqlSource {
 pub type DatabaseFilter = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
 /// Labels `<base>/<database>`: the same server and credentials as `base`,
-/// another database (PostgreSQL and SQL Server sessions are bound to one). Granted with `ingestAllDatabases`; each database's
-/// pool opens on first use.
+/// another database (PostgreSQL and SQL Server sessions are bound to one).
+/// Granted with `ingestAllDatabases`; each database's pool opens on first
+/// use.
 struct Family {
-    template: SqlTarget,
+    server: SqlServer,
     allow: DatabaseFilter,
-    max_connections: u32,
     opened: Mutex<BTreeMap<String, SqlSource>>,
 }
 
@@ -192,9 +236,9 @@ impl SqlGrants {
     }
 
     /// Grants `<base>/<database>` for every database `allow` accepts on
-    /// the server of `template`.
-    pub fn grant_databases(&mut self, base: &str, template: SqlTarget, allow: DatabaseFilter, max_connections: u32) {
-        let family = Family { template, allow, max_connections, opened: Mutex::new(BTreeMap::new()) };
+    /// `server`.
+    pub fn grant_databases(&mut self, base: &str, server: SqlServer, allow: DatabaseFilter) {
+        let family = Family { server, allow, opened: Mutex::new(BTreeMap::new()) };
         self.families.insert(base.to_string(), family);
     }
 
@@ -220,8 +264,7 @@ impl SqlGrants {
         if let Some(source) = opened.get(database) {
             return Ok(source.clone());
         }
-        let target = family.template.with_database(database).ok_or_else(refused)?;
-        let source = SqlSource::lazy(&target, &self.limits, family.max_connections).map_err(|e| e.to_string())?;
+        let source = family.server.source(Some(database)).ok_or_else(refused)?;
         opened.insert(database.to_string(), source.clone());
         Ok(source)
     }
@@ -257,7 +300,7 @@ impl InstanceSql {
 /// A connection handed to a plugin, held in its resource table until the
 /// plugin drops it (or the instance is dropped).
 pub enum SqlConnection {
-    Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
+    Postgres(PgSession),
     Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
     // Boxed: a TDS client is large beside a pooled sqlx connection.
     Mssql(Box<MssqlConnection>),
@@ -266,7 +309,7 @@ pub enum SqlConnection {
 impl SqlConnection {
     async fn query(&mut self, statement: &str, params: &[SqlValue], limits: &QueryLimits) -> Result<RowSet, Failure> {
         match self {
-            SqlConnection::Postgres(conn) => postgres::query(conn, statement, params, limits).await,
+            SqlConnection::Postgres(session) => session.query(statement, params, limits).await,
             SqlConnection::Sqlite(conn) => sqlite::query(conn, statement, params, limits).await,
             SqlConnection::Mssql(conn) => conn.query(statement, params, limits).await,
         }
@@ -281,23 +324,24 @@ impl SqlConnection {
     }
 }
 
-/// Counts rows and bytes of a result as it streams in, and fails the query
-/// as soon as either cap is passed.
+/// Gathers a result's rows as they stream in, and fails the query as soon
+/// as it has more rows than allowed or holds more of the host's memory than
+/// allowed: what the host holds is counted (values, the text and bytes they
+/// point to, the row vectors), not what came over the wire.
 struct ResultBudget<'a> {
     limits: &'a QueryLimits,
-    rows: u64,
-    bytes: u64,
+    rows: Vec<Vec<SqlValue>>,
+    /// Bytes the rows hold, less the outer vector.
+    held: u64,
 }
 
 impl<'a> ResultBudget<'a> {
     fn new(limits: &'a QueryLimits) -> Self {
-        ResultBudget { limits, rows: 0, bytes: 0 }
+        ResultBudget { limits, rows: Vec::new(), held: 0 }
     }
 
-    fn take(&mut self, row: &[SqlValue]) -> Result<(), Failure> {
-        self.rows += 1;
-        self.bytes += row.iter().map(value_size).sum::<u64>();
-        if self.rows > self.limits.max_rows {
+    fn push(&mut self, row: Vec<SqlValue>) -> Result<(), Failure> {
+        if self.rows.len() as u64 >= self.limits.max_rows {
             return Err(failure(
                 ErrorKind::Permanent,
                 format!(
@@ -306,25 +350,38 @@ impl<'a> ResultBudget<'a> {
                 ),
             ));
         }
-        if self.bytes > self.limits.max_bytes {
+        self.held += row_size(&row);
+        self.rows.push(row);
+        let outer = (self.rows.capacity() * std::mem::size_of::<Vec<SqlValue>>()) as u64;
+        if self.held + outer > self.limits.max_bytes {
             return Err(failure(
                 ErrorKind::Permanent,
                 format!(
-                    "result is larger than {} MiB (weir.limits.maxResultMib); query in smaller batches",
+                    "result takes more than {} MiB of the host's memory (weir.limits.maxResultMib); \
+                     query in smaller batches",
                     self.limits.max_bytes >> 20
                 ),
             ));
         }
         Ok(())
     }
+
+    fn into_rows(self) -> Vec<Vec<SqlValue>> {
+        self.rows
+    }
 }
 
-fn value_size(value: &SqlValue) -> u64 {
-    match value {
-        SqlValue::Text(s) => s.len() as u64 + 8,
-        SqlValue::Bytes(b) => b.len() as u64 + 8,
-        _ => 8,
-    }
+/// What one row costs the host while the result is held.
+fn row_size(row: &Vec<SqlValue>) -> u64 {
+    let heap: usize = row
+        .iter()
+        .map(|value| match value {
+            SqlValue::Text(s) => s.capacity(),
+            SqlValue::Bytes(b) => b.capacity(),
+            _ => 0,
+        })
+        .sum();
+    (row.capacity() * std::mem::size_of::<SqlValue>() + heap) as u64
 }
 
 fn failure(kind: ErrorKind, message: impl Into<String>) -> Failure {
@@ -335,20 +392,24 @@ fn failure(kind: ErrorKind, message: impl Into<String>) -> Failure {
 mod tests {
     use super::*;
 
-    fn server() -> SqlTarget {
-        SqlTarget::Postgres {
+    /// A server nothing connects to: family pools open on first use.
+    fn server() -> SqlServer {
+        let target = MssqlTarget {
             host: "db".into(),
-            port: 5432,
-            username: "reader".into(),
-            password: Some("pw".into()),
+            port: 1433,
             database: "main".into(),
-        }
+            auth: mssql::MssqlAuth::SqlServer { username: "reader".into(), password: "pw".into() },
+            encryption: mssql::Encryption::Plaintext,
+            trust_server_certificate: false,
+            ca_certificate: None,
+        };
+        SqlServer::Mssql { target, limits: QueryLimits::default(), max_connections: 2 }
     }
 
     #[tokio::test]
     async fn a_database_family_grants_only_what_the_filter_allows() {
         let mut grants = SqlGrants::new(QueryLimits::default());
-        grants.grant_databases("source", server(), Arc::new(|db: &str| db != "payroll"), 2);
+        grants.grant_databases("source", server(), Arc::new(|db: &str| db != "payroll"));
         assert!(grants.source("source/sales").is_ok());
         assert!(grants.source("source/sales").is_ok(), "a second open reuses the pool");
         let excluded = grants.source("source/payroll").err().unwrap();

@@ -62,7 +62,6 @@ where
     let mut stream = query.fetch(executor);
     let mut budget = ResultBudget::new(limits);
     let mut columns = Vec::new();
-    let mut rows = Vec::new();
     // Engines without a server-side timeout (SQLite) are stopped here.
     // PostgreSQL cancels on the server at statement_timeout, which leaves
     // the session clean; the grace lets that happen first.
@@ -79,11 +78,9 @@ where
         if columns.is_empty() {
             columns = describe(&row);
         }
-        let values = (decoder.row)(&row)?;
-        budget.take(&values)?;
-        rows.push(values);
+        budget.push((decoder.row)(&row)?)?;
     }
-    Ok(RowSet { columns, rows })
+    Ok(RowSet { columns, rows: budget.into_rows() })
 }
 
 fn describe<R: Row>(row: &R) -> Vec<ColumnInfo> {

@@ -335,18 +335,11 @@ fn refused_items(result: &Value, docs: &[Document]) -> HashMap<String, String> {
     refused
 }
 
-/// The REST collection of an entity type.
-fn collection(kind: &str) -> &str {
-    match kind {
-        "database" => "databases",
-        "databaseSchema" => "databaseSchemas",
-        "table" => "tables",
-        "storedProcedure" => "storedProcedures",
-        "dashboard" => "dashboards",
-        "chart" => "charts",
-        "dashboardDataModel" => "dashboard/datamodels",
-        other => other,
-    }
+/// The REST collection of an entity type. Documents only ever have a kind
+/// of [`crate::sink::document::collection`]'s table; anything else would be
+/// a bug, and goes nowhere a path could escape to.
+fn collection(kind: &str) -> &'static str {
+    crate::sink::document::collection(kind).unwrap_or("unknownEntityKind")
 }
 
 /// OpenMetadata's `serviceType`: the connection's `type` (`Postgres`), else

@@ -178,7 +178,6 @@ async fn fetch(
     let mut stream = values::bind(statement, params).query(client).await.map_err(values::to_failure)?;
     let mut budget = ResultBudget::new(limits);
     let mut columns = Vec::new();
-    let mut rows = Vec::new();
     while let Some(item) = stream.try_next().await.map_err(values::to_failure)? {
         match item {
             // The check admits one statement, so one result set.
@@ -197,11 +196,10 @@ async fn fetch(
                     .cells()
                     .map(|(column, data)| values::decode(column, data))
                     .collect::<Result<Vec<_>, Failure>>()?;
-                budget.take(&decoded)?;
-                rows.push(decoded);
+                budget.push(decoded)?;
             }
             _ => {}
         }
     }
-    Ok(RowSet { columns, rows })
+    Ok(RowSet { columns, rows: budget.into_rows() })
 }

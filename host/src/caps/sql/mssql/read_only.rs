@@ -1,18 +1,16 @@
-//! The host's own check that a plugin's statement only reads.
+//! SQL Server's rules for the host's read-only statement check
+//! ([`crate::caps::sql::read_only`]).
 //!
 //! `ApplicationIntent=ReadOnly` only routes a session to a readable
 //! secondary of an availability group; on a plain server, or a primary, it
-//! stops nothing. So every statement is parsed (sqlparser, T-SQL dialect)
-//! before it is sent, and only one query that reads gets through: a SELECT,
-//! or a WITH whose parts are all SELECTs. No SELECT INTO, no DML in any
-//! corner of the tree, no EXEC, no second statement, and none of the row-set
-//! functions that reach other servers. The catalog connector needs no
-//! procedure, so no procedure is let through.
+//! stops nothing. So every statement is parsed (T-SQL dialect) before it is
+//! sent: one query that reads, no EXEC, and none of the row-set functions
+//! that reach other servers. The catalog connector needs no procedure, so
+//! no procedure is let through.
 
-use sqlparser::ast::{Statement, TableFactor, Visit, Visitor};
+use crate::caps::sql::read_only::{self, Rules, folded_parts};
+use sqlparser::ast::ObjectName;
 use sqlparser::dialect::MsSqlDialect;
-use sqlparser::parser::Parser;
-use std::ops::ControlFlow;
 
 /// Row-set functions that open a connection to another data source: a
 /// linked server can write, and the sandbox would reach past its grant.
@@ -20,67 +18,19 @@ const REMOTE_ROWSETS: [&str; 3] = ["openrowset", "openquery", "opendatasource"];
 
 /// `Ok` when `statement` is one read-only query; `Err` says what was found.
 pub fn check(statement: &str) -> Result<(), String> {
-    let parsed = Parser::parse_sql(&MsSqlDialect {}, statement)
-        .map_err(|e| format!("the statement does not parse as T-SQL, so it cannot be checked to be read-only: {e}"))?;
-    let [only] = parsed.as_slice() else {
-        return Err(format!("one statement per query, found {}", parsed.len()));
+    let rules = Rules {
+        dialect: &MsSqlDialect {},
+        language: "T-SQL",
+        allow_show: false,
+        function: &remote_rowsets_refused,
+        operator: &|parts| Err(format!("operator `{}` is not a T-SQL operator", parts.join("."))),
     };
-    if !matches!(only, Statement::Query(_)) {
-        return Err(format!("only SELECT queries are allowed, found `{}`", leading_words(statement)));
-    }
-    match only.visit(&mut ReadsOnly) {
-        ControlFlow::Continue(()) => Ok(()),
-        ControlFlow::Break(reason) => Err(reason),
-    }
+    read_only::check(statement, &rules)
 }
 
-struct ReadsOnly;
-
-impl Visitor for ReadsOnly {
-    type Break = String;
-
-    /// A statement nested in a query (a CTE or set operand that inserts,
-    /// updates, deletes or merges).
-    fn pre_visit_statement(&mut self, statement: &Statement) -> ControlFlow<String> {
-        match statement {
-            Statement::Query(_) => ControlFlow::Continue(()),
-            other => ControlFlow::Break(format!("a query may not contain `{}`", leading_words(&other.to_string()))),
-        }
-    }
-
-    fn pre_visit_query(&mut self, query: &sqlparser::ast::Query) -> ControlFlow<String> {
-        if query.locks.is_empty() {
-            ControlFlow::Continue(())
-        } else {
-            ControlFlow::Break("a query may not take row locks".into())
-        }
-    }
-
-    fn pre_visit_select(&mut self, select: &sqlparser::ast::Select) -> ControlFlow<String> {
-        match &select.into {
-            Some(_) => ControlFlow::Break("SELECT INTO creates a table".into()),
-            None => ControlFlow::Continue(()),
-        }
-    }
-
-    fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<String> {
-        let name = match factor {
-            TableFactor::Table { name, args: Some(_), .. } | TableFactor::Function { name, .. } => name,
-            _ => return ControlFlow::Continue(()),
-        };
-        let last = name.0.last().map(|part| part.to_string().to_ascii_lowercase()).unwrap_or_default();
-        if REMOTE_ROWSETS.contains(&last.as_str()) {
-            ControlFlow::Break(format!("{name} reaches another data source"))
-        } else {
-            ControlFlow::Continue(())
-        }
-    }
-}
-
-/// The first words of a statement, to name it in an error without
-/// echoing all of it.
-fn leading_words(statement: &str) -> String {
-    statement.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+fn remote_rowsets_refused(name: &ObjectName) -> Result<(), String> {
+    let last = folded_parts(name).pop().unwrap_or_default();
+    if REMOTE_ROWSETS.contains(&last.as_str()) { Err(format!("{name} reaches another data source")) } else { Ok(()) }
 }
 
 #[cfg(test)]
