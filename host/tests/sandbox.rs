@@ -5,45 +5,20 @@
 
 mod common;
 
-use common::{Ingested, TestDb, ingest, probe_wasm, text};
+use common::{Ingested, TestDb, failures, ingest, probe_wasm, text};
 use serde_json::Value;
 use std::path::Path;
 
 /// A workflow for the probe in `mode`; `extra` goes into the `weir:`
 /// section, `connection` replaces the connection config.
 fn probe_yaml(mode: &str, arg: &str, extra: &str, connection: &str) -> String {
-    format!(
-        r#"
-source:
-  type: probe
-  serviceName: probe_svc
-  serviceConnection:
-    config:
-{connection}
-  sourceConfig:
-    config:
-      probeMode: {mode}
-      probeArg: "{arg}"
-weir:
-  plugin: {plugin}
-{extra}
-"#,
-        plugin = probe_wasm().display()
-    )
+    common::probe_workflow(mode, &format!("      probeArg: \"{arg}\""), extra, connection)
 }
 
 const NO_CONNECTION: &str = "      type: Custom";
 
 fn run(dir: &Path, yaml: &str) -> Ingested {
     ingest(dir, yaml, &[], &[])
-}
-
-/// Failures in the report whose entity ends with `suffix`.
-fn failures<'a>(report: &'a Value, suffix: &str) -> Vec<&'a Value> {
-    report["failures"]
-        .as_array()
-        .map(|list| list.iter().filter(|f| f["entity"].as_str().unwrap_or_default().ends_with(suffix)).collect())
-        .unwrap_or_default()
 }
 
 fn written_tables(report: &Value) -> u64 {

@@ -108,6 +108,10 @@ impl Drop for TestDb {
 /// the test's own under the target directory (not in `dir`, whose listing
 /// some tests check, and not the user's).
 pub fn weir(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    weir_command(dir, args, env).output().expect("run weir")
+}
+
+fn weir_command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let own = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "shared".into());
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_weir"));
     cmd.current_dir(dir)
@@ -118,7 +122,7 @@ pub fn weir(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.output().expect("run weir")
+    cmd
 }
 
 pub fn text(out: &[u8]) -> String {
@@ -186,6 +190,51 @@ pub struct Ingested {
     pub report: serde_json::Value,
 }
 
+/// [`ingest`], and the most memory the weir process held (its peak RSS, as
+/// the kernel counted it), in MiB.
+// The child is reaped by wait4, which std's wait cannot stand in for: it
+// does not give the child's resource use.
+#[allow(clippy::zombie_processes)]
+pub fn ingest_measured(dir: &Path, yaml: &str) -> (Ingested, f64) {
+    use std::io::Read;
+    let wf = workflow(dir, yaml);
+    let report_path = dir.join("report.json");
+    let _ = std::fs::remove_file(&report_path);
+    let argv =
+        ["--catalog", "catalog.db", "ingest", "-c", wf.to_str().unwrap(), "--report", report_path.to_str().unwrap()];
+    let mut child = weir_command(dir, &argv, &[])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run weir");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stdout.read_to_string(&mut text);
+        text
+    });
+    let err = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value; wait4 fills it in for
+    // our own child, which nothing else waits for.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as libc::pid_t;
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid, "wait4 on weir");
+    let code = if libc::WIFEXITED(status) { Some(libc::WEXITSTATUS(status)) } else { None };
+    let report = std::fs::read_to_string(&report_path)
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap_or(serde_json::Value::Null);
+    let ingested = Ingested { code, stdout: out.join().unwrap(), stderr: err.join().unwrap(), report };
+    // ru_maxrss is in KiB on Linux.
+    (ingested, usage.ru_maxrss as f64 / 1024.0)
+}
+
 /// `weir --catalog catalog.db ingest -c <dir>/workflow.yaml --report
 /// <dir>/report.json [args]` with `env`.
 pub fn ingest(dir: &Path, yaml: &str, args: &[&str], env: &[(&str, &str)]) -> Ingested {
@@ -207,4 +256,53 @@ pub fn ingest(dir: &Path, yaml: &str, args: &[&str], env: &[(&str, &str)]) -> In
         .map(|t| serde_json::from_str(&t).unwrap())
         .unwrap_or(serde_json::Value::Null);
     Ingested { code: out.status.code(), stdout: text(&out.stdout), stderr: text(&out.stderr), report }
+}
+
+/// A workflow that runs the probe plugin in `mode`. `connection` is the
+/// body of `serviceConnection.config` and `source` more lines of
+/// `sourceConfig.config` (both indented six spaces), `weir` the body of the
+/// `weir:` section (indented two).
+pub fn probe_workflow(mode: &str, source: &str, weir: &str, connection: &str) -> String {
+    format!(
+        r#"
+source:
+  type: probe
+  serviceName: probe_svc
+  serviceConnection:
+    config:
+{connection}
+  sourceConfig:
+    config:
+      probeMode: {mode}
+{source}
+weir:
+  plugin: {plugin}
+{weir}
+"#,
+        plugin = probe_wasm().display()
+    )
+}
+
+/// `serviceConnection.config` for `db`'s PostgreSQL, as `user`.
+pub fn pg_connection(db: &TestDb, user: &str) -> String {
+    format!(
+        "      type: Postgres\n      hostPort: \"{}\"\n      username: {user}\n      authType:\n        password: {READER_PASSWORD}\n      database: {}",
+        db.host_port(),
+        db.name
+    )
+}
+
+/// The failures of a run's report whose entity ends with `suffix`.
+pub fn failures<'a>(report: &'a serde_json::Value, suffix: &str) -> Vec<&'a serde_json::Value> {
+    report["failures"]
+        .as_array()
+        .map(|list| list.iter().filter(|f| f["entity"].as_str().unwrap_or_default().ends_with(suffix)).collect())
+        .unwrap_or_default()
+}
+
+/// The reason of the one failure whose entity ends with `suffix`.
+pub fn reason(report: &serde_json::Value, suffix: &str) -> String {
+    let found = failures(report, suffix);
+    assert_eq!(found.len(), 1, "one failure named *{suffix} expected: {report}");
+    found[0]["reason"].as_str().unwrap_or_default().to_string()
 }

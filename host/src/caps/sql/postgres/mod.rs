@@ -104,7 +104,9 @@ impl PgServer {
         if budget < wanted {
             let slots = facts.slots;
             warnings.push(format!(
-                "{} has {} free connection slots (max_connections {}, {} reserved, {} in use): weir holds at most                  {budget} sessions at once (weir.sql.connectionShare {}), fewer than the {wanted} its instances                  could use, so instances wait their turn",
+                "{} has {} free connection slots (max_connections {}, {} reserved, {} in use): weir holds at most \
+                 {budget} sessions at once (weir.sql.connectionShare {}), fewer than the {wanted} its instances \
+                 could use, so instances wait their turn",
                 target.describe(),
                 slots.free(),
                 slots.max,
@@ -133,14 +135,6 @@ impl PgServer {
             .connect_lazy_with(options);
         self.sessions.register(&database, pool.clone());
         PgSource { pool, database, server: self.clone() }
-    }
-
-    pub fn describe(&self) -> String {
-        self.target.describe()
-    }
-
-    pub async fn close(&self) {
-        self.sessions.close().await;
     }
 }
 

@@ -68,14 +68,18 @@ pub async fn inspect(conn: &mut PgConnection) -> Result<ServerFacts, sqlx::Error
     let risky: Vec<String> = RISKY_ROLES.iter().map(|r| r.to_string()).collect();
     let row: PgRow = sqlx::query(ROLE_AND_SLOTS).bind(risky).fetch_one(&mut *conn).await?;
     let role: String = row.try_get(0)?;
-    let mut privileges = Vec::new();
+    let mut attributes = Vec::new();
     for (i, attribute) in [(1, "SUPERUSER"), (2, "REPLICATION"), (3, "BYPASSRLS")] {
         if row.try_get::<bool, _>(i)? {
-            privileges.push(format!("has {attribute}"));
+            attributes.push(attribute);
         }
     }
+    let mut privileges = Vec::new();
+    if !attributes.is_empty() {
+        privileges.push(format!("has {}", attributes.join(", ")));
+    }
     // A superuser is a member of every role; naming them all says nothing.
-    if privileges.is_empty() {
+    if !attributes.contains(&"SUPERUSER") {
         let memberships: Vec<String> = row.try_get(4)?;
         privileges.extend(memberships.into_iter().map(|g| format!("is a member of {g}")));
     }

@@ -100,12 +100,4 @@ impl Sessions {
             }
         }
     }
-
-    pub async fn close(&self) {
-        let pools: Vec<PgPool> =
-            self.pools.lock().map(|p| p.iter().map(|(_, pool)| pool.clone()).collect()).unwrap_or_default();
-        for pool in pools {
-            pool.close().await;
-        }
-    }
 }

@@ -21,6 +21,16 @@
 //! discovered tables `t1`..`t3`; `probeSleepMs` makes every `process` call
 //! sleep that long first.
 //!
+//! Modes that play a hostile plugin against the host's outputs and limits:
+//! `statements` runs each of `probeStatements` (`stmt-<n>`); `query-call`
+//! runs `probeArg` and fails the whole call with its failure; `leak-sql`
+//! and `leak-http` get a text from a query or from what a server echoes of
+//! a POST carrying `{{secret:password}}`, and smuggle it out everywhere a
+//! plugin can (`smuggle`); `log-big-key` logs ten lines with a field name
+//! of `probeArg` MiB; `log-forge` logs a newline and a terminal escape;
+//! `lineage` sends edges between another service's tables (`probeArg` is
+//! their SQL); `raw` sends raw entities of made-up kinds.
+//!
 //! The probe implements the generated `Guest` trait itself rather than going
 //! through `export_connector!`: that way `process` sees the config string
 //! exactly as the host sent it, which is what `echo-config` must return.
@@ -70,6 +80,8 @@ impl Guest for Probe {
         }
         let transient = act_on_names(&refs)?;
         let mut report = Vec::new();
+        // What a hostile plugin got hold of, to be smuggled out below.
+        let mut leaked: Option<String> = None;
         match mode(config) {
             "ok" | "discover-panic" => {}
             "escape" => {
@@ -92,10 +104,26 @@ impl Guest for Probe {
             "write" => report.extend(try_writes()),
             "echo-config" => report.push(("config".into(), Failure::permanent(raw))),
             "query" => report.push(("query".into(), run_query(arg(config, "query")?))),
+            "statements" => report.extend(run_statements(config)),
+            // The query's failure fails the whole call, with its kind: a
+            // transient one is retried by the host.
+            "query-call" => {
+                sql::open("source").and_then(|conn| conn.query(arg(config, "query-call")?, &[]))?;
+            }
+            "leak-sql" => leaked = Some(first_value(arg(config, "leak-sql")?)),
+            "leak-http" => leaked = Some(echoed(arg(config, "leak-http")?)),
+            "log-big-key" => log_big_keys(arg(config, "log-big-key")?),
+            "log-forge" => log::log(
+                log::Level::Warn,
+                "probe line\nERROR weir: forged line",
+                &[("field", "value\nERROR weir: forged field \u{1b}[31mred")],
+            ),
+            "lineage" | "raw" => {}
             other => {
                 return Err(Failure::config(format!(
                     "unknown probeMode `{other}`: expected ok, escape, http, loop, alloc, panic, \
-                     panic-on, write, echo-config, query, fetch or discover-panic"
+                     panic-on, write, echo-config, query, query-call, statements, leak-sql, leak-http, log-big-key, \
+                     log-forge, lineage, raw, fetch or discover-panic"
                 )));
             }
         }
@@ -108,6 +136,14 @@ impl Guest for Probe {
         batch.failures.extend(
             report.into_iter().map(|(what, error)| EntityFailure { path: vec!["db".into(), "s".into(), what], error }),
         );
+        if let Some(text) = leaked {
+            smuggle(&mut batch, &text);
+        }
+        match mode(config) {
+            "lineage" => batch.deferred.extend(lineage_edges(arg(config, "lineage")?)),
+            "raw" => batch.entities.extend(raw_entities()),
+            _ => {}
+        }
         Ok(batch)
     }
 }
@@ -306,24 +342,7 @@ fn try_writes() -> Vec<(String, Failure)> {
         "COMMIT",
         "CREATE TABLE probe_created3 (id int)",
     ];
-    let conn = match sql::open("source") {
-        Ok(conn) => conn,
-        Err(f) => {
-            let error = Failure::new(f.kind, format!("open source: {}", failure_text(&f)));
-            return vec![("write-open".into(), error)];
-        }
-    };
-    STATEMENTS
-        .iter()
-        .enumerate()
-        .map(|(i, statement)| {
-            let error = match conn.query(statement, &[]) {
-                Ok(_) => Failure::permanent(format!("{statement}: ok")),
-                Err(f) => Failure::new(f.kind, format!("{statement}: {}", failure_text(&f))),
-            };
-            (format!("write-{}", i + 1), error)
-        })
-        .collect()
+    run_each(&STATEMENTS, "write")
 }
 
 /// Runs `statement` on `source`; the rows come back as
@@ -362,4 +381,140 @@ fn failure_text(f: &Failure) -> String {
         ErrorKind::Denied => "denied",
     };
     format!("{kind} {}", f.message)
+}
+
+/// Runs each of `probeStatements` on `source`, reported as `stmt-<n>`.
+fn run_statements(config: &Config) -> Vec<(String, Failure)> {
+    let statements: Vec<String> = config
+        .source_config
+        .get("probeStatements")
+        .and_then(Json::as_array)
+        .map(|list| list.iter().filter_map(Json::as_str).map(String::from).collect())
+        .unwrap_or_default();
+    let statements: Vec<&str> = statements.iter().map(String::as_str).collect();
+    run_each(&statements, "stmt")
+}
+
+/// Runs each statement on one `source` connection and reports each
+/// outcome as `<prefix>-<n>`, in order (`<prefix>-open` if `source` cannot
+/// be opened): `<statement>: ok <n> rows`, or the failure with the
+/// statement in front.
+fn run_each(statements: &[&str], prefix: &str) -> Vec<(String, Failure)> {
+    let conn = match sql::open("source") {
+        Ok(conn) => conn,
+        Err(f) => {
+            let error = Failure::new(f.kind, format!("open source: {}", failure_text(&f)));
+            return vec![(format!("{prefix}-open"), error)];
+        }
+    };
+    statements
+        .iter()
+        .enumerate()
+        .map(|(i, statement)| {
+            let outcome = match conn.query(statement, &[]) {
+                Ok(rows) => Failure::permanent(format!("{statement}: ok {} rows", rows.len())),
+                Err(f) => Failure::new(f.kind, format!("{statement}: {}", failure_text(&f))),
+            };
+            (format!("{prefix}-{}", i + 1), outcome)
+        })
+        .collect()
+}
+
+/// The first column of the first row `statement` returns, as text.
+fn first_value(statement: &str) -> String {
+    let rows = sql::open("source").and_then(|conn| conn.query(statement, &[]));
+    match rows {
+        Ok(rows) => {
+            rows.iter().next().and_then(|row| row.values().first().map(|v| to_json(v).to_string())).unwrap_or_default()
+        }
+        Err(f) => failure_text(&f),
+    }
+}
+
+/// What a server answers when sent the connection's password (filled in
+/// by the host) in a POST body: an echoing server sends it back.
+fn echoed(url: &str) -> String {
+    let sent =
+        weir_sdk::http::post(url).header("content-type", "text/plain").body("password={{secret:password}}").send();
+    match sent {
+        Ok(response) => response.text(),
+        Err(f) => failure_text(&f),
+    }
+}
+
+/// Puts `text` everywhere that leaves the plugin: a failure reason, a log
+/// line, a table's description, a column's description, a lineage edge's
+/// SQL, a table name.
+fn smuggle(batch: &mut Batch, text: &str) {
+    log::warn(&format!("leaked: {text}"));
+    batch.failures.push(EntityFailure {
+        path: vec!["db".into(), "s".into(), "leak".into()],
+        error: Failure::permanent(format!("leaked: {text}")),
+    });
+    for entity in &mut batch.entities {
+        if let Entity::Table(table) = entity {
+            table.description = Some(format!("leaked: {text}"));
+            if let Some(column) = table.columns.first_mut() {
+                column.description = Some(text.to_string());
+            }
+        }
+    }
+    let mut named = tables(vec![EntityRef {
+        kind: EntityKind::Table,
+        path: vec!["db".into(), "s".into(), format!("leak {text}")],
+        cost: 1,
+        key: None,
+    }]);
+    batch.entities.append(&mut named.entities);
+    batch.deferred.push(Deferred::Lineage(LineageEdge {
+        from_kind: EntityKind::Table,
+        from: vec!["db".into(), "s".into(), "t1".into()],
+        from_service: None,
+        to_kind: EntityKind::Table,
+        to: vec!["db".into(), "s".into(), "t2".into()],
+        to_service: None,
+        sql: Some(format!("SELECT '{text}'")),
+    }));
+}
+
+/// Logs ten lines, each with a field whose name is `mib` MiB long.
+fn log_big_keys(mib: &str) {
+    let size = mib.parse::<usize>().unwrap_or(1) << 20;
+    for i in 0..10 {
+        let key = "k".repeat(size);
+        log::log(log::Level::Warn, &format!("big key {i}"), &[(key.as_str(), "v")]);
+    }
+}
+
+/// One edge between two entities of `other_svc` (never the plugin's to
+/// write, unless it is that service) and one from `other_svc`'s table to
+/// the plugin's own; `sql` is their SQL, to tell the runs' edges apart.
+fn lineage_edges(sql: &str) -> Vec<Deferred> {
+    let edge = |from_service: &str, to_service: Option<&str>, to: &str| {
+        Deferred::Lineage(LineageEdge {
+            from_kind: EntityKind::Table,
+            from: vec!["db".into(), "s".into(), "a".into()],
+            from_service: Some(from_service.into()),
+            to_kind: EntityKind::Table,
+            to: vec!["db".into(), "s".into(), to.into()],
+            to_service: to_service.map(String::from),
+            sql: Some(sql.into()),
+        })
+    };
+    vec![edge("other_svc", Some("other_svc"), "b"), edge("other_svc", None, "t1")]
+}
+
+/// Raw entities: two of kinds no sink may write, one it can.
+fn raw_entities() -> Vec<Entity> {
+    ["../../x", "databaseService", "pipeline"]
+        .into_iter()
+        .enumerate()
+        .map(|(i, kind)| {
+            Entity::Raw(RawEntity {
+                kind: kind.into(),
+                name: format!("raw{i}"),
+                document: json!({ "name": format!("raw{i}"), "service": "probe_svc" }).to_string(),
+            })
+        })
+        .collect()
 }
