@@ -19,6 +19,7 @@ use sessions::Sessions;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Column, Connection, Postgres, Row, TypeInfo};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::OwnedSemaphorePermit;
@@ -61,8 +62,16 @@ pub struct PgServer {
     target: PgTarget,
     limits: QueryLimits,
     functions: FunctionPolicy,
+    /// Verdicts of the statement check by statement text: a connector sends
+    /// the same few statements with other parameters, batch after batch,
+    /// and parsing a long catalog query costs half a millisecond.
+    verdicts: std::sync::Mutex<HashMap<String, Result<(), String>>>,
     sessions: Sessions,
 }
+
+/// Statements whose verdicts are kept, and the longest kept.
+const VERDICTS: usize = 1024;
+const VERDICT_TEXT: usize = 64 * 1024;
 
 impl PgServer {
     /// Connects once to check the credentials and inspect the role and the
@@ -119,9 +128,27 @@ impl PgServer {
             target: target.clone(),
             limits: limits.clone(),
             functions: facts.functions,
+            verdicts: std::sync::Mutex::new(HashMap::new()),
             sessions: Sessions::new(budget, limits.session_wait),
         };
         Ok((Arc::new(server), warnings))
+    }
+
+    /// The statement check, remembered per statement text.
+    fn check(&self, statement: &str) -> Result<(), String> {
+        if let Some(verdict) = self.verdicts.lock().ok().and_then(|v| v.get(statement).cloned()) {
+            return verdict;
+        }
+        let verdict = read_only::check(statement, &self.functions);
+        if statement.len() <= VERDICT_TEXT
+            && let Ok(mut verdicts) = self.verdicts.lock()
+        {
+            if verdicts.len() >= VERDICTS {
+                verdicts.clear();
+            }
+            verdicts.insert(statement.to_string(), verdict.clone());
+        }
+        verdict
     }
 
     /// The pool of `database` on this server (the target's own when
@@ -177,7 +204,7 @@ impl PgSession {
         params: &[SqlValue],
         limits: &QueryLimits,
     ) -> Result<RowSet, Failure> {
-        read_only::check(statement, &self.server.functions).map_err(|reason| {
+        self.server.check(statement).map_err(|reason| {
             failure(ErrorKind::Denied, format!("statement refused by weir before it reached the server: {reason}"))
         })?;
         let conn = &mut *self.conn;
