@@ -27,13 +27,8 @@ pub fn quote(name: &str) -> Result<String, FqnError> {
     if name.contains("::") {
         return Err(FqnError::DoubleColon(name.to_string()));
     }
-    // An already quoted name keeps its quotes only if it needs them.
-    if let Some(inner) = name.strip_prefix('"').and_then(|n| n.strip_suffix('"'))
-        && !inner.is_empty()
-        && !inner.contains('"')
-    {
-        return Ok(if inner.contains('.') { name.to_string() } else { inner.to_string() });
-    }
+    // A quote anywhere, surrounding quotes too: `"q"` is another name than
+    // `q`, and both cannot have one FQN.
     if name.contains('"') {
         return Err(FqnError::Quote(name.to_string()));
     }
@@ -80,9 +75,13 @@ mod tests {
     }
 
     #[test]
-    fn already_quoted_names_are_normalised() {
-        assert_eq!(quote(r#""plain""#).unwrap(), "plain");
-        assert_eq!(quote(r#""a.b""#).unwrap(), r#""a.b""#);
+    fn names_that_hold_quotes_never_meet_the_names_without() {
+        // `q` and `"q"`, `a.b` and `"a.b"` are four names; only the two
+        // without quotes can be held.
+        assert_eq!(quote("q").unwrap(), "q");
+        assert_eq!(quote(r#""q""#), Err(FqnError::Quote(r#""q""#.into())));
+        assert_eq!(quote("a.b").unwrap(), r#""a.b""#);
+        assert_eq!(quote(r#""a.b""#), Err(FqnError::Quote(r#""a.b""#.into())));
     }
 
     #[test]

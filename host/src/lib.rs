@@ -19,5 +19,6 @@ pub mod plugins;
 pub mod report;
 pub mod runtime;
 pub mod sink;
+pub mod sqlite_file;
 pub mod state;
 pub mod text;

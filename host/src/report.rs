@@ -108,7 +108,12 @@ pub struct RunReport {
     pub instances: u32,
     pub elapsed_secs: f64,
     pub kinds: Vec<KindCounts>,
+    /// Failures of entities the run asked for: what the exit status and
+    /// the counts go by.
     pub failures: Vec<FailureRecord>,
+    /// Failures the plugin returned for entities nobody asked for: shown,
+    /// never counted against what was asked.
+    pub unrequested_failures: Vec<FailureRecord>,
     pub relations_applied: usize,
     pub relations_unresolved: Vec<FailureRecord>,
     pub batches: BatchStats,
@@ -133,7 +138,11 @@ pub struct RunReport {
 impl RunReport {
     /// Replaces every secret in the texts the report carries.
     pub fn redact(&mut self, redactor: &crate::caps::Redactor) {
-        let failures = self.failures.iter_mut().chain(self.relations_unresolved.iter_mut());
+        let failures = self
+            .failures
+            .iter_mut()
+            .chain(self.unrequested_failures.iter_mut())
+            .chain(self.relations_unresolved.iter_mut());
         for f in failures {
             redactor.redact_in_place(&mut f.entity);
             redactor.redact_in_place(&mut f.reason);
@@ -300,38 +309,13 @@ impl RunReport {
     /// Failures with the same error and reason, counted together, the
     /// largest groups first.
     pub fn failure_groups(&self) -> Vec<FailureGroup<'_>> {
-        let mut groups: Vec<FailureGroup<'_>> = Vec::new();
-        for f in &self.failures {
-            match groups.iter_mut().find(|g| g.error == f.error && g.reason == f.reason) {
-                Some(group) => group.entities.push(&f.entity),
-                None => groups.push(FailureGroup { error: &f.error, reason: &f.reason, entities: vec![&f.entity] }),
-            }
-        }
-        groups.sort_by_key(|g| std::cmp::Reverse(g.entities.len()));
-        groups
+        groups_of(&self.failures)
     }
 
     fn print_failures(&self, out: &mut impl Write) -> std::io::Result<()> {
-        const GROUPS: usize = 10;
-        const EXAMPLES: usize = 3;
-        let groups = self.failure_groups();
-        if groups.is_empty() {
-            return Ok(());
-        }
-        writeln!(out, "failures by reason:")?;
-        for g in groups.iter().take(GROUPS) {
-            let shown: Vec<String> =
-                g.entities.iter().take(EXAMPLES).map(|e| escape_controls(e).into_owned()).collect();
-            let more = g.entities.len().saturating_sub(EXAMPLES);
-            let more = if more > 0 { format!(" and {more} more") } else { String::new() };
-            // One line each: a reason may hold what a plugin or server said.
-            writeln!(out, "  {:>5} × {}: {}", g.entities.len(), g.error, escape_controls(g.reason))?;
-            writeln!(out, "          {}{more}", shown.join(", "))?;
-        }
-        if groups.len() > GROUPS {
-            writeln!(out, "  … and {} more reasons (see the JSON report)", groups.len() - GROUPS)?;
-        }
-        Ok(())
+        print_groups(out, "failures by reason:", &self.failures)?;
+        let title = "failures the plugin returned for entities it was not asked for (not counted above):";
+        print_groups(out, title, &self.unrequested_failures)
     }
 
     fn print_slowest_shards(&self, out: &mut impl Write) -> std::io::Result<()> {
@@ -352,6 +336,42 @@ impl RunReport {
         }
         Ok(())
     }
+}
+
+/// `failures` grouped by error and reason, the largest groups first.
+fn groups_of(failures: &[FailureRecord]) -> Vec<FailureGroup<'_>> {
+    let mut groups: Vec<FailureGroup<'_>> = Vec::new();
+    for f in failures {
+        match groups.iter_mut().find(|g| g.error == f.error && g.reason == f.reason) {
+            Some(group) => group.entities.push(&f.entity),
+            None => groups.push(FailureGroup { error: &f.error, reason: &f.reason, entities: vec![&f.entity] }),
+        }
+    }
+    groups.sort_by_key(|g| std::cmp::Reverse(g.entities.len()));
+    groups
+}
+
+/// Failures under `title`, a few entities per reason, on one line each.
+fn print_groups(out: &mut impl Write, title: &str, failures: &[FailureRecord]) -> std::io::Result<()> {
+    const GROUPS: usize = 10;
+    const EXAMPLES: usize = 3;
+    let groups = groups_of(failures);
+    if groups.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "{title}")?;
+    for g in groups.iter().take(GROUPS) {
+        let shown: Vec<String> = g.entities.iter().take(EXAMPLES).map(|e| escape_controls(e).into_owned()).collect();
+        let more = g.entities.len().saturating_sub(EXAMPLES);
+        let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+        // One line each: a reason may hold what a plugin or server said.
+        writeln!(out, "  {:>5} × {}: {}", g.entities.len(), g.error, escape_controls(g.reason))?;
+        writeln!(out, "          {}{more}", shown.join(", "))?;
+    }
+    if groups.len() > GROUPS {
+        writeln!(out, "  … and {} more reasons (see the JSON report)", groups.len() - GROUPS)?;
+    }
+    Ok(())
 }
 
 /// Failures that share an error and a reason.

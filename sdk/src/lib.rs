@@ -4,8 +4,8 @@
 //! [`export_connector!`], built with `cargo build --target wasm32-wasip2`.
 //! It reads its source through [`sql`] connections the host opens on its
 //! behalf or over [`http`] to origins the workflow grants, logs through
-//! [`log`], and returns typed entities modelled on
-//! OpenMetadata's Create* requests.
+//! [`log`], lists large catalogs in pages with [`discovery`], and returns
+//! typed entities modelled on OpenMetadata's Create* requests.
 //!
 //! ```text
 //! use weir_sdk::*;
@@ -21,6 +21,7 @@
 
 mod config;
 mod data_types;
+pub mod discovery;
 mod failure;
 pub mod filter;
 pub mod http;
@@ -54,7 +55,7 @@ pub use serde_json;
 pub type Result<T, E = Failure> = core::result::Result<T, E>;
 
 /// The version of the WIT contract this SDK builds against.
-pub const WIT_VERSION: &str = "0.2.0";
+pub const WIT_VERSION: &str = "0.2.1";
 
 /// What a connector implements. Each call is independent: the host may run
 /// many instances of the plugin at once and may replace an instance at any

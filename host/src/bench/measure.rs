@@ -469,7 +469,7 @@ async fn replay(catalog: &Path, dir: &Path, batch_size: usize) -> Result<Replay,
         })
         .collect();
     let started = Instant::now();
-    fresh.apply_relations(&relations).await?;
+    fresh.apply_relations("replay", &relations).await?;
     let relation_secs = started.elapsed().as_secs_f64();
     fresh.close().await;
     Ok(Replay {

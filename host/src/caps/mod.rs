@@ -4,6 +4,7 @@
 //! the workflow ([`Grants`]) and carried into each instance as
 //! [`CapabilityState`].
 
+pub mod discovery;
 pub mod http;
 pub mod log;
 pub mod redact;
@@ -51,11 +52,19 @@ pub struct CapabilityState {
     pub log: log::LogBudget,
     /// The shard being processed, for log lines (`None` outside `process`).
     pub shard: Option<Arc<str>>,
+    /// References a `discover` call under way has emitted.
+    pub discovery: discovery::Emitted,
 }
 
 impl CapabilityState {
     pub fn new(grants: Grants) -> Self {
-        CapabilityState { grants, sql: sql::InstanceSql::default(), log: log::LogBudget::default(), shard: None }
+        CapabilityState {
+            grants,
+            sql: sql::InstanceSql::default(),
+            log: log::LogBudget::default(),
+            shard: None,
+            discovery: discovery::Emitted::default(),
+        }
     }
 }
 

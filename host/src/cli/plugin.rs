@@ -12,6 +12,9 @@ pub enum Command {
     Inspect {
         /// A .wasm component, or the name of a built-in plugin.
         plugin: String,
+        /// Stop the plugin's `describe` after this many seconds.
+        #[arg(long, value_name = "SECS", default_value_t = Limits::default().describe_timeout_secs)]
+        timeout: u64,
     },
     /// List the built-in plugins.
     List,
@@ -24,12 +27,12 @@ pub async fn run(command: Command) -> Result<ExitCode> {
                 println!("{name}");
             }
         }
-        Command::Inspect { plugin } => inspect(&plugin).await?,
+        Command::Inspect { plugin, timeout } => inspect(&plugin, timeout).await?,
     }
     Ok(ExitCode::SUCCESS)
 }
 
-async fn inspect(plugin: &str) -> Result<()> {
+async fn inspect(plugin: &str, timeout: u64) -> Result<()> {
     let (wasm, origin) = match weir::plugins::builtin(plugin) {
         Some(bytes) if !plugin.ends_with(".wasm") => (bytes.to_vec(), format!("built in ({plugin})")),
         _ => {
@@ -38,8 +41,8 @@ async fn inspect(plugin: &str) -> Result<()> {
             (bytes, path.display().to_string())
         }
     };
-    let runtime =
-        Runtime::new(RuntimeOptions { instances: 1, limits: Limits::default(), cache_dir: super::cache_dir() })?;
+    let limits = Limits { describe_timeout_secs: timeout, ..Limits::default() };
+    let runtime = Runtime::new(RuntimeOptions { instances: 1, limits, cache_dir: super::cache_dir() })?;
     let loaded = runtime.load(&wasm).await?;
     let info = &loaded.info;
     let kinds: Vec<&str> = info.entity_kinds.iter().map(|k| kind_name(*k)).collect();

@@ -63,6 +63,35 @@ impl<'de> Deserialize<'de> for Secret {
     }
 }
 
+/// A YAML value kept as written (a third-party plugin's `sourceConfig`),
+/// with `${env:NAME}` resolved in every string in it, as in the rest of the
+/// file.
+pub fn yaml_with_env<'de, D: Deserializer<'de>>(d: D) -> Result<serde_yaml::Value, D::Error> {
+    let mut value = serde_yaml::Value::deserialize(d)?;
+    resolve_yaml(&mut value, &|name| std::env::var(name).ok()).map_err(serde::de::Error::custom)?;
+    Ok(value)
+}
+
+fn resolve_yaml(value: &mut serde_yaml::Value, lookup: &dyn Fn(&str) -> Option<String>) -> Result<(), String> {
+    use serde_yaml::Value;
+    match value {
+        Value::String(s) => *s = resolve(s, lookup)?,
+        Value::Sequence(items) => {
+            for item in items {
+                resolve_yaml(item, lookup)?;
+            }
+        }
+        Value::Mapping(map) => {
+            for (key, item) in map.iter_mut() {
+                resolve_yaml(item, lookup).map_err(|e| format!("{}: {e}", key.as_str().unwrap_or("?")))?;
+            }
+        }
+        Value::Tagged(tagged) => resolve_yaml(&mut tagged.value, lookup)?,
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+    Ok(())
+}
+
 /// Replaces each `${env:NAME}` in `raw` using `lookup`.
 pub fn resolve(raw: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, String> {
     let mut out = String::with_capacity(raw.len());
@@ -106,6 +135,16 @@ mod tests {
         assert_eq!(resolve("${env:NOPE}", lookup), Err("`${env:NOPE}`: environment variable `NOPE` is not set".into()));
         assert!(resolve("${env:PW", lookup).unwrap_err().contains("unterminated"));
         assert!(resolve("${env:A B}", lookup).unwrap_err().contains("not a valid"));
+    }
+
+    #[test]
+    fn references_in_free_form_yaml_are_resolved_everywhere() {
+        let mut value: serde_yaml::Value =
+            serde_yaml::from_str("a: ${env:PW}\nb: [x, '${env:PW}']\nc: {d: 1}").unwrap();
+        resolve_yaml(&mut value, &lookup).unwrap();
+        assert_eq!(value, serde_yaml::from_str::<serde_yaml::Value>("a: s3cret\nb: [x, s3cret]\nc: {d: 1}").unwrap());
+        let mut missing: serde_yaml::Value = serde_yaml::from_str("a: {b: '${env:NOPE}'}").unwrap();
+        assert!(resolve_yaml(&mut missing, &lookup).unwrap_err().starts_with("a: b: `${env:NOPE}`"));
     }
 
     #[test]

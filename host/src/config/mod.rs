@@ -31,7 +31,13 @@ pub enum ConfigError {
     /// A value that parsed but cannot be used.
     #[error("{origin}: {key}: {message}")]
     Invalid { origin: String, key: String, message: String },
+    #[error("{path} is larger than {} MiB, which no workflow file is", MAX_WORKFLOW_BYTES >> 20)]
+    TooLarge { path: String },
 }
+
+/// The largest workflow file read: a real one is a few KiB, and reading
+/// `/dev/zero` must not take the machine's memory.
+pub const MAX_WORKFLOW_BYTES: u64 = 16 << 20;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -84,6 +90,7 @@ pub struct ServiceConnection {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceConfig {
+    #[serde(deserialize_with = "env::yaml_with_env")]
     pub config: Yaml,
 }
 
@@ -238,6 +245,33 @@ pub struct DatabaseMetadataConfig {
 
 fn yes() -> bool {
     true
+}
+
+/// The keys of `sourceConfig.config` the host acts on itself whatever the
+/// plugin: filter patterns and include flags.
+const HOST_KEYS: [&str; 8] = [
+    "databaseFilterPattern",
+    "schemaFilterPattern",
+    "tableFilterPattern",
+    "storedProcedureFilterPattern",
+    "useFqnForFiltering",
+    "includeTables",
+    "includeViews",
+    "includeStoredProcedures",
+];
+
+/// A third-party plugin's `sourceConfig.config` read for the host's keys
+/// only; the rest is the plugin's, passed through as written.
+fn host_keys(raw: &Yaml) -> Result<DatabaseMetadataConfig, String> {
+    let mut kept = serde_yaml::Mapping::new();
+    if let Yaml::Mapping(map) = raw {
+        for key in HOST_KEYS {
+            if let Some(value) = map.get(key) {
+                kept.insert(Yaml::from(key), value.clone());
+            }
+        }
+    }
+    serde_yaml::from_value(Yaml::Mapping(kept)).map_err(|e| e.to_string())
 }
 
 impl Default for DatabaseMetadataConfig {
@@ -429,8 +463,15 @@ pub struct WeirSettings {
 impl Workflow {
     /// Reads and validates a workflow file.
     pub fn load(path: &Path) -> Result<Workflow, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+        use std::io::Read;
+        let read = |source| ConfigError::Read { path: path.display().to_string(), source };
+        let mut bytes = Vec::new();
+        std::fs::File::open(path).map_err(read)?.take(MAX_WORKFLOW_BYTES + 1).read_to_end(&mut bytes).map_err(read)?;
+        if bytes.len() as u64 > MAX_WORKFLOW_BYTES {
+            return Err(ConfigError::TooLarge { path: path.display().to_string() });
+        }
+        let text = String::from_utf8(bytes)
+            .map_err(|e| read(std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error())))?;
         let mut workflow = Workflow::parse(&text, &path.display().to_string())?;
         // A relative plugin path is relative to the workflow file.
         if let (Some(plugin), Some(dir)) = (&workflow.weir.plugin, path.parent())
@@ -457,6 +498,13 @@ impl Workflow {
                 None => serde_yaml::from_str("{}").map_err(strict)?,
             };
             workflow.dashboard = Some(config);
+        } else if let Some(raw) = workflow.source.source_config.as_ref().map(|s| &s.config) {
+            // A third-party plugin: the host still applies the filters.
+            workflow.metadata = host_keys(raw).map_err(|message| ConfigError::Invalid {
+                origin: origin.to_string(),
+                key: "source.sourceConfig.config".into(),
+                message,
+            })?;
         }
         workflow.validate()?;
         Ok(workflow)

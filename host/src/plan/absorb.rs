@@ -3,6 +3,7 @@
 //! discovered entity ends up exactly once as filtered, written, failed or
 //! cancelled.
 
+use super::checks::{self, Parents};
 use super::ingest::IngestError;
 use super::progress::Progress;
 use super::scheduler::{Effort, Event, error_kind};
@@ -10,11 +11,11 @@ use super::select::Selection;
 use super::shard::Shard;
 use crate::caps::Redactor;
 use crate::report::{FailureRecord, RunReport, ShardRecord};
-use crate::runtime::bindings::types::{Batch, Entity, EntityKind, EntityRef};
+use crate::runtime::bindings::types::{Batch, Deferred, Entity, EntityKind, EntityRef};
 use crate::sink::document::{self, kind_name, ref_fqn};
 use crate::sink::{Acks, Pipeline, Relation};
 use crate::state::StateStore;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -38,6 +39,10 @@ pub struct Absorber<'a> {
     pub redactor: &'a Redactor,
     /// Documents and records a secret was taken out of.
     pub redacted: usize,
+    /// The databases and schemas written so far, to refuse orphans.
+    pub parents: Parents,
+    /// Column names of tables written, not yet in the state store.
+    pub columns: Vec<(String, Vec<String>)>,
 }
 
 /// Deferred records are moved to the state store this many at a time.
@@ -135,6 +140,9 @@ impl Absorber<'_> {
             .into_iter()
             .partition(|e| entity_kind(e).is_some_and(|k| super::ingest::kind_rank(k) < rank));
         let along_len = along.len();
+        // Tables this batch wrote, with their columns: its foreign keys
+        // must start at one of them.
+        let mut written: HashMap<Vec<String>, HashSet<String>> = HashMap::new();
         for (i, entity) in along.into_iter().chain(own).enumerate() {
             if along_len > 0 && i == along_len {
                 let acks = self.pipeline.flush().await?;
@@ -156,23 +164,50 @@ impl Absorber<'_> {
                 filtered += usize::from(requested);
                 continue;
             }
-            match document::entity_document(self.service, &entity) {
+            let checked =
+                document::entity_document(self.service, &entity).map_err(|e| e.to_string()).and_then(|doc| match self
+                    .parents
+                    .orphan(&doc)
+                {
+                    Some(orphan) => Err(orphan),
+                    None => Ok(doc),
+                });
+            match checked {
                 Ok(mut doc) => {
                     self.redacted += usize::from(doc.redact(self.redactor));
+                    self.parents.note(&doc);
+                    if let Entity::Table(t) = &entity {
+                        let names: Vec<String> = t.columns.iter().map(|c| c.name.clone()).collect();
+                        written.insert(path.clone(), names.iter().cloned().collect());
+                        self.columns.push((doc.fqn.clone(), names));
+                    }
                     // Counted as written when the sink acknowledges it.
                     sent += 1;
                     self.pipeline.send(doc, requested || along).await?;
                 }
-                Err(err) => {
+                Err(reason) => {
                     failed += usize::from(requested);
                     if along {
                         report.kind_mut(entity_kind).failed += 1;
                     }
-                    self.fail(report, shard, self.fqn(&path), entity_kind, "invalid", err.to_string());
+                    let record = failure(shard, self.fqn(&path), entity_kind, "invalid", reason);
+                    self.fail(report, requested || along, record);
                 }
             }
         }
         for deferred in &batch.deferred {
+            if let Deferred::ForeignKey(fk) = deferred
+                && let Some(problem) = checks::foreign_key(fk, &written)
+            {
+                report.relations_unresolved.push(FailureRecord {
+                    entity: self.fqn(&fk.table),
+                    kind: "foreignKey".into(),
+                    error: "invalid".into(),
+                    reason: format!("foreign key {}: {problem}", fk.name.as_deref().unwrap_or("(unnamed)")),
+                    shard: Some(shard.id.clone()),
+                });
+                continue;
+            }
             match document::relation(self.service, deferred) {
                 Ok(mut relation) => {
                     self.redacted += usize::from(relation.redact(self.redactor));
@@ -192,14 +227,14 @@ impl Absorber<'_> {
             unrequested += usize::from(!requested);
             failed += usize::from(requested);
             let reason = f.error.message.clone();
-            self.fail(report, shard, self.fqn(&f.path), kind, error_kind(&f.error), reason);
+            self.fail(report, requested, failure(shard, self.fqn(&f.path), kind, error_kind(&f.error), reason));
         }
         // A ref the plugin answered with neither an entity nor a failure
         // would otherwise vanish from the counts.
         for path in asked.left() {
             failed += 1;
             let reason = "the plugin returned neither an entity nor a failure for it".to_string();
-            self.fail(report, shard, self.fqn(&path), kind, "missing", reason);
+            self.fail(report, true, failure(shard, self.fqn(&path), kind, "missing", reason));
         }
         let counts = report.kind_mut(kind);
         counts.filtered += filtered;
@@ -210,14 +245,17 @@ impl Absorber<'_> {
         r.filtered += filtered;
         r.failed += failed;
         self.progress.processed(refs.len());
-        if self.relations.len() >= DEFER_BATCH {
+        if self.relations.len() >= DEFER_BATCH || self.columns.len() >= DEFER_BATCH {
             self.defer().await?;
         }
         Ok(())
     }
 
-    /// Moves the deferred records gathered so far to the state store.
+    /// Moves the deferred records (and the tables' columns) gathered so
+    /// far to the state store.
     pub async fn defer(&mut self) -> Result<(), IngestError> {
+        self.state.keep_columns(self.run_id, &self.columns).await?;
+        self.columns.clear();
         self.state.defer(self.run_id, &self.relations).await?;
         self.relations.clear();
         Ok(())
@@ -232,31 +270,36 @@ impl Absorber<'_> {
         self.progress.written(acks.written_total);
         report.sink_retries += acks.retries;
         for f in acks.failures {
+            self.parents.forget(&f.kind, &f.fqn);
             let counts = report.kind_mut(&f.kind);
             if f.requested {
                 counts.failed += 1;
             }
             tracing::warn!(plugin = self.plugin, entity = %f.fqn, error = "sink", "{}", f.reason);
-            report.failures.push(FailureRecord {
-                entity: f.fqn,
-                kind: f.kind,
-                error: "sink".into(),
-                reason: f.reason,
-                shard: None,
-            });
+            let record =
+                FailureRecord { entity: f.fqn, kind: f.kind, error: "sink".into(), reason: f.reason, shard: None };
+            if f.requested {
+                report.failures.push(record);
+            } else {
+                report.unrequested_failures.push(record);
+            }
         }
         self.check_failures(report);
     }
 
-    fn fail(&self, report: &mut RunReport, shard: &Shard, entity: String, kind: &str, error: &str, reason: String) {
-        tracing::warn!(plugin = self.plugin, shard = %shard.id, entity = %entity, error, "{reason}");
-        report.failures.push(FailureRecord {
-            entity,
-            kind: kind.to_string(),
-            error: error.to_string(),
-            reason,
-            shard: Some(shard.id.clone()),
-        });
+    /// Reports a failure: among the run's failures when the entity was
+    /// asked for (or brought along), apart when the plugin returned it
+    /// unasked, so it is never counted against what was asked.
+    fn fail(&self, report: &mut RunReport, asked: bool, record: FailureRecord) {
+        let shard = record.shard.as_deref().unwrap_or("-");
+        tracing::warn!(
+            plugin = self.plugin, shard, entity = %record.entity, error = %record.error, asked, "{}", record.reason
+        );
+        if asked {
+            report.failures.push(record);
+        } else {
+            report.unrequested_failures.push(record);
+        }
     }
 
     fn fqn(&self, path: &[String]) -> String {
@@ -276,6 +319,10 @@ impl Absorber<'_> {
             report.stopped = Some(message);
         }
     }
+}
+
+fn failure(shard: &Shard, entity: String, kind: &str, error: &str, reason: String) -> FailureRecord {
+    FailureRecord { entity, kind: kind.to_string(), error: error.to_string(), reason, shard: Some(shard.id.clone()) }
 }
 
 fn add_effort(record: &mut ShardRecord, effort: &Effort) {

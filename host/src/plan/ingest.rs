@@ -1,6 +1,7 @@
 //! One ingestion run, start to end.
 
 use super::absorb::Absorber;
+use super::checks::{self, Parents};
 use super::progress::Progress;
 use super::scheduler::{Event, Scheduler};
 use super::select::Selection;
@@ -107,6 +108,7 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
     let grants = grant(workflow, &plugin, &limits, instances, redactor.clone(), options, &mut report).await?;
     let state_path = settings.state_path.clone().unwrap_or_else(StateStore::default_path);
     let state = Arc::new(StateStore::open(&state_path).await?);
+    state.begin_run(&report.run_id, &service).await?;
     let run_id: Arc<str> = Arc::from(report.run_id.as_str());
     let sink = Arc::new(open_sink(workflow, options, &state, &run_id).await?);
     report.catalog = sink.target();
@@ -126,7 +128,7 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
     // Every kind is discovered before anything is processed, so the plan
     // (and the progress bar) knows the whole amount.
     let discovered = discover(&scheduler, &plugin, &config, &selection, &redactor, &progress, &mut report).await?;
-    let plan = Plan::new(settings.shard_strategy, settings.shard_size.unwrap_or(DEFAULT_SHARD_SIZE), discovered);
+    let mut plan = Plan::new(settings.shard_strategy, settings.shard_size.unwrap_or(DEFAULT_SHARD_SIZE), discovered);
     progress.planned(plan.refs(), plan.shards.len());
     tracing::info!(
         plugin = %plugin.info.name, strategy = %plan.strategy, shards = plan.shards.len(), refs = plan.refs(),
@@ -148,14 +150,25 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
         relations: Vec::new(),
         redactor: &redactor,
         redacted: 0,
+        parents: Parents::new(&plugin.info.entity_kinds),
+        columns: Vec::new(),
     };
     // Kinds run one after another, so parents are written before children.
-    for kind in kinds_in(&plan) {
-        let shards: Arc<Vec<Shard>> = Arc::new(plan.shards.iter().filter(|s| s.kind == kind).cloned().collect());
+    // Each kind's shards are lent to the scheduler and put back after, so
+    // the refs are held once, not once more per kind.
+    let kinds = kinds_in_order(plan.shards.iter().map(|s| s.kind));
+    let mut pending = std::mem::take(&mut plan.shards).into_iter().peekable();
+    for kind in kinds {
+        let mut of_kind = Vec::new();
+        while let Some(shard) = pending.next_if(|s| kind_rank(s.kind) == kind_rank(kind)) {
+            of_kind.push(shard);
+        }
+        let shards: Arc<Vec<Shard>> = Arc::new(of_kind);
         if scheduler.stop.load(Ordering::Relaxed) {
             for shard in shards.iter() {
                 absorber.cancel(shard, &mut report);
             }
+            plan.shards.extend(Arc::try_unwrap(shards).unwrap_or_else(|shared| (*shared).clone()));
             continue;
         }
         progress.processing(kind_name(kind));
@@ -173,6 +186,7 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
         // (their children) starts.
         let acks = pipeline.flush().await?;
         absorber.acknowledge(acks, &mut report);
+        plan.shards.extend(Arc::try_unwrap(shards).unwrap_or_else(|shared| (*shared).clone()));
     }
     let acks = pipeline.flush().await?;
     absorber.acknowledge(acks, &mut report);
@@ -226,7 +240,31 @@ async fn apply_deferred(sink: &Sink, state: &StateStore, report: &mut RunReport)
         let Some((last, _)) = page.last() else { break };
         after = *last;
         let relations: Vec<Relation> = page.into_iter().map(|(_, r)| r).collect();
-        let unresolved = sink.apply_relations(&relations).await?;
+        // A foreign key's far end: a table of this run, with the columns.
+        let referred: Vec<&str> = relations
+            .iter()
+            .filter_map(|r| match r {
+                Relation::ForeignKey { referred_table, .. } => Some(referred_table.as_str()),
+                Relation::Lineage { .. } => None,
+            })
+            .collect();
+        let columns = state.columns(&run_id, &referred).await?;
+        let (relations, refused): (Vec<Relation>, Vec<(Relation, String)>) =
+            relations.into_iter().fold((Vec::new(), Vec::new()), |(mut ok, mut bad), r| {
+                match checks::referred_end(&r, &columns) {
+                    Some(problem) => bad.push((r, problem)),
+                    None => ok.push(r),
+                }
+                (ok, bad)
+            });
+        report.relations_unresolved.extend(refused.into_iter().map(|(r, problem)| FailureRecord {
+            entity: r.owner().to_string(),
+            kind: r.kind().to_string(),
+            error: "unresolved".into(),
+            reason: format!("foreign key {}: {problem}", r.name()),
+            shard: None,
+        }));
+        let unresolved = sink.apply_relations(&run_id, &relations).await?;
         report.relations_applied += relations.len() - unresolved.len();
         // Appended: records the plugin sent malformed are already listed.
         report.relations_unresolved.extend(unresolved.into_iter().map(|u| FailureRecord {
@@ -237,7 +275,15 @@ async fn apply_deferred(sink: &Sink, state: &StateStore, report: &mut RunReport)
             shard: None,
         }));
     }
-    state.clear(&run_id).await?;
+    sink.end_relations(&run_id).await?;
+    for purged in state.finish_run(&run_id, &report.service).await? {
+        let message = format!(
+            "the state store held {} deferred records of run {}, which ended before its phase 2; they were removed",
+            purged.records, purged.run_id
+        );
+        tracing::warn!("{message}");
+        report.warnings.push(message);
+    }
     Ok(())
 }
 
@@ -298,6 +344,7 @@ async fn discover(
             }
             Err(fault) => return Err(discover_fault(name, fault, redactor)),
         };
+        let refs = merge_duplicates(refs, name, report);
         let found = refs.len();
         let kept: Vec<EntityRef> = refs.into_iter().filter(|r| selection.keeps(r)).collect();
         let counts = report.kind_mut(name);
@@ -312,15 +359,51 @@ async fn discover(
     Ok(discovered)
 }
 
-/// The kinds a plan holds, in its (parent-first) order.
-fn kinds_in(plan: &Plan) -> Vec<EntityKind> {
-    let mut kinds: Vec<EntityKind> = Vec::new();
-    for shard in &plan.shards {
-        if kinds.last().map(|k| kind_rank(*k)) != Some(kind_rank(shard.kind)) {
-            kinds.push(shard.kind);
+/// Drops refs that name an entity already listed (the same path and key),
+/// so each entity is processed and counted once; warns with their names.
+/// Refs are told apart by a 128-bit hash of path and key, so a million of
+/// them cost 16 MiB here, not a second copy of their names.
+fn merge_duplicates(refs: Vec<EntityRef>, kind: &str, report: &mut RunReport) -> Vec<EntityRef> {
+    let seeds = (std::hash::RandomState::new(), std::hash::RandomState::new());
+    let identity = |r: &EntityRef| {
+        use std::hash::BuildHasher;
+        let key = (&r.path, &r.key);
+        (u128::from(seeds.0.hash_one(key)) << 64) | u128::from(seeds.1.hash_one(key))
+    };
+    let mut seen = std::collections::HashSet::with_capacity(refs.len());
+    let mut repeated: Vec<String> = Vec::new();
+    let mut unique = Vec::with_capacity(refs.len());
+    for r in refs {
+        if seen.insert(identity(&r)) {
+            unique.push(r);
+        } else {
+            repeated.push(r.path.join("."));
         }
     }
-    kinds
+    if !repeated.is_empty() {
+        const SHOWN: usize = 10;
+        let more = repeated.len().saturating_sub(SHOWN);
+        let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+        let message = format!(
+            "discover listed {} {kind} references more than once, merged: {}{more}",
+            repeated.len(),
+            repeated.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ")
+        );
+        tracing::warn!("{message}");
+        report.warnings.push(message);
+    }
+    unique
+}
+
+/// The kinds of a plan's shards, in their (parent-first) order.
+fn kinds_in_order(kinds: impl Iterator<Item = EntityKind>) -> Vec<EntityKind> {
+    let mut ordered: Vec<EntityKind> = Vec::new();
+    for kind in kinds {
+        if ordered.last().map(|k| kind_rank(*k)) != Some(kind_rank(kind)) {
+            ordered.push(kind);
+        }
+    }
+    ordered
 }
 
 /// The plugin's component: `weir.plugin`, else the built-in one.

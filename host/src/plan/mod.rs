@@ -2,6 +2,7 @@
 //! them across sandboxed instances, hand the results to the sink.
 
 mod absorb;
+mod checks;
 mod ingest;
 mod progress;
 mod scheduler;

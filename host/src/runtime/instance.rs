@@ -100,6 +100,10 @@ impl Instance {
         };
         let mut store = Store::new(pre.engine(), state);
         store.limiter(|s| &mut s.memory);
+        // What the host takes out of the plugin in one call (a `discover`
+        // answer, a page of refs, a batch) can be as large as the plugin's
+        // memory, no larger: wasmtime's own default is 128 MiB.
+        store.set_hostcall_fuel(limits.memory_bytes());
         store.set_epoch_deadline(1);
         store.epoch_deadline_async_yield_and_update(1);
         let bindings = pre.instantiate_async(&mut store).await.map_err(|e| Fault::Instantiate(format!("{e:#}")))?;
@@ -107,16 +111,33 @@ impl Instance {
     }
 
     pub async fn describe(&mut self) -> Result<PluginInfo, Fault> {
-        let deadline = self.limits.call_timeout();
+        let deadline = self.limits.describe_timeout();
         let outcome = tokio::time::timeout(deadline, self.bindings.call_describe(&mut self.store)).await;
         self.settle("describe", outcome)
     }
 
+    /// The refs of one kind: those the plugin emitted in pages while the
+    /// call ran, then those it returned.
     pub async fn discover(&mut self, config: &str, kind: EntityKind) -> Result<Result<Vec<EntityRef>, Failure>, Fault> {
         let deadline = self.limits.call_timeout();
+        self.store.data_mut().caps.discovery.open(self.limits.max_refs);
         let call = self.bindings.call_discover(&mut self.store, config, kind);
         let outcome = tokio::time::timeout(deadline, call).await;
-        self.settle("discover", outcome)
+        let mut refs = self.store.data_mut().caps.discovery.take();
+        let returned = self.settle("discover", outcome)?;
+        Ok(returned.and_then(|more| {
+            if (refs.len() + more.len()) as u64 > self.limits.max_refs {
+                return Err(Failure {
+                    kind: super::bindings::types::ErrorKind::Config,
+                    message: format!(
+                        "discover listed more than {} references (weir.limits.maxRefs)",
+                        self.limits.max_refs
+                    ),
+                });
+            }
+            refs.extend(more);
+            Ok(refs)
+        }))
     }
 
     pub async fn process(&mut self, config: &str, refs: &[EntityRef]) -> Result<Result<Batch, Failure>, Fault> {
@@ -143,7 +164,14 @@ impl Instance {
     ) -> Result<T, Fault> {
         match outcome {
             Ok(Ok(value)) => Ok(value),
-            Err(_) => Err(Fault::Deadline { call, secs: self.limits.call_timeout_secs }),
+            Err(_) => Err(Fault::Deadline {
+                call,
+                secs: if call == "describe" {
+                    self.limits.describe_timeout().as_secs()
+                } else {
+                    self.limits.call_timeout().as_secs()
+                },
+            }),
             Ok(Err(err)) => {
                 let state = self.store.data();
                 if state.memory.refused.is_some() {

@@ -12,6 +12,9 @@ pub struct Limits {
     /// Wall-clock budget of one call into the plugin (`discover` or
     /// `process`), in seconds, host calls included.
     pub call_timeout_secs: u64,
+    /// Budget of `describe`, which only says what the plugin is: a plugin
+    /// that loops there is stopped soon.
+    pub describe_timeout_secs: u64,
     /// Budget of one SQL statement on the server, in seconds.
     pub statement_timeout_secs: u64,
     /// Budget of opening one database session (TCP, TLS, login), in seconds.
@@ -22,6 +25,8 @@ pub struct Limits {
     pub max_result_mib: u64,
     /// Resources (connections, ...) one instance may hold at once.
     pub max_handles: u32,
+    /// References one `discover` call may list.
+    pub max_refs: u64,
 }
 
 impl Default for Limits {
@@ -29,11 +34,13 @@ impl Default for Limits {
         Limits {
             memory_mib: 1024,
             call_timeout_secs: 600,
+            describe_timeout_secs: 10,
             statement_timeout_secs: 300,
             connect_timeout_secs: 15,
             max_rows: 5_000_000,
             max_result_mib: 512,
             max_handles: 64,
+            max_refs: 20_000_000,
         }
     }
 }
@@ -44,6 +51,9 @@ impl Limits {
     }
     pub fn call_timeout(&self) -> Duration {
         Duration::from_secs(self.call_timeout_secs.max(1))
+    }
+    pub fn describe_timeout(&self) -> Duration {
+        Duration::from_secs(self.describe_timeout_secs.max(1))
     }
     pub fn statement_timeout(&self) -> Duration {
         Duration::from_secs(self.statement_timeout_secs.max(1))

@@ -26,7 +26,7 @@ use wasmtime::component::{Component, Linker, types::ComponentItem};
 
 /// The contract package this host implements; any 0.1.x plugin loads.
 pub const WIT_PACKAGE: &str = "weir:connector";
-pub const WIT_VERSION: &str = "0.2.0";
+pub const WIT_VERSION: &str = "0.2.1";
 
 #[derive(Debug, Error)]
 pub enum RuntimeError {
@@ -123,7 +123,7 @@ impl Plugin {
 }
 
 /// Reads the contract version from the names of the component's imports
-/// (`weir:connector/types@0.2.0`), and refuses a version this host cannot
+/// (`weir:connector/types@0.2.1`), and refuses a version this host cannot
 /// serve.
 fn contract_version(engine: &Engine, component: &Component) -> Result<String, RuntimeError> {
     let prefix = format!("{WIT_PACKAGE}/");

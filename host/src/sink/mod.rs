@@ -136,12 +136,22 @@ impl Sink {
         Ok(HashMap::new())
     }
 
-    /// Phase 2: applies deferred records whose target exists.
-    pub async fn apply_relations(&self, relations: &[Relation]) -> Result<Vec<Unresolved>, SinkError> {
+    /// Phase 2, one page: applies deferred records whose target exists
+    /// (the catalog stages them until [`Sink::end_relations`]).
+    pub async fn apply_relations(&self, run_id: &str, relations: &[Relation]) -> Result<Vec<Unresolved>, SinkError> {
         match self {
-            Sink::Catalog(c) => Ok(c.apply_relations(relations).await?),
+            Sink::Catalog(c) => Ok(c.stage_relations(run_id, relations).await?),
             Sink::File(f) => Ok(f.apply_relations(relations).await?),
             Sink::OpenMetadata(om) => Ok(om.apply_relations(relations).await?),
+        }
+    }
+
+    /// Phase 2, the end: the catalog replaces the run's relations with the
+    /// staged ones at once.
+    pub async fn end_relations(&self, run_id: &str) -> Result<(), SinkError> {
+        match self {
+            Sink::Catalog(c) => Ok(c.switch_relations(run_id).await?),
+            Sink::File(_) | Sink::OpenMetadata(_) => Ok(()),
         }
     }
 

@@ -10,7 +10,7 @@
 //! removed once phase 2 has applied them.
 
 use crate::sink::Relation;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
 use sqlx::{QueryBuilder, Row, Sqlite};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -41,13 +41,27 @@ CREATE TABLE IF NOT EXISTS document (
     body   TEXT NOT NULL,
     PRIMARY KEY (run_id, fqn)
 );
-PRAGMA user_version = 1;
+-- The column names of each table a run wrote, for checking the far end
+-- of its foreign keys in phase 2.
+CREATE TABLE IF NOT EXISTS table_columns (
+    run_id  TEXT NOT NULL,
+    fqn     TEXT NOT NULL,
+    columns TEXT NOT NULL,
+    PRIMARY KEY (run_id, fqn)
+);
+CREATE TABLE IF NOT EXISTS run (
+    run_id        TEXT PRIMARY KEY,
+    service       TEXT NOT NULL,
+    host          TEXT NOT NULL,
+    pid           INTEGER NOT NULL,
+    -- when the process started (Linux /proc), so a reused pid is told apart
+    process_start TEXT NOT NULL,
+    started_at    TEXT NOT NULL
+);
+PRAGMA user_version = 2;
 "#;
 
-/// Write transactions take the write lock at once, so they wait for other
-/// runs (busy timeout) instead of failing when a read would turn into a
-/// write.
-const WRITE: &str = "BEGIN IMMEDIATE";
+use crate::sqlite_file::{self, WRITE};
 
 /// Rows per insert: SQLite caps a statement's bound parameters.
 const ROWS_PER_INSERT: usize = 500;
@@ -79,30 +93,13 @@ impl StateStore {
             std::fs::create_dir_all(dir).map_err(|e| err(sqlx::Error::Io(e)))?;
         }
         // Switching a new file to WAL and creating the tables take locks
-        // SQLite's busy timeout does not wait for: when another run is doing
-        // the same at the same moment, try again shortly.
-        let mut attempt = 0;
-        loop {
-            match StateStore::connect(path).await {
-                Err(sqlx::Error::Database(db)) if is_busy(db.code().as_deref()) && attempt < 100 => {
-                    attempt += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(20 + fastrand::u64(0..80))).await;
-                }
-                Err(source) => return Err(err(source)),
-                Ok(pool) => return Ok(StateStore { pool, path: path.to_path_buf(), next_seq: Default::default() }),
-            }
-        }
+        // SQLite's busy timeout does not wait for.
+        let pool = sqlite_file::retry_busy(|| StateStore::connect(path)).await.map_err(err)?;
+        Ok(StateStore { pool, path: path.to_path_buf(), next_seq: Default::default() })
     }
 
     async fn connect(path: &Path) -> Result<SqlitePool, sqlx::Error> {
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            // Other runs may be writing to the same file.
-            .busy_timeout(std::time::Duration::from_secs(60));
-        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(sqlite_file::options(path, true)).await?;
         sqlx::raw_sql(SCHEMA).execute(&pool).await?;
         Ok(pool)
     }
@@ -206,37 +203,135 @@ impl StateStore {
         run_id: &str,
         fqns: &[&str],
     ) -> Result<std::collections::HashMap<String, serde_json::Value>, StateError> {
+        self.json_by_fqn("SELECT fqn, body AS value FROM document WHERE run_id = ", run_id, fqns).await
+    }
+
+    /// The JSON column `value` of the rows `select` (which ends in `run_id =
+    /// `) finds for `fqns`, by FQN.
+    async fn json_by_fqn<T: serde::de::DeserializeOwned>(
+        &self,
+        select_where_run_is: &'static str,
+        run_id: &str,
+        fqns: &[&str],
+    ) -> Result<std::collections::HashMap<String, T>, StateError> {
         let mut found = std::collections::HashMap::with_capacity(fqns.len());
         for chunk in fqns.chunks(ROWS_PER_INSERT) {
-            let mut select: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT fqn, body FROM document WHERE run_id = ");
+            let mut select: QueryBuilder<Sqlite> = QueryBuilder::new(select_where_run_is);
             select.push_bind(run_id).push(" AND fqn IN (");
             let mut list = select.separated(", ");
             for fqn in chunk {
                 list.push_bind(*fqn);
             }
             select.push(")");
-            let rows = select.build().fetch_all(&self.pool).await.map_err(self.query_error())?;
-            for row in rows {
+            for row in select.build().fetch_all(&self.pool).await.map_err(self.query_error())? {
                 let fqn: String = row.try_get("fqn").map_err(self.query_error())?;
-                let text: String = row.try_get("body").map_err(self.query_error())?;
-                let body = serde_json::from_str(&text).map_err(|e| StateError::Corrupt {
+                let text: String = row.try_get("value").map_err(self.query_error())?;
+                let value = serde_json::from_str(&text).map_err(|e| StateError::Corrupt {
                     path: self.path.display().to_string(),
-                    reason: format!("document {fqn} of run {run_id}: {e}"),
+                    reason: format!("{fqn} of run {run_id}: {e}"),
                 })?;
-                found.insert(fqn, body);
+                found.insert(fqn, value);
             }
         }
         Ok(found)
     }
 
-    /// Forgets a run's records and documents once phase 2 has applied them.
-    pub async fn clear(&self, run_id: &str) -> Result<(), StateError> {
+    /// Keeps the column names of tables `run_id` wrote.
+    pub async fn keep_columns(&self, run_id: &str, tables: &[(String, Vec<String>)]) -> Result<(), StateError> {
+        if tables.is_empty() {
+            return Ok(());
+        }
         let mut tx = self.pool.begin_with(WRITE).await.map_err(self.query_error())?;
-        for statement in ["DELETE FROM deferred WHERE run_id = ?1", "DELETE FROM document WHERE run_id = ?1"] {
-            sqlx::query(statement).bind(run_id).execute(&mut *tx).await.map_err(self.query_error())?;
+        for chunk in tables.chunks(ROWS_PER_INSERT) {
+            let mut insert: QueryBuilder<Sqlite> =
+                QueryBuilder::new("INSERT OR REPLACE INTO table_columns (run_id, fqn, columns) ");
+            insert.push_values(chunk, |mut row, (fqn, columns)| {
+                row.push_bind(run_id).push_bind(fqn).push_bind(serde_json::to_string(columns).unwrap_or_default());
+            });
+            insert.build().execute(&mut *tx).await.map_err(self.query_error())?;
         }
         tx.commit().await.map_err(self.query_error())?;
         Ok(())
+    }
+
+    /// The column names of those of `fqns` that `run_id` wrote, by FQN.
+    pub async fn columns(
+        &self,
+        run_id: &str,
+        fqns: &[&str],
+    ) -> Result<std::collections::HashMap<String, Vec<String>>, StateError> {
+        self.json_by_fqn("SELECT fqn, columns AS value FROM table_columns WHERE run_id = ", run_id, fqns).await
+    }
+
+    /// Records that `run_id` of `service` runs in this process, so a later
+    /// run can tell its records from those of a run that died.
+    pub async fn begin_run(&self, run_id: &str, service: &str) -> Result<(), StateError> {
+        let me = Process::current();
+        sqlx::query(
+            "INSERT OR REPLACE INTO run (run_id, service, host, pid, process_start, started_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+        )
+        .bind(run_id)
+        .bind(service)
+        .bind(&me.host)
+        .bind(i64::from(me.pid))
+        .bind(&me.start)
+        .execute(&self.pool)
+        .await
+        .map_err(self.query_error())?;
+        Ok(())
+    }
+
+    /// Forgets a run's records and documents once phase 2 has applied them,
+    /// and those of earlier runs of the same service whose process is gone
+    /// (killed before their phase 2), or of runs that left no record of
+    /// themselves (weir before 0.2). Returns what was purged, to warn about.
+    pub async fn finish_run(&self, run_id: &str, service: &str) -> Result<Vec<Purged>, StateError> {
+        let rows = sqlx::query("SELECT run_id, host, pid, process_start FROM run WHERE service = ?1 AND run_id <> ?2")
+            .bind(service)
+            .bind(run_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.query_error())?;
+        let mut dead = Vec::new();
+        for row in rows {
+            let other = Process {
+                host: row.try_get("host").map_err(self.query_error())?,
+                pid: u32::try_from(row.try_get::<i64, _>("pid").map_err(self.query_error())?).unwrap_or(0),
+                start: row.try_get("process_start").map_err(self.query_error())?,
+            };
+            if !other.alive() {
+                dead.push(row.try_get::<String, _>("run_id").map_err(self.query_error())?);
+            }
+        }
+        let unrecorded: Vec<String> =
+            sqlx::query_scalar("SELECT DISTINCT run_id FROM deferred WHERE run_id NOT IN (SELECT run_id FROM run)")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(self.query_error())?;
+        let mut purged = Vec::new();
+        let mut tx = self.pool.begin_with(WRITE).await.map_err(self.query_error())?;
+        for id in std::iter::once(run_id.to_string()).chain(dead).chain(unrecorded.into_iter().filter(|r| r != run_id))
+        {
+            let records: i64 = sqlx::query_scalar("SELECT count(*) FROM deferred WHERE run_id = ?1")
+                .bind(&id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(self.query_error())?;
+            for statement in [
+                "DELETE FROM deferred WHERE run_id = ?1",
+                "DELETE FROM document WHERE run_id = ?1",
+                "DELETE FROM table_columns WHERE run_id = ?1",
+                "DELETE FROM run WHERE run_id = ?1",
+            ] {
+                sqlx::query(statement).bind(&id).execute(&mut *tx).await.map_err(self.query_error())?;
+            }
+            if id != run_id && records > 0 {
+                purged.push(Purged { run_id: id, records: usize::try_from(records).unwrap_or(0) });
+            }
+        }
+        tx.commit().await.map_err(self.query_error())?;
+        Ok(purged)
     }
 
     pub async fn close(&self) {
@@ -244,9 +339,51 @@ impl StateStore {
     }
 }
 
-/// SQLite's "busy" and "locked" codes, extended ones included.
-fn is_busy(code: Option<&str>) -> bool {
-    code.and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| c & 0xff == 5 || c & 0xff == 6)
+/// Records of a run that died before its phase 2, removed by a later one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Purged {
+    pub run_id: String,
+    pub records: usize,
+}
+
+/// Which process a run is, as far as this machine can tell.
+struct Process {
+    host: String,
+    pid: u32,
+    /// Field 22 of `/proc/<pid>/stat`; empty where there is no `/proc`.
+    start: String,
+}
+
+impl Process {
+    fn current() -> Process {
+        let pid = std::process::id();
+        Process { host: host_name(), pid, start: process_start(pid).unwrap_or_default() }
+    }
+
+    /// Whether the process may still be running: on another machine, or
+    /// where this one cannot tell, it may.
+    fn alive(&self) -> bool {
+        if self.host != host_name() || self.start.is_empty() {
+            return true;
+        }
+        process_start(self.pid).is_some_and(|start| start == self.start)
+    }
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_default()
+}
+
+/// When `pid` started, in clock ticks since boot (Linux); `None` when there
+/// is no such process, or no `/proc`.
+fn process_start(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name, in parentheses, may hold spaces: count after it.
+    let after_name = stat.rsplit_once(')')?.1;
+    after_name.split_whitespace().nth(19).map(String::from)
 }
 
 #[cfg(test)]
@@ -269,6 +406,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state/state.db");
         let store = StateStore::open(&path).await.unwrap();
+        store.begin_run("run-1", "svc").await.unwrap();
+        store.begin_run("run-2", "svc").await.unwrap();
         let lineage = Relation::Lineage {
             from: "s.d.x.a".into(),
             to: "s.d.x.v".into(),
@@ -296,9 +435,34 @@ mod tests {
         assert_eq!(seen[699].owner(), "s.d.x.t699");
         assert_eq!(seen[700].kind(), "lineage");
         assert_eq!(seen[700].body(), lineage.body());
-        store.clear("run-1").await.unwrap();
+        assert_eq!(store.finish_run("run-1", "svc").await.unwrap(), vec![]);
         assert_eq!(store.count("run-1").await.unwrap(), 0);
-        assert_eq!(store.count("run-2").await.unwrap(), 1, "other runs are left alone");
+        assert_eq!(store.count("run-2").await.unwrap(), 1, "a run still going is left alone");
+    }
+
+    #[tokio::test]
+    async fn a_dead_runs_records_are_purged_when_a_later_run_of_its_service_finishes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::open(&dir.path().join("state.db")).await.unwrap();
+        for (run, service) in [("killed", "svc"), ("other-service", "elsewhere"), ("now", "svc")] {
+            store.begin_run(run, service).await.unwrap();
+            store.defer(run, &[fk(1), fk(2)]).await.unwrap();
+        }
+        // The killed run's process is gone (as is the other service's).
+        sqlx::query("UPDATE run SET pid = 2147483000 WHERE run_id IN ('killed', 'other-service')")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        // A weir that kept no run record left these.
+        store.defer("unrecorded", &[fk(3)]).await.unwrap();
+        let purged = store.finish_run("now", "svc").await.unwrap();
+        assert_eq!(
+            purged,
+            vec![Purged { run_id: "killed".into(), records: 2 }, Purged { run_id: "unrecorded".into(), records: 1 }]
+        );
+        assert_eq!(store.count("killed").await.unwrap(), 0);
+        assert_eq!(store.count("other-service").await.unwrap(), 2, "another service's run waits for its own");
+        assert_eq!(store.count("now").await.unwrap(), 0);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

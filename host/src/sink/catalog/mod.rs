@@ -2,9 +2,12 @@
 //! every entity's OpenMetadata document, keyed by FQN.
 //!
 //! Writes are upserts in batched transactions, so running the same
-//! ingestion twice leaves the same catalog. Rewriting an entity drops the
-//! relations it owns (its foreign keys, a view's lineage); phase 2 writes
-//! the current ones back.
+//! ingestion twice leaves the same catalog. Phase 2 stages a run's
+//! relations (its foreign keys, views' lineage), then in one transaction
+//! replaces every relation owned by an entity the run wrote with the
+//! staged ones: a run killed before that leaves the previous relations
+//! whole, never half of them. Several runs may write one catalog at once
+//! (see [`crate::sqlite_file`]).
 
 mod read;
 mod schema;
@@ -12,7 +15,8 @@ mod schema;
 pub use read::{CatalogEntry, ExportKind};
 
 use super::{Document, Relation};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use crate::sqlite_file::{self, WRITE, retry_busy};
+use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
 use sqlx::{QueryBuilder, Sqlite};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -66,14 +70,14 @@ impl Catalog {
 
     async fn connect(path: &Path, create: bool) -> Result<Catalog, CatalogError> {
         let err = |source| CatalogError::Open { path: path.display().to_string(), source };
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(create)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(false);
-        let pool = SqlitePoolOptions::new().max_connections(2).connect_with(options).await.map_err(err)?;
-        schema::migrate(&pool).await.map_err(err)?;
+        let options = sqlite_file::options(path, create).foreign_keys(false);
+        let pool = retry_busy(|| async {
+            let pool = SqlitePoolOptions::new().max_connections(2).connect_with(options.clone()).await?;
+            schema::migrate(&pool).await?;
+            Ok(pool)
+        })
+        .await
+        .map_err(err)?;
         Ok(Catalog { pool, path: path.to_path_buf() })
     }
 
@@ -97,13 +101,16 @@ impl Catalog {
         Ok(())
     }
 
-    /// Phase 1: upserts documents in one transaction, and drops the
-    /// relations those entities owned.
+    /// Phase 1: upserts documents in one transaction.
     pub async fn write(&self, run_id: &str, docs: &[Document]) -> Result<(), CatalogError> {
         if docs.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await.map_err(CatalogError::Write)?;
+        retry_busy(|| self.write_once(run_id, docs)).await.map_err(CatalogError::Write)
+    }
+
+    async fn write_once(&self, run_id: &str, docs: &[Document]) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin_with(WRITE).await?;
         for chunk in docs.chunks(ROWS_PER_INSERT) {
             let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
                 "INSERT INTO entity (fqn, kind, parent, name, document, extra, source_hash, run_id, updated_at) ",
@@ -124,24 +131,20 @@ impl Catalog {
                   document = excluded.document, extra = excluded.extra, source_hash = excluded.source_hash,
                   run_id = excluded.run_id, updated_at = excluded.updated_at",
             );
-            insert.build().execute(&mut *tx).await.map_err(CatalogError::Write)?;
-
-            let mut clear: QueryBuilder<Sqlite> = QueryBuilder::new("DELETE FROM relation WHERE owner IN (");
-            let mut list = clear.separated(", ");
-            for doc in chunk {
-                list.push_bind(&doc.fqn);
-            }
-            clear.push(")");
-            clear.build().execute(&mut *tx).await.map_err(CatalogError::Write)?;
+            insert.build().execute(&mut *tx).await?;
         }
-        tx.commit().await.map_err(CatalogError::Write)?;
-        Ok(())
+        tx.commit().await
     }
 
-    /// Phase 2: writes relations whose target exists; returns the others.
-    pub async fn apply_relations(&self, relations: &[Relation]) -> Result<Vec<Unresolved>, CatalogError> {
+    /// Phase 2, one page: stages the relations whose target exists for
+    /// [`Catalog::switch_relations`]; returns the others.
+    pub async fn stage_relations(&self, run_id: &str, relations: &[Relation]) -> Result<Vec<Unresolved>, CatalogError> {
+        retry_busy(|| self.stage_once(run_id, relations)).await.map_err(CatalogError::Write)
+    }
+
+    async fn stage_once(&self, run_id: &str, relations: &[Relation]) -> Result<Vec<Unresolved>, sqlx::Error> {
         let mut unresolved = Vec::new();
-        let mut tx = self.pool.begin().await.map_err(CatalogError::Write)?;
+        let mut tx = self.pool.begin_with(WRITE).await?;
         for chunk in relations.chunks(ROWS_PER_INSERT) {
             let targets: HashSet<&str> = chunk.iter().map(Relation::target).collect();
             let mut lookup: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT fqn FROM entity WHERE fqn IN (");
@@ -150,13 +153,8 @@ impl Catalog {
                 list.push_bind(*t);
             }
             lookup.push(")");
-            let found: HashSet<String> = lookup
-                .build_query_scalar::<String>()
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(CatalogError::Write)?
-                .into_iter()
-                .collect();
+            let found: HashSet<String> =
+                lookup.build_query_scalar::<String>().fetch_all(&mut *tx).await?.into_iter().collect();
 
             let (ready, missing): (Vec<&Relation>, Vec<&Relation>) =
                 chunk.iter().partition(|r| found.contains(r.target()));
@@ -168,23 +166,55 @@ impl Catalog {
             if ready.is_empty() {
                 continue;
             }
-            let mut insert: QueryBuilder<Sqlite> =
-                QueryBuilder::new("INSERT OR REPLACE INTO relation (kind, owner, from_fqn, to_fqn, name, document) ");
+            let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT OR REPLACE INTO relation_stage (run_id, kind, owner, from_fqn, to_fqn, name, document, staged_at) ",
+            );
             insert.push_values(ready, |mut row, r| {
                 let (from, to) = match r {
                     Relation::ForeignKey { table, referred_table, .. } => (table.as_str(), referred_table.as_str()),
                     Relation::Lineage { from, to, .. } => (from.as_str(), to.as_str()),
                 };
-                row.push_bind(r.kind())
+                row.push_bind(run_id)
+                    .push_bind(r.kind())
                     .push_bind(r.owner())
                     .push_bind(from)
                     .push_bind(to)
                     .push_bind(r.distinction())
-                    .push_bind(r.body().to_string());
+                    .push_bind(r.body().to_string())
+                    .push("strftime('%Y-%m-%dT%H:%M:%fZ', 'now')");
             });
-            insert.build().execute(&mut *tx).await.map_err(CatalogError::Write)?;
+            insert.build().execute(&mut *tx).await?;
         }
-        tx.commit().await.map_err(CatalogError::Write)?;
+        tx.commit().await?;
+        Ok(unresolved)
+    }
+
+    /// Phase 2, the end: in one transaction, the relations owned by the
+    /// entities `run_id` wrote become the ones it staged. Stages a killed
+    /// run left behind a day ago or more are dropped on the way.
+    pub async fn switch_relations(&self, run_id: &str) -> Result<(), CatalogError> {
+        retry_busy(|| async {
+            let mut tx = self.pool.begin_with(WRITE).await?;
+            for statement in [
+                "DELETE FROM relation WHERE owner IN (SELECT fqn FROM entity WHERE run_id = ?1)",
+                "INSERT OR REPLACE INTO relation (kind, owner, from_fqn, to_fqn, name, document)
+                 SELECT kind, owner, from_fqn, to_fqn, name, document FROM relation_stage WHERE run_id = ?1",
+                "DELETE FROM relation_stage WHERE run_id = ?1
+                    OR staged_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 day')",
+            ] {
+                sqlx::query(statement).bind(run_id).execute(&mut *tx).await?;
+            }
+            tx.commit().await
+        })
+        .await
+        .map_err(CatalogError::Write)
+    }
+
+    /// Stages `relations` and switches to them at once: for a caller with
+    /// all of a run's relations in hand.
+    pub async fn apply_relations(&self, run_id: &str, relations: &[Relation]) -> Result<Vec<Unresolved>, CatalogError> {
+        let unresolved = self.stage_relations(run_id, relations).await?;
+        self.switch_relations(run_id).await?;
         Ok(unresolved)
     }
 
@@ -195,13 +225,16 @@ impl Catalog {
         service: &str,
         report: &serde_json::Value,
     ) -> Result<(), CatalogError> {
-        sqlx::query("INSERT OR REPLACE INTO run (id, service, finished_at, report) VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?3)")
-            .bind(run_id)
-            .bind(service)
-            .bind(report.to_string())
-            .execute(&self.pool)
-            .await
-            .map_err(CatalogError::Write)?;
+        sqlx::query(
+            "INSERT OR REPLACE INTO run (id, service, finished_at, report)
+             VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?3)",
+        )
+        .bind(run_id)
+        .bind(service)
+        .bind(report.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(CatalogError::Write)?;
         Ok(())
     }
 

@@ -22,13 +22,26 @@ CREATE TABLE IF NOT EXISTS relation (
     PRIMARY KEY (kind, owner, from_fqn, to_fqn, name)
 );
 CREATE INDEX IF NOT EXISTS relation_owner ON relation (owner);
+CREATE INDEX IF NOT EXISTS entity_run ON entity (run_id);
+-- A run's relations until its phase 2 ends and they replace the old ones.
+CREATE TABLE IF NOT EXISTS relation_stage (
+    run_id    TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    owner     TEXT NOT NULL,
+    from_fqn  TEXT NOT NULL,
+    to_fqn    TEXT NOT NULL,
+    name      TEXT NOT NULL DEFAULT '',
+    document  TEXT NOT NULL,
+    staged_at TEXT NOT NULL,
+    PRIMARY KEY (run_id, kind, owner, from_fqn, to_fqn, name)
+);
 CREATE TABLE IF NOT EXISTS run (
     id          TEXT PRIMARY KEY,
     service     TEXT NOT NULL,
     finished_at TEXT NOT NULL,
     report      TEXT NOT NULL
 );
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;
 "#;
 
 /// The entity table's columns, for creating it and for migrating to it.
@@ -93,6 +106,6 @@ mod tests {
             .unwrap();
         assert_eq!(kinds, ["chart", "dashboard"]);
         let version: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(&pool).await.unwrap();
-        assert_eq!(version, 2);
+        assert_eq!(version, 3, "and on to the current layout");
     }
 }
