@@ -62,7 +62,7 @@ async fn a_secret_read_from_the_database_never_leaves_the_host() {
     let connection = with_password(&pg_connection(&db, &db.user()));
     let yaml = probe_workflow("leak-sql", "      probeArg: \"SELECT v FROM creds\"", "", &connection);
     let r = ingest(dir.path(), &yaml, &[], &[]);
-    assert_eq!(r.code, Some(2), "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
     assert_nowhere(dir.path(), &r, "read from a table");
     assert_redacted(dir.path(), &r);
     assert!(warned_of_redaction(&r), "{}", r.report["warnings"]);
@@ -99,7 +99,7 @@ async fn a_secret_a_server_echoes_back_never_reaches_the_plugin_or_the_output() 
     let yaml = probe_workflow("leak-http", &format!("      probeArg: \"{url}/login\""), "", &connection);
     let path = dir.path().to_path_buf();
     let r = tokio::task::spawn_blocking(move || ingest(&path, &yaml, &[], &[])).await.unwrap();
-    assert_eq!(r.code, Some(2), "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
     let sent = seen.lock().unwrap().clone();
     assert_eq!(sent, vec![format!("password={SECRET}")], "the host filled the secret in for its own origin");
     assert_nowhere(dir.path(), &r, "echoed by a server");

@@ -260,7 +260,13 @@ async fn no_statement_with_a_side_effect_reaches_the_server_as_superuser_or_as_a
     let before = observe(&db, &slot).await;
     for (role, weir) in [(db.owner(), ACCEPT_PRIVILEGED), (names[0].clone(), "")] {
         let r = run(dir.path(), probe_workflow("statements", &source, weir, &pg_connection(&db, &role)));
-        assert_eq!(r.code, Some(2), "{role}: {}\n{}", r.stdout, r.stderr);
+        assert_eq!(
+            r.code,
+            Some(0),
+            "the probe's reports are not failures of the run: {role}: {}\n{}",
+            r.stdout,
+            r.stderr
+        );
         for (i, statement) in statements.iter().enumerate() {
             let outcome = reason(&r.report, &format!(".stmt-{}", i + 1));
             let expected = if i < REFUSED.len() {

@@ -138,8 +138,18 @@ pub fn cache_dir() -> PathBuf {
     target_dir().join("test-compile-cache")
 }
 
-/// Builds the test-only probe plugin once per test binary.
+/// The test-only probe plugin, built once per test binary.
 pub fn probe_wasm() -> PathBuf {
+    test_plugin("probe")
+}
+
+/// A test-only plugin of `host/tests/plugins` (`probe`, `tree`, `stuck`);
+/// the first call builds them all.
+pub fn test_plugin(name: &str) -> PathBuf {
+    test_plugins().join(format!("weir_test_{name}.wasm"))
+}
+
+fn test_plugins() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
         .get_or_init(|| {
@@ -154,8 +164,8 @@ pub fn probe_wasm() -> PathBuf {
                 .env_remove("RUSTFLAGS")
                 .status()
                 .expect("run cargo for the probe plugin");
-            assert!(status.success(), "building the probe plugin failed");
-            target.join("wasm32-wasip2/release/weir_test_probe.wasm")
+            assert!(status.success(), "building the test plugins failed");
+            target.join("wasm32-wasip2/release")
         })
         .clone()
 }
@@ -292,12 +302,16 @@ pub fn pg_connection(db: &TestDb, user: &str) -> String {
     )
 }
 
-/// The failures of a run's report whose entity ends with `suffix`.
+/// The failures of a run's report whose entity ends with `suffix`: of
+/// entities asked for, and of those the plugin returned unasked (the
+/// probe reports what it saw that way).
 pub fn failures<'a>(report: &'a serde_json::Value, suffix: &str) -> Vec<&'a serde_json::Value> {
-    report["failures"]
-        .as_array()
-        .map(|list| list.iter().filter(|f| f["entity"].as_str().unwrap_or_default().ends_with(suffix)).collect())
-        .unwrap_or_default()
+    ["failures", "unrequestedFailures"]
+        .iter()
+        .filter_map(|list| report[*list].as_array())
+        .flatten()
+        .filter(|f| f["entity"].as_str().unwrap_or_default().ends_with(suffix))
+        .collect()
 }
 
 /// The reason of the one failure whose entity ends with `suffix`.
@@ -305,4 +319,47 @@ pub fn reason(report: &serde_json::Value, suffix: &str) -> String {
     let found = failures(report, suffix);
     assert_eq!(found.len(), 1, "one failure named *{suffix} expected: {report}");
     found[0]["reason"].as_str().unwrap_or_default().to_string()
+}
+
+/// Rows of the catalog at `dir/catalog`: entities per kind, and relations.
+pub async fn catalog_rows(dir: &Path, catalog: &str) -> (std::collections::BTreeMap<String, u64>, u64) {
+    use sqlx::Row;
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(dir.join(catalog)).read_only(true);
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&options).await.unwrap();
+    let kinds = sqlx::query("SELECT kind, count(*) AS n FROM entity GROUP BY kind")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.get::<String, _>("kind"), row.get::<i64, _>("n") as u64))
+        .collect();
+    let relations: i64 = sqlx::query_scalar("SELECT count(*) FROM relation").fetch_one(&mut conn).await.unwrap();
+    (kinds, relations as u64)
+}
+
+/// What the report says of each kind holds against the catalog's own rows:
+/// found = filtered + written + failed + cancelled, and written is what the
+/// catalog holds (a catalog only this run wrote to); relations too.
+pub async fn assert_store_agrees(dir: &Path, catalog: &str, report: &serde_json::Value) {
+    let (rows, relations) = catalog_rows(dir, catalog).await;
+    let mut reported = std::collections::BTreeMap::new();
+    for k in report["kinds"].as_array().unwrap() {
+        let n = |key: &str| k[key].as_u64().unwrap_or(0);
+        let kind = k["kind"].as_str().unwrap().to_string();
+        assert_eq!(n("found"), n("filtered") + n("written") + n("failed") + n("cancelled"), "{kind}: {k}");
+        if n("written") > 0 {
+            reported.insert(kind, n("written"));
+        }
+    }
+    rows.iter().filter(|(_, n)| **n > 0).for_each(|(kind, n)| {
+        assert!(reported.contains_key(kind), "the catalog holds {n} {kind} the report does not count");
+    });
+    for (kind, written) in &reported {
+        assert_eq!(
+            rows.get(kind).copied().unwrap_or(0),
+            *written,
+            "{kind}: written per the report, rows in the catalog"
+        );
+    }
+    assert_eq!(report["relationsApplied"].as_u64().unwrap_or(0), relations, "relations applied, rows in the catalog");
 }

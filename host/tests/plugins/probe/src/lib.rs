@@ -16,9 +16,11 @@
 //! `loop…` spins until the deadline, `alloc…` eats memory past the cap,
 //! `transient…` fails transiently the first two times an instance sees it,
 //! `flaky…` makes the whole call fail transiently the first two times,
-//! `vanish…` is answered with neither a table nor a failure.
+//! `vanish…` is answered with neither a table nor a failure, `sleepsql…`
+//! runs a 1,000 s statement on `source`.
 //! `sourceConfig.config.probeTables` (a list of names) replaces the
-//! discovered tables `t1`..`t3`; `probeSleepMs` makes every `process` call
+//! discovered tables `t1`..`t3`, as does `probeTableCount` (that many
+//! generated names, emitted in pages of `probePageSize` if set); `probeSleepMs` makes every `process` call
 //! sleep that long first.
 //!
 //! Modes that play a hostile plugin against the host's outputs and limits:
@@ -29,7 +31,8 @@
 //! plugin can (`smuggle`); `log-big-key` logs ten lines with a field name
 //! of `probeArg` MiB; `log-forge` logs a newline and a terminal escape;
 //! `lineage` sends edges between another service's tables (`probeArg` is
-//! their SQL); `raw` sends raw entities of made-up kinds.
+//! their SQL); `raw` sends raw entities of made-up kinds; `open-db` opens
+//! `source/<probeArg>`.
 //!
 //! The probe implements the generated `Guest` trait itself rather than going
 //! through `export_connector!`: that way `process` sees the config string
@@ -51,7 +54,11 @@ impl Guest for Probe {
             version: env!("CARGO_PKG_VERSION").into(),
             source_types: vec!["probe".into()],
             entity_kinds: vec![EntityKind::Table],
-            capabilities: vec![Capability::Sql("source".into()), Capability::Http("http://127.0.0.1".into())],
+            capabilities: vec![
+                Capability::Sql("source".into()),
+                Capability::Sql("source/*".into()),
+                Capability::Http("http://127.0.0.1".into()),
+            ],
             config_schema: "{}".into(),
         }
     }
@@ -63,9 +70,26 @@ impl Guest for Probe {
         if mode(&config) == "discover-panic" {
             panic!("probe: discover panicked on purpose");
         }
-        let names: Vec<String> = match config.source_config.get("probeTables").and_then(Json::as_array) {
-            Some(list) => list.iter().filter_map(Json::as_str).map(String::from).collect(),
-            None => ["t1", "t2", "t3"].map(String::from).to_vec(),
+        let count = config.source_config.get("probeTableCount").and_then(Json::as_u64);
+        let page = config.source_config.get("probePageSize").and_then(Json::as_u64);
+        if let (Some(count), Some(page)) = (count, page) {
+            // In pages: the plugin never holds more than one.
+            let table = |i: u64| EntityRef {
+                kind: EntityKind::Table,
+                path: vec!["db".into(), "s".into(), format!("t{i:08}")],
+                cost: 1,
+                key: None,
+            };
+            for start in (0..count).step_by(page.max(1) as usize) {
+                let refs: Vec<EntityRef> = (start..(start + page).min(count)).map(table).collect();
+                weir_sdk::discovery::emit(&refs);
+            }
+            return Ok(Vec::new());
+        }
+        let names: Vec<String> = match (count, config.source_config.get("probeTables").and_then(Json::as_array)) {
+            (Some(n), _) => (0..n).map(|i| format!("t{i:08}")).collect(),
+            (None, Some(list)) => list.iter().filter_map(Json::as_str).map(String::from).collect(),
+            (None, None) => ["t1", "t2", "t3"].map(String::from).to_vec(),
         };
         Ok(names
             .into_iter()
@@ -119,11 +143,19 @@ impl Guest for Probe {
                 &[("field", "value\nERROR weir: forged field \u{1b}[31mred")],
             ),
             "lineage" | "raw" => {}
+            "open-db" => {
+                let label = format!("source/{}", arg(config, "open-db")?);
+                let outcome = match sql::open(&label) {
+                    Ok(conn) => Failure::permanent(format!("opened {label} ({})", conn.engine())),
+                    Err(f) => Failure::new(f.kind, format!("{label}: {}", failure_text(&f))),
+                };
+                report.push(("open-db".into(), outcome));
+            }
             other => {
                 return Err(Failure::config(format!(
                     "unknown probeMode `{other}`: expected ok, escape, http, loop, alloc, panic, \
                      panic-on, write, echo-config, query, query-call, statements, leak-sql, leak-http, log-big-key, \
-                     log-forge, lineage, raw, fetch or discover-panic"
+                     log-forge, lineage, raw, open-db, fetch or discover-panic"
                 )));
             }
         }
@@ -164,6 +196,9 @@ fn act_on_names(refs: &[EntityRef]) -> Result<Vec<Vec<String>>> {
             spin();
         } else if name.starts_with("alloc") {
             exhaust_memory();
+        } else if name.starts_with("sleepsql") {
+            // Holds a session on a statement that outlasts any call.
+            sql::open("source").and_then(|conn| conn.query("SELECT 1 AS one FROM pg_sleep(1000)", &[]))?;
         } else if name.starts_with("transient") && first_times(name) {
             transient.push(r.path.clone());
         } else if name.starts_with("flaky") && first_times(name) {
