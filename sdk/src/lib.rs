@@ -5,7 +5,9 @@
 //! It reads its source through [`sql`] connections the host opens on its
 //! behalf or over [`http`] to origins the workflow grants, logs through
 //! [`log`], lists large catalogs in pages with [`discovery`], and returns
-//! typed entities modelled on OpenMetadata's Create* requests.
+//! typed entities modelled on OpenMetadata's Create* requests. A SQL
+//! connector gets its settings, discovery and batch scaffolding from
+//! [`sql_kit`].
 //!
 //! ```text
 //! use weir_sdk::*;
@@ -29,6 +31,7 @@ pub mod log;
 pub mod percent;
 pub mod refs;
 pub mod sql;
+pub mod sql_kit;
 
 #[doc(hidden)]
 pub mod bindings {

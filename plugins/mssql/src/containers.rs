@@ -4,9 +4,10 @@
 //! per batch and database.
 
 use crate::fields::{self, Col, Fields, Kind, col, opt};
-use crate::refs::{self, Wanted};
+use crate::{ENGINE, refs};
 use std::collections::HashMap;
 use weir_sdk::sql::Connection;
+use weir_sdk::sql_kit::Wanted;
 use weir_sdk::{Batch, Database, DatabaseSchema, Entity, EntityKind, Result};
 
 pub const DATABASE: &str = include_str!("sql/database.sql");
@@ -36,7 +37,7 @@ impl Described {
 }
 
 /// The database the connection is in. `wanted` holds that one database's
-/// path (twice at most, which `refs::wanted` removed).
+/// path (twice at most, which `Wanted::check` removed).
 pub fn database(conn: &Connection, wanted: &Wanted) -> Result<Batch> {
     let rows = conn.query(DATABASE, &[]).map_err(|e| e.context("reading the database"))?;
     let rows = fields::read_all(&rows, DATABASE_COLUMNS, "the database", |r| Described::read_database(r))?;
@@ -52,7 +53,7 @@ pub fn assemble_database(wanted: &Wanted, row: Option<Described>) -> Batch {
             Some(row) => batch
                 .entities
                 .push(Entity::Database(Database { name: path[0].clone(), description: row.description.clone() })),
-            None => batch.failures.push(refs::not_found(EntityKind::Database, path)),
+            None => batch.failures.push(ENGINE.not_found(EntityKind::Database, path)),
         }
     }
     batch
@@ -82,7 +83,7 @@ pub fn assemble_schemas(wanted: &Wanted, rows: Vec<Described>) -> Batch {
                 name: name.clone(),
                 description: description.clone(),
             })),
-            None => batch.failures.push(refs::not_found(EntityKind::DatabaseSchema, path)),
+            None => batch.failures.push(ENGINE.not_found(EntityKind::DatabaseSchema, path)),
         }
     }
     batch
@@ -94,10 +95,7 @@ mod tests {
     use crate::fields::fixture::{FixtureRow, assert_selects_all, maybe, text};
 
     fn wanted(paths: &[&[&str]]) -> Wanted {
-        Wanted {
-            paths: paths.iter().map(|p| p.iter().map(|s| s.to_string()).collect()).collect(),
-            failures: Vec::new(),
-        }
+        Wanted::of_paths(paths.iter().map(|p| p.iter().map(|s| s.to_string()).collect()).collect())
     }
 
     /// A row of schemas.sql, after learn.microsoft.com "sys.schemas"

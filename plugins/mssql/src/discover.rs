@@ -1,17 +1,22 @@
-//! Listing what exists: names and a cost hint only, one catalog query per
-//! kind and database. The filter patterns are applied here, on the names
-//! the queries return (`filters`); the host applies them again and has the
-//! last word. Databases the login cannot read are skipped with a warning
-//! that names them, so that the run does not fail on them later.
+//! Listing what exists in SQL Server: the catalog queries of discovery,
+//! one per kind and database. Databases the login cannot read are skipped
+//! with a warning that names them, so that the run does not fail on them
+//! later.
+//!
+//! T-SQL has no regular expressions (LIKE is not one), so unlike the
+//! PostgreSQL connector nothing can be pushed into the catalog queries:
+//! discovery reads every name and drops the filtered ones here, before
+//! counting their columns or naming them in warnings. The host applies the
+//! same patterns to what discovery returns and has the last word; both use
+//! the SDK's matcher (Rust's `regex`, anchored at the start,
+//! case-insensitive), so the plugin never drops a name the host would keep.
 
-use crate::connections::{self, same_database};
 use crate::fields::{self, Col, Fields, Kind, col, opt};
-use crate::refs;
-use crate::settings::Settings;
 use crate::synonyms;
-use weir_sdk::log::{self, Level};
+use crate::{ENGINE, Settings};
 use weir_sdk::sql::{Connection, Value};
-use weir_sdk::{EntityKind, EntityRef, ErrorKind, Failure, Result};
+use weir_sdk::sql_kit::{Skipped, check_connected, cost, entity_ref};
+use weir_sdk::{EntityKind, EntityRef, Result};
 
 const DATABASE: &str = include_str!("sql/discover_database.sql");
 const DATABASES: &str = include_str!("sql/discover_databases.sql");
@@ -47,56 +52,12 @@ pub const TABLES_COLUMNS: &[Col] = &[
 /// The result columns of `sql/discover_procedures.sql`.
 pub const PROCEDURES_COLUMNS: &[Col] = &[col("schema_name", Kind::Text), col("procedure_name", Kind::Text)];
 
-/// Skipped objects named one per warning line, up to this many per call;
-/// the rest are counted in one more line.
-const NAMED_SKIPS: usize = 50;
-
-pub fn discover(settings: &Settings, kind: EntityKind) -> Result<Vec<EntityRef>> {
-    let mut skipped = Skipped::default();
-    let refs = match kind {
-        EntityKind::Database => databases(settings, &mut skipped),
-        EntityKind::DatabaseSchema | EntityKind::Table | EntityKind::StoredProcedure => {
-            in_every_database(settings, kind)
-        }
-        // Not in `describe`'s kinds: nothing of that kind here.
-        _ => Ok(Vec::new()),
-    };
-    skipped.warn();
-    refs
-}
-
-/// The databases to ingest. Without `ingestAllDatabases`, the configured
-/// one, after checking that it is the one the host connected to: every
-/// path carries its name, and a mismatch would file the catalog of one
-/// database under the name of another.
-fn databases(settings: &Settings, skipped: &mut Skipped) -> Result<Vec<EntityRef>> {
-    let conn = connections::open(connections::SOURCE)?;
-    let names = if settings.ingest_all_databases {
-        all_databases(&conn, settings, Some(skipped))?
-    } else {
-        let rows = conn.query(DATABASE, &[]).map_err(|e| e.context("reading the database name"))?;
-        let names = fields::read_all(&rows, DATABASE_COLUMNS, "the database name", |r| {
-            r.get::<Option<String>>("database_name")
-        })?;
-        check_connected(settings, names.into_iter().flatten().next().as_deref())?;
-        vec![settings.database.clone()]
-    };
-    Ok(names.into_iter().map(|name| entity_ref(EntityKind::Database, vec![name], 1)).collect())
-}
-
-/// The connected database must be the configured one. Database names
-/// compare case-insensitively, as the server's default collations compare
-/// them: `connection.database: adventureworks` reaches AdventureWorks, and
-/// the configured spelling names it, as OpenMetadata's connector does.
-fn check_connected(settings: &Settings, connected: Option<&str>) -> Result<()> {
-    match connected {
-        Some(name) if same_database(name, &settings.database) => Ok(()),
-        Some(name) => Err(Failure::config(format!(
-            "the source connection is to database {name:?}, but connection.database says {:?}",
-            settings.database
-        ))),
-        None => Err(Failure::permanent("DB_NAME() returned nothing")),
-    }
+/// `DB_NAME()`.
+pub fn connected_database(conn: &Connection) -> Result<Option<String>> {
+    let rows = conn.query(DATABASE, &[]).map_err(|e| e.context("reading the database name"))?;
+    let names =
+        fields::read_all(&rows, DATABASE_COLUMNS, "the database name", |r| r.get::<Option<String>>("database_name"))?;
+    Ok(names.into_iter().flatten().next())
 }
 
 /// One row of discover_databases.sql.
@@ -125,13 +86,11 @@ impl DatabaseRow {
 }
 
 /// `ingestAllDatabases`: the databases of the server to read. Those the
-/// login may not open are skipped (and named when `skipped` is given:
-/// database discovery names them, the other kinds need not repeat it).
-fn all_databases(conn: &Connection, settings: &Settings, skipped: Option<&mut Skipped>) -> Result<Vec<String>> {
+/// login may not open are skipped, named in `skipped`.
+pub fn all_databases(conn: &Connection, settings: &Settings, skipped: &mut Skipped) -> Result<Vec<String>> {
     let rows = conn.query(DATABASES, &[]).map_err(|e| e.context("listing databases"))?;
     let rows = fields::read_all(&rows, DATABASES_COLUMNS, "databases", |r| DatabaseRow::read(r))?;
-    let mut ignored = Skipped::default();
-    choose_databases(settings, rows, skipped.unwrap_or(&mut ignored))
+    choose_databases(settings, rows, skipped)
 }
 
 /// Which of the server's databases to read, in the order listed:
@@ -145,7 +104,7 @@ fn all_databases(conn: &Connection, settings: &Settings, skipped: Option<&mut Sk
 /// - and, named in a warning, not those offline or closed to the login.
 pub fn choose_databases(settings: &Settings, rows: Vec<DatabaseRow>, skipped: &mut Skipped) -> Result<Vec<String>> {
     let connected = rows.iter().find(|r| r.connected).map(|r| r.name.as_str());
-    check_connected(settings, connected)?;
+    check_connected(&ENGINE, settings, connected)?;
     let mut names = Vec::new();
     for row in rows {
         let name = if row.connected { settings.database.clone() } else { row.name };
@@ -159,7 +118,7 @@ pub fn choose_databases(settings: &Settings, rows: Vec<DatabaseRow>, skipped: &m
         if row.system || row.snapshot {
             continue;
         }
-        let shown = refs::dotted(std::slice::from_ref(&name));
+        let shown = ENGINE.dotted(std::slice::from_ref(&name));
         if row.state != "ONLINE" {
             skipped.add(format!("database {shown} skipped: it is {}", row.state));
         } else if !row.has_access {
@@ -171,38 +130,7 @@ pub fn choose_databases(settings: &Settings, rows: Vec<DatabaseRow>, skipped: &m
     Ok(names)
 }
 
-/// Runs the discovery of `kind` in each database to ingest. A database
-/// other than the configured one that cannot be read (its connection
-/// refused, say) is skipped with a warning; the configured one failing
-/// fails discovery.
-fn in_every_database(settings: &Settings, kind: EntityKind) -> Result<Vec<EntityRef>> {
-    let databases = if settings.ingest_all_databases {
-        let source = connections::open(connections::SOURCE)?;
-        all_databases(&source, settings, None)?
-    } else {
-        vec![settings.database.clone()]
-    };
-    let mut refs = Vec::new();
-    for database in databases {
-        let found = connections::open_database(settings, &database)
-            .and_then(|conn| in_database(&conn, settings, &database, kind));
-        match found {
-            Ok(found) => refs.extend(found),
-            Err(e) if database == settings.database => return Err(e),
-            Err(e) => {
-                // The host already warns about every connection it denies
-                // (a database its databaseFilterPattern excludes, say).
-                let level = if e.kind == ErrorKind::Denied { Level::Info } else { Level::Warn };
-                let name = refs::dotted(std::slice::from_ref(&database));
-                let fields = [("kind", refs::kind_name(kind)), ("database", database.as_str())];
-                log::log(level, &format!("database {name} skipped: {}", e.message), &fields);
-            }
-        }
-    }
-    Ok(refs)
-}
-
-fn in_database(conn: &Connection, settings: &Settings, database: &str, kind: EntityKind) -> Result<Vec<EntityRef>> {
+pub fn in_database(conn: &Connection, settings: &Settings, database: &str, kind: EntityKind) -> Result<Vec<EntityRef>> {
     match kind {
         EntityKind::DatabaseSchema => {
             let rows = conn.query(SCHEMAS, &[]).map_err(|e| e.context("listing schemas"))?;
@@ -271,54 +199,14 @@ fn procedure_refs(settings: &Settings, database: &str, rows: Vec<(String, String
         .collect()
 }
 
-/// Work per table grows with its columns; a table without any still costs
-/// a row in each query.
-fn cost(columns: i64) -> u32 {
-    u32::try_from(columns.max(1)).unwrap_or(u32::MAX)
-}
-
-fn entity_ref(kind: EntityKind, path: Vec<String>, cost: u32) -> EntityRef {
-    EntityRef { kind, path, cost, key: None }
-}
-
-/// The objects one discover call skipped, for the warnings.
-#[derive(Debug, Default)]
-pub struct Skipped {
-    messages: Vec<String>,
-}
-
-impl Skipped {
-    fn add(&mut self, message: String) {
-        self.messages.push(message);
-    }
-
-    /// One line per object up to `NAMED_SKIPS`, then one line for the
-    /// rest: a login locked out of hundreds of databases must not bury the
-    /// log.
-    fn lines(&self) -> Vec<String> {
-        let mut lines: Vec<String> = self.messages.iter().take(NAMED_SKIPS).cloned().collect();
-        if self.messages.len() > NAMED_SKIPS {
-            lines.push(format!(
-                "{} more databases skipped (only the first {NAMED_SKIPS} are named)",
-                self.messages.len() - NAMED_SKIPS
-            ));
-        }
-        lines
-    }
-
-    fn warn(&self) {
-        for line in self.lines() {
-            log::warn(&line);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::fields::fixture::{FixtureRow, assert_selects_all, bit, int, maybe, text};
-    use crate::filters::Filters;
+    use weir_sdk::ErrorKind;
     use weir_sdk::serde_json::json;
+
+    type Filters = weir_sdk::sql_kit::Filters<weir_sdk::filter::FilterPattern>;
 
     fn settings(database: &str, filters: Filters) -> Settings {
         Settings {
@@ -380,7 +268,7 @@ mod tests {
 
     #[test]
     fn all_databases_leave_out_system_snapshots_and_closed_ones() {
-        let mut skipped = Skipped::default();
+        let mut skipped = Skipped::new(&ENGINE);
         let names = choose_databases(&settings("master", Filters::default()), server(), &mut skipped)
             .unwrap_or_else(|e| panic!("{}", e.message));
         assert_eq!(names, vec!["AdventureWorks".to_string(), "master".into(), "Sales".into()]);
@@ -398,18 +286,19 @@ mod tests {
         }
         let settings = settings("SALES", filters(json!({"databaseFilterPattern": {"excludes": ["^adventure"]}})));
         let names =
-            choose_databases(&settings, rows, &mut Skipped::default()).unwrap_or_else(|e| panic!("{}", e.message));
+            choose_databases(&settings, rows, &mut Skipped::new(&ENGINE)).unwrap_or_else(|e| panic!("{}", e.message));
         assert_eq!(names, vec!["SALES".to_string()]);
     }
 
     #[test]
     fn the_connected_database_must_be_the_configured_one() {
         let wrong =
-            choose_databases(&settings("AdventureWorks", Filters::default()), server(), &mut Skipped::default());
+            choose_databases(&settings("AdventureWorks", Filters::default()), server(), &mut Skipped::new(&ENGINE));
         assert!(matches!(wrong.err().map(|e| e.kind), Some(ErrorKind::Config)));
         let settings = settings("AdventureWorks", Filters::default());
-        assert!(check_connected(&settings, Some("adventureworks")).is_ok());
-        assert!(check_connected(&settings, None).is_err());
+        assert!(check_connected(&ENGINE, &settings, Some("adventureworks")).is_ok());
+        let none = check_connected(&ENGINE, &settings, None).err().map(|e| e.message);
+        assert_eq!(none.as_deref(), Some("DB_NAME() returned nothing"));
     }
 
     #[test]
@@ -467,21 +356,13 @@ mod tests {
     }
 
     #[test]
-    fn cost_is_columns_at_least_one() {
-        assert_eq!(cost(0), 1);
-        assert_eq!(cost(14), 14);
-        assert_eq!(cost(i64::MAX), u32::MAX);
-    }
-
-    #[test]
     fn skipped_databases_are_named_up_to_a_cap() {
-        let mut many = Skipped::default();
-        for i in 0..NAMED_SKIPS + 7 {
+        let mut many = Skipped::new(&ENGINE);
+        for i in 0..57 {
             many.add(format!("database d{i} skipped"));
         }
         let lines = many.lines();
-        assert_eq!(lines.len(), NAMED_SKIPS + 1);
-        assert!(lines[NAMED_SKIPS].starts_with("7 more databases skipped"), "{}", lines[NAMED_SKIPS]);
-        assert!(Skipped::default().lines().is_empty());
+        assert_eq!(lines.len(), 51);
+        assert_eq!(lines[50], "7 more databases skipped (only the first 50 are named)");
     }
 }

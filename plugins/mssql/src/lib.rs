@@ -6,18 +6,20 @@
 //! database of the server with `ingestAllDatabases`. SQL Server 2016 and
 //! later (OPENJSON, generated_always_type).
 //!
-//! - `settings`: the workflow keys read, checked up front; `filters`: the
-//!   filter patterns, applied at discovery (T-SQL has no regex).
-//! - `connections`: which granted connection reads which database.
-//! - `discover`: one catalog query per entity kind and database.
-//! - `process`: dispatch of a batch; `containers` (databases, schemas),
-//!   `tables` (objects + `columns` + `constraints` + `lineage`, with
-//!   `synonyms` and `definitions`) and `procedures` read it with a fixed
-//!   number of queries per database, whatever the batch size.
+//! Settings, connections, the order of discovery and the dispatch of a
+//! batch are `weir_sdk::sql_kit`'s; here are SQL Server's own parts:
+//!
+//! - `discover`: one catalog query per entity kind and database, the
+//!   filter patterns applied to what it returns (T-SQL has no regex).
+//! - `connections`: how SQL Server compares database names.
+//! - `containers` (databases, schemas), `tables` (objects + `columns` +
+//!   `constraints` + `lineage`, with `synonyms` and `definitions`) and
+//!   `procedures` read a batch with a fixed number of queries per
+//!   database, whatever the batch size.
 //! - `types`: SQL Server types to OpenMetadata `dataType`, pure.
 //! - `fields`: reading rows by column name, and each query's written
-//!   result columns; `refs`: checking refs and building the JSON batch
-//!   parameter.
+//!   result columns; `refs`: how messages quote a name, and the slot
+//!   parameters of a batch.
 //! - `sql/`: the statements, kept as files so they can be run in SSMS as
 //!   is (with their `@P` parameters declared). Each is one read-only
 //!   SELECT, as the host's T-SQL check requires.
@@ -29,49 +31,74 @@ mod containers;
 mod definitions;
 mod discover;
 mod fields;
-mod filters;
 mod lineage;
 mod procedures;
-mod process;
 mod refs;
-mod settings;
 mod synonyms;
 mod tables;
 mod types;
 
-use connections::{OTHER_DATABASES, SOURCE};
-use settings::Settings;
-use weir_sdk::{Batch, Capability, Config, Connector, EntityKind, EntityRef, PluginInfo, Result};
+use weir_sdk::filter::FilterPattern;
+use weir_sdk::sql::Connection;
+use weir_sdk::sql_kit::{self, Engine, SchemaText, Skipped, SqlConnector, Wanted};
+use weir_sdk::{Batch, EntityKind, EntityRef, Result};
 
 pub struct Mssql;
 
-impl Connector for Mssql {
-    fn describe() -> PluginInfo {
-        PluginInfo {
-            name: "mssql".to_string(),
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            source_types: vec!["mssql".to_string()],
-            entity_kinds: vec![
-                EntityKind::Database,
-                EntityKind::DatabaseSchema,
-                EntityKind::Table,
-                EntityKind::StoredProcedure,
-            ],
-            // `source/*` is granted only with `ingestAllDatabases`; the host
-            // ignores it otherwise.
-            capabilities: vec![Capability::Sql(SOURCE.into()), Capability::Sql(OTHER_DATABASES.into())],
-            config_schema: settings::SOURCE_CONFIG_SCHEMA.to_string(),
+type Settings = sql_kit::Settings<FilterPattern>;
+
+pub const ENGINE: Engine = Engine {
+    name: "mssql",
+    version: env!("CARGO_PKG_VERSION"),
+    engine: "mssql",
+    title: "SQL Server",
+    // The one every SQL Server has and every login may open.
+    default_database: "master",
+    current_database: "DB_NAME()",
+    same_database: connections::same_database,
+    quote: refs::quote,
+    skipped_rest: "databases skipped",
+    schema: SchemaText {
+        use_fqn_for_filtering: "Match the patterns against fully qualified names; the plugin then leaves all filtering to the host.",
+        include_tables: "Discover tables and external tables.",
+        include_views: "Discover views, indexed views and synonyms.",
+    },
+};
+
+impl SqlConnector for Mssql {
+    const ENGINE: Engine = ENGINE;
+    type Pattern = FilterPattern;
+
+    fn connected_database(conn: &Connection) -> Result<Option<String>> {
+        discover::connected_database(conn)
+    }
+
+    fn all_databases(conn: &Connection, settings: &Settings, skipped: &mut Skipped) -> Result<Vec<String>> {
+        discover::all_databases(conn, settings, skipped)
+    }
+
+    /// The catalog views list only what the login may see: nothing to skip.
+    fn discover_in(
+        conn: &Connection,
+        settings: &Settings,
+        database: &str,
+        kind: EntityKind,
+        _: &mut Skipped,
+    ) -> Result<Vec<EntityRef>> {
+        discover::in_database(conn, settings, database, kind)
+    }
+
+    /// A database's own description lives in its catalog, so databases
+    /// too are read database by database.
+    fn process_in(conn: &Connection, database: &str, kind: EntityKind, wanted: &Wanted) -> Result<Batch> {
+        match kind {
+            EntityKind::Database => containers::database(conn, wanted),
+            EntityKind::DatabaseSchema => containers::schemas(conn, wanted),
+            EntityKind::Table => tables::process(conn, database, wanted),
+            EntityKind::StoredProcedure => procedures::process(conn, database, wanted),
+            // `Wanted::check` keeps no path of any other kind.
+            _ => Ok(Batch::default()),
         }
-    }
-
-    fn discover(config: &Config, kind: EntityKind) -> Result<Vec<EntityRef>> {
-        let settings = Settings::from_config(config)?;
-        discover::discover(&settings, kind)
-    }
-
-    fn process(config: &Config, refs: Vec<EntityRef>) -> Result<Batch> {
-        let settings = Settings::from_config(config)?;
-        process::process(&settings, refs)
     }
 }
 
@@ -80,33 +107,19 @@ weir_sdk::export_connector!(Mssql);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use weir_sdk::serde_json::{self, Value};
+    use weir_sdk::{Config, Connector};
 
     #[test]
-    fn describe_lists_kinds_in_processing_order() {
+    fn describe_names_the_plugin() {
         let info = Mssql::describe();
-        assert_eq!(info.name, "mssql");
-        assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
+        assert_eq!((info.name.as_str(), info.version.as_str()), ("mssql", env!("CARGO_PKG_VERSION")));
         assert_eq!(info.source_types, vec!["mssql".to_string()]);
-        assert!(
-            info.entity_kinds
-                == vec![
-                    EntityKind::Database,
-                    EntityKind::DatabaseSchema,
-                    EntityKind::Table,
-                    EntityKind::StoredProcedure
-                ]
-        );
-        assert!(matches!(info.capabilities.as_slice(),
-            [Capability::Sql(source), Capability::Sql(others)] if source == "source" && others == "source/*"));
+        assert!(info.config_schema.contains(r#""description": "Discover views, indexed views and synonyms.""#));
     }
 
     #[test]
-    fn config_schema_is_json_schema() {
-        let schema: Value = serde_json::from_str(&Mssql::describe().config_schema).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(schema["type"], "object");
-        assert_eq!(schema["properties"]["includeViews"]["type"], "boolean");
-        assert_eq!(schema["properties"]["includeTables"]["default"], true);
-        assert_eq!(schema["properties"]["schemaFilterPattern"]["$ref"], "#/definitions/filterPattern");
+    fn settings_default_to_master() {
+        let s = Settings::from_config(&Config::default(), &ENGINE).unwrap_or_else(|e| panic!("{}", e.message));
+        assert_eq!(s.database, "master");
     }
 }

@@ -5,9 +5,10 @@
 
 use crate::definitions;
 use crate::fields::{self, Col, Fields, Kind, col, opt};
-use crate::refs::{self, Wanted};
+use crate::{ENGINE, refs};
 use std::collections::HashMap;
 use weir_sdk::sql::Connection;
+use weir_sdk::sql_kit::Wanted;
 use weir_sdk::{Batch, Entity, EntityKind, Result, StoredProcedure};
 
 pub const QUERY: &str = include_str!("sql/procedures.sql");
@@ -107,7 +108,7 @@ pub fn assemble(database: &str, wanted: &Wanted, rows: Vec<ProcedureRow>) -> Bat
             continue;
         };
         let Some(row) = rows.remove(&(schema.clone(), name.clone())) else {
-            batch.failures.push(refs::not_found(EntityKind::StoredProcedure, path));
+            batch.failures.push(ENGINE.not_found(EntityKind::StoredProcedure, path));
             continue;
         };
         batch.entities.push(Entity::StoredProcedure(StoredProcedure {
@@ -153,10 +154,7 @@ mod tests {
     }
 
     fn wanted(names: &[&str]) -> Wanted {
-        Wanted {
-            paths: names.iter().map(|n| vec![DB.to_string(), "dbo".into(), n.to_string()]).collect(),
-            failures: Vec::new(),
-        }
+        Wanted::of_paths(names.iter().map(|n| vec![DB.to_string(), "dbo".into(), n.to_string()]).collect())
     }
 
     fn procedures(batch: &Batch) -> Vec<&StoredProcedure> {

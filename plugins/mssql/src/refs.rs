@@ -1,4 +1,4 @@
-//! The refs of a batch, checked and turned into the two parameters each
+//! How messages write a name, and the two parameters each
 //! set-based query takes, so that a batch of any size is one statement per
 //! query.
 //!
@@ -10,95 +10,15 @@
 //! not depend on the collation either, as character positions would on a
 //! supplementary-character (_SC) collation.
 
-use std::collections::HashSet;
 use weir_sdk::sql::Value;
-use weir_sdk::{EntityFailure, EntityKind, EntityRef, Failure};
 
 /// The most refs one statement takes: the statements number their slots
 /// from 0 to 9999. Larger batches are read in chunks of this size.
 pub const MAX_SLOTS: usize = 10_000;
 
-/// The checked paths of one kind, in the order asked for, without
-/// duplicates; and a failure for each ref that cannot be answered. T-SQL
-/// has no overloading, so a path names one object and refs carry no key.
-#[derive(Debug, Default)]
-pub struct Wanted {
-    pub paths: Vec<Vec<String>>,
-    pub failures: Vec<EntityFailure>,
-}
-
-impl Wanted {
-    /// Splits by database (`path[0]`), databases in order of first
-    /// appearance: each is read through its own connection.
-    pub fn by_database(self) -> Vec<(String, Wanted)> {
-        let mut groups: Vec<(String, Wanted)> = Vec::new();
-        for path in self.paths {
-            let database = path.first().cloned().unwrap_or_default();
-            match groups.iter_mut().find(|(name, _)| *name == database) {
-                Some((_, group)) => group.paths.push(path),
-                None => groups.push((database, Wanted { paths: vec![path], failures: Vec::new() })),
-            }
-        }
-        groups
-    }
-
-    /// The (schema, name) pairs asked for, for keeping only the rows of a
-    /// query that answer them.
-    pub fn objects(&self) -> HashSet<(&str, &str)> {
-        self.paths
-            .iter()
-            .filter_map(|p| match p.as_slice() {
-                [_, schema, name] => Some((schema.as_str(), name.as_str())),
-                _ => None,
-            })
-            .collect()
-    }
-}
-
-pub use weir_sdk::refs::{by_kind, depth, kind_name};
-
-/// Checks the shape of the refs of one kind. Which database a ref may
-/// name is the connections' business (`connections::label`).
-pub fn wanted(kind: EntityKind, refs: &[EntityRef]) -> Wanted {
-    let mut wanted = Wanted::default();
-    let Some(depth) = depth(kind) else {
-        for r in refs {
-            let message = format!("the mssql plugin produces no {}", kind_name(kind));
-            wanted.failures.push(failure(&r.path, Failure::permanent(message)));
-        }
-        return wanted;
-    };
-    let mut seen: HashSet<&[String]> = HashSet::new();
-    for r in refs {
-        if r.path.len() != depth {
-            let message = format!("a {} path has {depth} names, this one has {}", kind_name(kind), r.path.len());
-            wanted.failures.push(failure(&r.path, Failure::permanent(message)));
-            continue;
-        }
-        if seen.insert(&r.path) {
-            wanted.paths.push(r.path.clone());
-        }
-    }
-    wanted
-}
-
-/// The failure for a ref whose object no longer exists.
-pub fn not_found(kind: EntityKind, path: &[String]) -> EntityFailure {
-    let message = format!("{} {} not found: dropped or renamed since discovery", kind_name(kind), dotted(path));
-    failure(path, Failure::permanent(message))
-}
-
-pub fn failure(path: &[String], error: Failure) -> EntityFailure {
-    EntityFailure { path: path.to_vec(), error }
-}
-
-/// `db.[Edge Cases].[a]]b]`, for messages: a name with a dot, a space or a
-/// bracket in it is bracketed as T-SQL writes it.
-pub fn dotted(path: &[String]) -> String {
-    path.iter().map(|name| quoted(name)).collect::<Vec<_>>().join(".")
-}
-
-fn quoted(name: &str) -> String {
+/// A name in a dotted path for messages (`db.[Edge Cases].[a]]b]`): a name
+/// with a dot, a space or a bracket in it is bracketed as T-SQL writes it.
+pub fn quote(name: &str) -> String {
     if name.contains(['.', ' ', '[', ']', '"']) { bracketed(name) } else { name.to_string() }
 }
 
@@ -145,59 +65,6 @@ fn slots(entries: &[String]) -> [Value; 2] {
 mod tests {
     use super::*;
 
-    fn r(kind: EntityKind, path: &[&str]) -> EntityRef {
-        EntityRef { kind, path: path.iter().map(|s| s.to_string()).collect(), cost: 1, key: None }
-    }
-
-    #[test]
-    fn checks_depth_and_duplicates() {
-        let refs = [
-            r(EntityKind::Table, &["db", "dbo", "Orders"]),
-            r(EntityKind::Table, &["db", "dbo"]),
-            r(EntityKind::Table, &["other", "dbo", "Orders"]),
-            r(EntityKind::Table, &["db", "dbo", "Orders"]),
-            r(EntityKind::Table, &["db", "Edge Cases", "Mixed.Case [Table]"]),
-        ];
-        let w = wanted(EntityKind::Table, &refs);
-        assert_eq!(w.paths, vec![refs[0].path.clone(), refs[2].path.clone(), refs[4].path.clone()]);
-        assert_eq!(w.failures.len(), 1);
-        assert_eq!(w.failures[0].path, refs[1].path);
-        assert!(w.objects().contains(&("Edge Cases", "Mixed.Case [Table]")));
-    }
-
-    #[test]
-    fn splits_by_database_in_order() {
-        let refs = [
-            r(EntityKind::Table, &["b", "s", "t1"]),
-            r(EntityKind::Table, &["a", "s", "t2"]),
-            r(EntityKind::Table, &["b", "s", "t3"]),
-        ];
-        let groups = wanted(EntityKind::Table, &refs).by_database();
-        let names: Vec<(&str, usize)> = groups.iter().map(|(db, w)| (db.as_str(), w.paths.len())).collect();
-        assert_eq!(names, vec![("b", 2), ("a", 1)]);
-        assert_eq!(groups[0].1.paths[1], refs[2].path);
-    }
-
-    #[test]
-    fn unknown_kinds_fail_per_ref() {
-        let w = wanted(EntityKind::Dashboard, &[r(EntityKind::Dashboard, &["x"])]);
-        assert!(w.paths.is_empty());
-        assert_eq!(w.failures.len(), 1);
-    }
-
-    #[test]
-    fn groups_by_kind_in_order() {
-        let refs = vec![
-            r(EntityKind::Table, &["db", "s", "a"]),
-            r(EntityKind::DatabaseSchema, &["db", "s"]),
-            r(EntityKind::Table, &["db", "s", "b"]),
-        ];
-        let groups = by_kind(refs);
-        assert_eq!(groups.len(), 2);
-        assert!(groups[0].0 == EntityKind::Table && groups[0].1.len() == 2);
-        assert!(groups[1].0 == EntityKind::DatabaseSchema);
-    }
-
     fn texts(params: [Value; 2]) -> (String, i64) {
         match params {
             [Value::Text(text), Value::Int(width)] => (text, width),
@@ -231,6 +98,6 @@ mod tests {
     #[test]
     fn dotted_brackets_odd_names() {
         let path = ["db".to_string(), "Edge Cases".into(), "a]b".into(), "plain".into()];
-        assert_eq!(dotted(&path), "db.[Edge Cases].[a]]b].plain");
+        assert_eq!(crate::ENGINE.dotted(&path), "db.[Edge Cases].[a]]b].plain");
     }
 }

@@ -8,10 +8,11 @@ use crate::constraints::{self, CheckRow, ForeignKeyRow, KeyRow};
 use crate::definitions;
 use crate::fields::{self, Col, Fields, Kind, col, opt};
 use crate::lineage::{self, SourceRow};
-use crate::refs::{self, Wanted};
 use crate::synonyms::Base;
+use crate::{ENGINE, refs};
 use std::collections::{HashMap, HashSet};
 use weir_sdk::sql::Connection;
+use weir_sdk::sql_kit::{Wanted, failure};
 use weir_sdk::{Batch, Deferred, Entity, EntityKind, Failure, Result, Table, TableType};
 
 pub const QUERY: &str = include_str!("sql/tables.sql");
@@ -211,28 +212,18 @@ pub fn assemble(database: &str, wanted: &Wanted, catalog: Catalog) -> Batch {
         };
         let key = (schema.clone(), name.clone());
         let Some(row) = tables.remove(&key).and_then(|rows| rows.into_iter().next()) else {
-            batch.failures.push(refs::not_found(EntityKind::Table, path));
+            batch.failures.push(ENGINE.not_found(EntityKind::Table, path));
             continue;
         };
         let Some(table_type) = table_type(&row.object_type, row.indexed_view) else {
             let message = format!("object type {:?} is not a table, view or synonym", row.object_type);
-            batch.failures.push(refs::failure(path, Failure::permanent(message)));
+            batch.failures.push(failure(path, Failure::permanent(message)));
             continue;
         };
         let mut column_rows = columns.remove(&key).unwrap_or_default();
         column_rows.sort_by_key(|c| c.column_id);
-        // The queries run one after the other, not in one snapshot; an
-        // object altered or dropped in between would come out wrong.
-        // Counting columns in the first query catches it, and the next
-        // attempt reads it whole.
-        if usize::try_from(row.column_count).ok() != Some(column_rows.len()) {
-            let message = format!(
-                "{} changed while being read ({} columns, then {}); retry",
-                refs::dotted(path),
-                row.column_count,
-                column_rows.len()
-            );
-            batch.failures.push(refs::failure(path, Failure::transient(message)));
+        if let Some(changed) = ENGINE.changed(path, row.column_count, column_rows.len()) {
+            batch.failures.push(changed);
             continue;
         }
 
@@ -289,7 +280,7 @@ mod tests {
     }
 
     fn wanted(paths: &[&[&str]]) -> Wanted {
-        Wanted { paths: paths.iter().map(|p| path(p)).collect(), failures: Vec::new() }
+        Wanted::of_paths(paths.iter().map(|p| path(p)).collect())
     }
 
     /// A row of tables.sql for a table or view, after learn.microsoft.com

@@ -1,15 +1,34 @@
 //! Database and schema entities: a name and a comment each, one query per
 //! batch.
 
-use crate::refs::{self, Wanted};
+use crate::{ENGINE, Settings, refs};
 use std::collections::HashMap;
 use weir_sdk::sql::{Connection, Rows, Value};
+use weir_sdk::sql_kit::{self, SOURCE, Wanted};
 use weir_sdk::{Batch, Database, DatabaseSchema, Entity, EntityKind, Result};
 
 const DATABASES: &str = include_str!("sql/databases.sql");
 const SCHEMAS: &str = include_str!("sql/schemas.sql");
 
-pub fn databases(conn: &Connection, wanted: &Wanted) -> Result<Batch> {
+/// pg_database is shared by every database of the server: one query on
+/// `source` answers for all the databases this run may read.
+pub fn databases(settings: &Settings, wanted: Wanted) -> Result<Batch> {
+    let mut reachable = Wanted::default();
+    let mut failures = Vec::new();
+    for (path, key) in wanted.paths.into_iter().zip(wanted.keys) {
+        let database = path.first().map(String::as_str).unwrap_or_default();
+        match sql_kit::label(settings, database) {
+            Ok(_) => reachable.push(path, key),
+            Err(e) => failures.push(sql_kit::failure(&path, e)),
+        }
+    }
+    let mut batch =
+        if reachable.paths.is_empty() { Batch::default() } else { read_databases(&ENGINE.open(SOURCE)?, &reachable)? };
+    batch.failures.extend(failures);
+    Ok(batch)
+}
+
+fn read_databases(conn: &Connection, wanted: &Wanted) -> Result<Batch> {
     let param = Value::Text(refs::names_param(&wanted.paths));
     let rows = conn.query(DATABASES, &[param]).map_err(|e| e.context("reading databases"))?;
     let comments = comments(&rows)?;
@@ -44,7 +63,7 @@ fn assemble(
     for path in &wanted.paths {
         match path.last().and_then(|name| comments.get(name)) {
             Some(description) => batch.entities.push(entity(path, description.clone())),
-            None => batch.failures.push(refs::not_found(kind, path)),
+            None => batch.failures.push(ENGINE.not_found(kind, path)),
         }
     }
     batch
@@ -56,15 +75,11 @@ mod tests {
 
     #[test]
     fn missing_schemas_fail_alone() {
-        let wanted = Wanted {
-            paths: vec![
-                vec!["db".into(), "public".into()],
-                vec!["db".into(), "gone".into()],
-                vec!["db".into(), "Edge Cases".into()],
-            ],
-            keys: vec![None, None, None],
-            failures: Vec::new(),
-        };
+        let wanted = Wanted::of_paths(vec![
+            vec!["db".into(), "public".into()],
+            vec!["db".into(), "gone".into()],
+            vec!["db".into(), "Edge Cases".into()],
+        ]);
         let comments = HashMap::from([
             ("public".to_string(), Some("standard public schema".to_string())),
             ("Edge Cases".to_string(), None),

@@ -11,86 +11,53 @@
 //! exclude of that kind is left out (exclude less).
 
 use weir_sdk::serde_json::{self, Value, json};
+use weir_sdk::sql_kit::{self, ReadPattern};
 use weir_sdk::{Failure, Result};
 
-/// One `*FilterPattern`: `{includes: [..], excludes: [..]}`.
+/// One `*FilterPattern` as written, since what matters here is which of
+/// its regular expressions PostgreSQL reads as the host does.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Pattern {
     pub includes: Vec<String>,
     pub excludes: Vec<String>,
 }
 
-/// The patterns of `sourceConfig.config` that discovery can push down.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Filters {
-    pub database: Pattern,
-    pub schema: Pattern,
-    pub table: Pattern,
-    pub procedure: Pattern,
-    /// `useFqnForFiltering`: the host matches whole FQNs, which the queries
-    /// do not build, so nothing is pushed down.
-    pub use_fqn: bool,
-}
+pub type Filters = sql_kit::Filters<Pattern>;
 
-impl Filters {
-    pub fn from_source(source: &Value) -> Result<Filters> {
-        Ok(Filters {
-            database: pattern(source, "databaseFilterPattern")?,
-            schema: pattern(source, "schemaFilterPattern")?,
-            table: pattern(source, "tableFilterPattern")?,
-            procedure: pattern(source, "storedProcedureFilterPattern")?,
-            use_fqn: match source.get("useFqnForFiltering") {
-                None | Some(Value::Null) => false,
-                Some(Value::Bool(b)) => *b,
-                Some(other) => {
-                    return Err(Failure::config(format!(
-                        "sourceConfig.config.useFqnForFiltering must be a boolean, not {other}"
-                    )));
-                }
-            },
-        })
-    }
-
-    /// The JSON parameter every discover query takes: per level, the
-    /// patterns PostgreSQL may apply. Empty lists when pushdown is off.
-    pub fn param(&self) -> String {
-        if self.use_fqn {
-            return Filters::none();
-        }
-        json!({
-            "database": pushed(&self.database),
-            "schema": pushed(&self.schema),
-            "table": pushed(&self.table),
-            "procedure": pushed(&self.procedure),
-        })
-        .to_string()
-    }
-
-    /// The parameter that filters nothing: for a rerun after PostgreSQL
-    /// rejected a pattern.
-    pub fn none() -> String {
-        "{}".to_string()
+impl ReadPattern for Pattern {
+    fn read(key: &str, object: &Value) -> Result<Pattern> {
+        let list = |part: &str| -> Result<Vec<String>> {
+            match object.get(part) {
+                None | Some(Value::Null) => Ok(Vec::new()),
+                Some(value) => serde_json::from_value(value.clone()).map_err(|_| {
+                    Failure::config(format!("sourceConfig.config.{key}.{part} must be a list of strings"))
+                }),
+            }
+        };
+        Ok(Pattern { includes: list("includes")?, excludes: list("excludes")? })
     }
 }
 
-fn pattern(source: &Value, key: &str) -> Result<Pattern> {
-    let list = |value: Option<&Value>, part: &str| -> Result<Vec<String>> {
-        match value {
-            None | Some(Value::Null) => Ok(Vec::new()),
-            Some(value) => serde_json::from_value(value.clone())
-                .map_err(|_| Failure::config(format!("sourceConfig.config.{key}.{part} must be a list of strings"))),
-        }
-    };
-    match source.get(key) {
-        None | Some(Value::Null) => Ok(Pattern::default()),
-        Some(Value::Object(map)) => Ok(Pattern {
-            includes: list(map.get("includes"), "includes")?,
-            excludes: list(map.get("excludes"), "excludes")?,
-        }),
-        Some(other) => Err(Failure::config(format!(
-            "sourceConfig.config.{key} must be {{includes: [..], excludes: [..]}}, not {other}"
-        ))),
+/// The JSON parameter every discover query takes: per level, the patterns
+/// PostgreSQL may apply. Empty lists when pushdown is off: the host matches
+/// whole FQNs then, which the queries do not build.
+pub fn param(filters: &Filters) -> String {
+    if filters.use_fqn {
+        return none();
     }
+    json!({
+        "database": pushed(&filters.database),
+        "schema": pushed(&filters.schema),
+        "table": pushed(&filters.table),
+        "procedure": pushed(&filters.procedure),
+    })
+    .to_string()
+}
+
+/// The parameter that filters nothing: for a rerun after PostgreSQL
+/// rejected a pattern.
+pub fn none() -> String {
+    "{}".to_string()
 }
 
 /// What of `pattern` goes to the server, as `{"include": [..], "exclude": [..]}`.
@@ -187,7 +154,7 @@ mod tests {
     }
 
     fn param(f: &Filters) -> Value {
-        serde_json::from_str(&f.param()).unwrap_or_else(|e| panic!("{e}"))
+        serde_json::from_str(&super::param(f)).unwrap_or_else(|e| panic!("{e}"))
     }
 
     #[test]
@@ -213,7 +180,7 @@ mod tests {
         let f = filters(r#"{"useFqnForFiltering": true, "schemaFilterPattern": {"includes": ["svc\\.db\\.sales"]}}"#)
             .unwrap_or_else(|e| panic!("{}", e.message));
         assert!(f.use_fqn);
-        assert_eq!(f.param(), Filters::none());
+        assert_eq!(super::param(&f), none());
     }
 
     #[test]

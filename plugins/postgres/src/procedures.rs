@@ -2,10 +2,11 @@
 //! discovery put in the refs' keys (overloads share a name, never an oid),
 //! then a pure assembly step.
 
-use crate::refs::{self, Wanted};
+use crate::ENGINE;
 use std::collections::HashMap;
 use weir_sdk::serde_json;
 use weir_sdk::sql::{Connection, Row, Value};
+use weir_sdk::sql_kit::{Wanted, failure};
 use weir_sdk::{Batch, Entity, EntityKind, Failure, Result, StoredProcedure};
 
 const QUERY: &str = include_str!("sql/procedures.sql");
@@ -62,13 +63,13 @@ pub fn assemble(database: &str, wanted: &Wanted, rows: Vec<ProcedureRow>) -> Bat
             continue;
         };
         let Some(oid) = oid(key.as_deref()) else {
-            let message = format!("stored procedure {} has no oid key ({key:?}); discover again", refs::dotted(path));
-            batch.failures.push(refs::failure(path, Failure::permanent(message)));
+            let message = format!("stored procedure {} has no oid key ({key:?}); discover again", ENGINE.dotted(path));
+            batch.failures.push(failure(path, Failure::permanent(message)));
             continue;
         };
         let row = rows.remove(&oid).filter(|r| r.schema == *schema && r.name == *name);
         let Some(row) = row else {
-            batch.failures.push(refs::not_found(EntityKind::StoredProcedure, path));
+            batch.failures.push(ENGINE.not_found(EntityKind::StoredProcedure, path));
             continue;
         };
         batch.entities.push(Entity::StoredProcedure(StoredProcedure {

@@ -4,10 +4,11 @@
 
 use crate::columns::{self, ColumnRow};
 use crate::constraints::{self, Classified, ConstraintRow};
-use crate::refs::{self, Wanted};
+use crate::{ENGINE, refs};
 use std::collections::HashMap;
 use weir_sdk::serde_json;
 use weir_sdk::sql::{Connection, Row, Value};
+use weir_sdk::sql_kit::{Wanted, failure};
 use weir_sdk::{
     Batch, Deferred, Entity, EntityKind, Failure, LineageEdge, Partition, Partitioning, Result, Table, TableType,
 };
@@ -168,27 +169,18 @@ pub fn assemble(database: &str, wanted: &[Vec<String>], catalog: Catalog) -> Bat
         };
         let key = (schema.clone(), name.clone());
         let Some(relation) = relations.remove(&key) else {
-            batch.failures.push(refs::not_found(EntityKind::Table, path));
+            batch.failures.push(ENGINE.not_found(EntityKind::Table, path));
             continue;
         };
         let Some(table_type) = table_type(&relation.kind) else {
             let message = format!("relkind {:?} is not a table or view", relation.kind);
-            batch.failures.push(refs::failure(path, Failure::permanent(message)));
+            batch.failures.push(failure(path, Failure::permanent(message)));
             continue;
         };
         let mut rows = columns.remove(&key).unwrap_or_default();
         rows.sort_by_key(|c| c.attnum);
-        // The queries run in separate transactions; a table altered or
-        // dropped in between would come out wrong. Counting columns in the
-        // first query catches it, and the next attempt reads it whole.
-        if usize::try_from(relation.column_count).ok() != Some(rows.len()) {
-            let message = format!(
-                "{} changed while being read ({} columns, then {}); retry",
-                refs::dotted(path),
-                relation.column_count,
-                rows.len()
-            );
-            batch.failures.push(refs::failure(path, Failure::transient(message)));
+        if let Some(changed) = ENGINE.changed(path, relation.column_count, rows.len()) {
+            batch.failures.push(changed);
             continue;
         }
 
