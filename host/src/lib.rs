@@ -8,7 +8,6 @@
 pub mod bench;
 pub mod caps;
 pub mod config;
-pub mod fixture;
 pub mod fqn;
 pub mod logging;
 /// Percent-encoding, shared with the SDK so host and plugins agree.

@@ -1,5 +1,5 @@
 //! `weir bench looker`: the Looker connector against the Looker fixture
-//! (`crate::fixture::looker`) with a fixed latency on every call, once with
+//! (`weir_fixtures::looker`) with a fixed latency on every call, once with
 //! the default settings and once serially (one instance, one request in
 //! flight: the shape of a connector that calls the API one entity after
 //! another), side by side in one process.
@@ -8,12 +8,12 @@ use super::BenchError;
 use super::measure::TempDir;
 use crate::caps::http::client::HttpSettings;
 use crate::config::Workflow;
-use crate::fixture::looker::{CLIENT_SECRET, LookerFixture, LookerSpec};
 use crate::plan::{IngestOptions, ingest};
 use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use weir_fixtures::looker::{CLIENT_SECRET, LookerFixture, LookerSpec};
 
 /// What the issue asks of the default settings.
 pub const TARGET_SECS: f64 = 5.0;

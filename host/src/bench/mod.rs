@@ -1,8 +1,9 @@
 //! `weir bench`: a synthetic PostgreSQL catalog ([`generate`]) and a
 //! measured ingestion of it through the real pipeline ([`measure`]), also
 //! as a matrix of instance counts behind injected network latency
-//! ([`scaling`], [`latency`]); and the Looker connector against the Looker
-//! fixture with latency on every call ([`looker`]).
+//! ([`scaling`], [`latency`]); and, in a build with the `bench-looker`
+//! feature, the Looker connector against the Looker stand-in of
+//! `weir-fixtures` with latency on every call (`looker`).
 //!
 //! Benchmarks are programs, not timed tests: they print what they measured
 //! (wall time, tables per second, peak RSS, catalog queries) and, with a
@@ -10,6 +11,7 @@
 
 pub mod generate;
 pub mod latency;
+#[cfg(feature = "bench-looker")]
 pub mod looker;
 pub mod measure;
 pub(crate) mod procfs;
@@ -56,6 +58,7 @@ pub enum BenchError {
     Catalog(#[from] crate::sink::catalog::CatalogError),
     #[error("latency proxy: {step}")]
     Proxy { step: String, source: std::io::Error },
+    #[cfg(feature = "bench-looker")]
     #[error("the Looker fixture ({label}) did not start")]
     Fixture { label: String, source: std::io::Error },
     #[error("the scaling matrix needs at least one {0}")]

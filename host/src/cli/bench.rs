@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+#[cfg(feature = "bench-looker")]
 use weir::bench::looker::{LookerBenchOptions, bench_looker};
 use weir::bench::scaling::{DEFAULT_INSTANCES, DEFAULT_RTTS_MS};
 use weir::bench::{BenchOptions, GenSpec, PgUrl, ScalingOptions, bench_postgres, bench_scaling, generate};
@@ -37,6 +38,9 @@ pub enum Command {
     /// settings, then serially (one instance, one request in flight), and
     /// print wall time, calls per second and the peak request rate of
     /// each, side by side.
+    ///
+    /// Needs a build with the `bench-looker` feature (the shipped binary
+    /// holds no fixture): cargo run --release --features bench-looker -- bench looker
     Looker(LookerArgs),
 }
 
@@ -143,6 +147,7 @@ pub async fn run(cmd: Command, ui: Ui) -> Result<ExitCode> {
     }
 }
 
+#[cfg(feature = "bench-looker")]
 async fn looker(args: LookerArgs, ui: Ui) -> Result<ExitCode> {
     let options = LookerBenchOptions {
         dashboards: args.dashboards as usize,
@@ -160,6 +165,14 @@ async fn looker(args: LookerArgs, ui: Ui) -> Result<ExitCode> {
         result.print(&mut std::io::stdout())?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(not(feature = "bench-looker"))]
+async fn looker(_: LookerArgs, _: Ui) -> Result<ExitCode> {
+    anyhow::bail!(
+        "this weir was built without the Looker stand-in; run the benchmark from a checkout with \
+         `cargo run --release --features bench-looker -- bench looker`"
+    )
 }
 
 fn cores() -> usize {

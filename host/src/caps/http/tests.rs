@@ -546,9 +546,9 @@ async fn requests_to_one_origin_keep_to_the_rate() {
 }
 
 /// A client for the Looker fixture, with its secret behind a placeholder.
-async fn looker_client(max_in_flight: usize) -> (crate::fixture::looker::LookerFixture, HttpClient) {
+async fn looker_client(max_in_flight: usize) -> (weir_fixtures::looker::LookerFixture, HttpClient) {
     use super::secrets::ConnectionSecrets;
-    use crate::fixture::looker::{CLIENT_SECRET, LookerFixture, LookerSpec};
+    use weir_fixtures::looker::{CLIENT_SECRET, LookerFixture, LookerSpec};
     let fixture = LookerFixture::start(LookerSpec::default()).await.expect("the Looker fixture");
     let origin = fixture.base_url();
     let client =
@@ -557,9 +557,9 @@ async fn looker_client(max_in_flight: usize) -> (crate::fixture::looker::LookerF
     (fixture, client)
 }
 
-fn login_request(fixture: &crate::fixture::looker::LookerFixture) -> HttpRequest {
+fn login_request(fixture: &weir_fixtures::looker::LookerFixture) -> HttpRequest {
     let body =
-        format!("client_id={}&client_secret=%7B%7Bsecret%3AclientSecret%7D%7D", crate::fixture::looker::CLIENT_ID);
+        format!("client_id={}&client_secret=%7B%7Bsecret%3AclientSecret%7D%7D", weir_fixtures::looker::CLIENT_ID);
     HttpRequest {
         method: "POST".into(),
         url: format!("{}/login", fixture.api_url()),
@@ -612,9 +612,9 @@ async fn a_secret_placeholder_goes_nowhere_but_the_connection_origin() {
     let origin = fixture.base_url();
     let secrets = super::secrets::ConnectionSecrets::new(
         Some(origin.clone()),
-        vec![("clientSecret".into(), crate::fixture::looker::CLIENT_SECRET.into())],
+        vec![("clientSecret".into(), weir_fixtures::looker::CLIENT_SECRET.into())],
     );
-    let client = client_with(&[origin, other.origin()], settings(), &[crate::fixture::looker::CLIENT_SECRET])
+    let client = client_with(&[origin, other.origin()], settings(), &[weir_fixtures::looker::CLIENT_SECRET])
         .with_secrets(secrets);
     let mut request = login_request(&fixture);
     request.url = format!("{}/login", other.origin());

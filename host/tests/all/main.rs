@@ -1,0 +1,34 @@
+//! weir's end-to-end tests, in one binary so the shared helpers and the
+//! dependencies are compiled and linked once: each module is what was one
+//! test file, named for what it covers. `common` holds the helpers: a real
+//! PostgreSQL database per test, the `weir` binary, the test plugins.
+//!
+//! Run one module with `cargo test --release -p weir --test all -- <module>::`.
+
+mod common;
+
+mod bench;
+mod catalog_runs;
+mod file_sink;
+mod host_memory;
+mod integrity;
+mod looker;
+mod looker_openmetadata;
+mod mssql_catalog_sql;
+mod mssql_ingest;
+mod mssql_real;
+mod mssql_wire;
+mod openmetadata_documents;
+mod openmetadata_fixture;
+mod openmetadata_sink;
+mod plugin_outputs;
+mod postgres_coverage;
+mod postgres_edge_cases;
+mod postgres_ingest;
+mod postgres_pagila;
+mod postgres_privileges;
+mod postgres_queries;
+mod postgres_sessions;
+mod quickstart;
+mod sandbox;
+mod scheduler;
