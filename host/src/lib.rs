@@ -8,14 +8,16 @@
 pub mod bench;
 pub mod caps;
 pub mod config;
-pub mod fqn;
 pub mod logging;
+pub mod model;
 /// Percent-encoding, shared with the SDK so host and plugins agree.
 #[path = "../../sdk/src/percent.rs"]
 pub mod percent;
 pub mod plan;
 pub mod plugins;
+pub mod procfs;
 pub mod report;
+pub mod retry;
 pub mod runtime;
 pub mod sink;
 pub mod sqlite_file;

@@ -186,15 +186,15 @@ impl RunReport {
 
     /// Adds the cost of some `process` calls to the kind's and the run's
     /// totals.
-    pub fn count_effort(&mut self, kind: &str, effort: &crate::plan::Effort) {
+    pub fn count_cost(&mut self, kind: &str, cost: &crate::plan::WorkCost) {
         let counts = self.kind_mut(kind);
-        counts.batches += effort.calls as usize;
-        counts.queries += effort.queries;
-        let ms = effort.elapsed.as_millis() as u64;
+        counts.batches += cost.calls as usize;
+        counts.queries += cost.queries;
+        let ms = cost.elapsed.as_millis() as u64;
         let stats = &mut self.batches;
-        stats.count += effort.calls as usize;
-        stats.retries += effort.retries as usize;
-        stats.faults += effort.faults as usize;
+        stats.count += cost.calls as usize;
+        stats.retries += cost.retries as usize;
+        stats.faults += cost.faults as usize;
         stats.total_ms += ms;
         stats.slowest_ms = stats.slowest_ms.max(ms);
     }

@@ -6,16 +6,17 @@
 //! `batchSize: 1` (one `process` call per table, the N+1 shape of the
 //! incumbents), and the ratios are printed side by side.
 
-use super::procfs::{BackendSampler, CpuSnapshot, CpuUse, reset_peak_rss, rss_mib};
 use super::target::PgUrl;
 use super::{BenchError, sql};
 use crate::config::Workflow;
+use crate::model::Relation;
 use crate::plan::{IngestOptions, ingest};
+use crate::procfs::{BackendSampler, CpuSnapshot, CpuUse, reset_peak_rss, rss_mib};
 use crate::report::Phases;
 use crate::report::RunReport;
 use crate::runtime::{LoadOutcome, Runtime, RuntimeOptions};
+use crate::sink::Document;
 use crate::sink::catalog::Catalog;
-use crate::sink::{Document, Relation};
 use serde::Serialize;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Connection};

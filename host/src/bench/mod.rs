@@ -14,14 +14,13 @@ pub mod latency;
 #[cfg(feature = "bench-looker")]
 pub mod looker;
 pub mod measure;
-pub(crate) mod procfs;
 pub mod scaling;
 mod target;
 
+pub use crate::procfs::CpuUse;
 pub use generate::{GenSpec, GenStats, Layout, generate};
 pub use latency::LatencyProxy;
 pub use measure::{BenchOptions, BenchResult, RunFigures, bench_postgres};
-pub use procfs::CpuUse;
 pub use scaling::{ScalingOptions, ScalingResult, bench_scaling};
 pub use target::PgUrl;
 

@@ -14,8 +14,8 @@ use super::measure::{
     RunFigures, RunSpec, SourceInfo, TARGET_TABLES, TargetCheck, TempDir, Warmup, run_repeated, runs_basis,
     source_info, warm_up,
 };
-use super::procfs::reset_peak_rss;
 use super::target::PgUrl;
+use crate::procfs::reset_peak_rss;
 use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;

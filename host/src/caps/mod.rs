@@ -28,7 +28,7 @@ pub struct Grants {
     pub http: Option<Arc<http::client::HttpClient>>,
     pub redactor: Arc<Redactor>,
     /// Warnings and errors the plugin logged, for the run report.
-    pub warnings: Arc<log::Collected>,
+    pub warnings: Arc<log::PluginMessages>,
 }
 
 impl Grants {
@@ -39,7 +39,7 @@ impl Grants {
             sql: Arc::new(sql::SqlGrants::default()),
             http: None,
             redactor: Arc::new(Redactor::default()),
-            warnings: Arc::new(log::Collected::default()),
+            warnings: Arc::new(log::PluginMessages::default()),
         }
     }
 }

@@ -379,7 +379,7 @@ impl Default for HttpConfig {
 }
 
 impl HttpConfig {
-    pub fn settings(&self, retry: &crate::plan::RetryPolicy) -> crate::caps::http::client::HttpSettings {
+    pub fn settings(&self, retry: &crate::retry::RetryPolicy) -> crate::caps::http::client::HttpSettings {
         crate::caps::http::client::HttpSettings {
             timeout: std::time::Duration::from_secs(self.timeout_secs.max(1)),
             max_response_bytes: self.max_response_mib.saturating_mul(1 << 20),
@@ -444,7 +444,7 @@ pub struct WeirSettings {
     pub max_failures: Option<usize>,
     /// Retries of transient failures.
     #[serde(default)]
-    pub retry: crate::plan::RetryPolicy,
+    pub retry: crate::retry::RetryPolicy,
     /// Outbound HTTP for plugins: granted origins and limits.
     #[serde(default)]
     pub http: HttpConfig,

@@ -3,9 +3,10 @@
 //! that exist, of tables the run wrote. What fails a check is reported and
 //! never written, so the store holds only what the summary counts.
 
-use crate::fqn;
+use crate::model::Relation;
+use crate::model::fqn;
 use crate::runtime::bindings::types::{EntityKind, ForeignKey};
-use crate::sink::{Document, Relation};
+use crate::sink::Document;
 use std::collections::{HashMap, HashSet};
 
 /// Databases and schemas the run has written, for the kinds the plugin

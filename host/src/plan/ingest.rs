@@ -1,7 +1,7 @@
 //! One ingestion run, start to end.
 
-use super::absorb::Absorber;
 use super::checks::{self, Parents};
+use super::intake::Intake;
 use super::progress::Progress;
 use super::scheduler::{Event, Scheduler};
 use super::select::Selection;
@@ -12,14 +12,16 @@ use crate::caps::http::secrets::ConnectionSecrets;
 use crate::caps::sql::{DatabaseFilter, QueryLimits, SqlError, SqlGrants, SqlServer};
 use crate::caps::{Grants, Redactor};
 use crate::config::Workflow;
+use crate::model::Relation;
 use crate::report::{FailureRecord, RunReport};
 use crate::runtime::bindings::types::{Capability, EntityKind, EntityRef};
+use crate::runtime::into_model::service_kind;
 use crate::runtime::{Fault, Plugin, Runtime, RuntimeError, RuntimeOptions};
 use crate::sink::catalog::{Catalog, CatalogError};
 use crate::sink::document::kind_name;
 use crate::sink::file::FileSink;
 use crate::sink::openmetadata::{OpenMetadataSink, SinkSetupError};
-use crate::sink::{Pipeline, Relation, ServiceKind, Sink, SinkError};
+use crate::sink::{Pipeline, Sink, SinkError};
 use crate::state::{StateError, StateStore};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -32,7 +34,7 @@ use tokio::sync::mpsc;
 pub const DEFAULT_CATALOG: &str = "weir.db";
 /// At most this many references per `process` call unless the workflow
 /// says otherwise: a bigger shard is sent in several calls.
-pub const DEFAULT_BATCH_SIZE: usize = 1_000;
+pub const DEFAULT_REFS_PER_CALL: usize = 1_000;
 
 #[derive(Debug, Error)]
 pub enum IngestError {
@@ -112,14 +114,14 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
     let run_id: Arc<str> = Arc::from(report.run_id.as_str());
     let sink = Arc::new(open_sink(workflow, options, &state, &run_id).await?);
     report.catalog = sink.target();
-    sink.put_service(&service, &workflow.source.kind, ServiceKind::of(&plugin.info.entity_kinds)).await?;
+    sink.put_service(&service, &workflow.source.kind, service_kind(&plugin.info.entity_kinds)).await?;
     let pipeline = Pipeline::start(sink.clone(), run_id, workflow.pipeline_settings());
 
     report.phases.connect_secs = clock.lap();
     let config: Arc<str> = Arc::from(workflow.plugin_config());
     let selection = Selection::new(workflow.metadata_config().clone(), &service);
     let mut scheduler = Scheduler::new(plugin.clone(), grants.clone(), config.clone(), instances as usize);
-    scheduler.batch_size = settings.batch_size.unwrap_or(DEFAULT_BATCH_SIZE);
+    scheduler.batch_size = settings.batch_size.unwrap_or(DEFAULT_REFS_PER_CALL);
     scheduler.retry = settings.retry.clone();
     scheduler.max_failures = options.max_failures.or(settings.max_failures);
     let scheduler = Arc::new(scheduler);
@@ -136,7 +138,7 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
     );
     report.phases.discover_secs = clock.lap();
 
-    let mut absorber = Absorber {
+    let mut intake = Intake {
         service: &service,
         plugin: &plugin.info.name,
         selection: &selection,
@@ -166,7 +168,7 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
         let shards: Arc<Vec<Shard>> = Arc::new(of_kind);
         if scheduler.stop.load(Ordering::Relaxed) {
             for shard in shards.iter() {
-                absorber.cancel(shard, &mut report);
+                intake.cancel(shard, &mut report);
             }
             plan.shards.extend(Arc::try_unwrap(shards).unwrap_or_else(|shared| (*shared).clone()));
             continue;
@@ -176,7 +178,7 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
         let producer = scheduler.run(shards.clone(), tx);
         let consumer = async {
             while let Some(event) = rx.recv().await {
-                absorber.absorb(event, &shards, &mut report).await?;
+                intake.receive(event, &shards, &mut report).await?;
             }
             Ok::<(), IngestError>(())
         };
@@ -185,11 +187,11 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
         // Every document of this kind is in the sink before the next kind
         // (their children) starts.
         let acks = pipeline.flush().await?;
-        absorber.acknowledge(acks, &mut report);
+        intake.acknowledge(acks, &mut report);
         plan.shards.extend(Arc::try_unwrap(shards).unwrap_or_else(|shared| (*shared).clone()));
     }
     let acks = pipeline.flush().await?;
-    absorber.acknowledge(acks, &mut report);
+    intake.acknowledge(acks, &mut report);
     progress.finish();
     report.phases.process_secs = clock.lap();
     // Shards in plan order, whatever order they finished in.
@@ -198,15 +200,15 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
     report.shards.sort_by_key(|r| order.get(r.id.as_str()).copied().unwrap_or(usize::MAX));
 
     // Phase 2: records that point at other entities.
-    absorber.defer().await?;
-    if absorber.redacted > 0 {
+    intake.defer().await?;
+    if intake.redacted > 0 {
         report.warnings.push(format!(
             "{} documents from the plugin held a secret of the workflow; it was replaced by *** before they were \
              written",
-            absorber.redacted
+            intake.redacted
         ));
     }
-    drop(absorber);
+    drop(intake);
     // Everything was flushed above: closing only stops the writers.
     pipeline.close().await?;
     apply_deferred(&sink, &state, &mut report).await?;
@@ -219,7 +221,7 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
     }
     report.phases.relations_secs = clock.lap();
     report.elapsed_secs = started.elapsed().as_secs_f64();
-    report.peak_rss_mib = crate::bench::procfs::rss_mib("VmHWM:");
+    report.peak_rss_mib = crate::procfs::rss_mib("VmHWM:");
     report.plan = Some(plan);
     // Failure reasons and warnings carry what plugins and servers said.
     report.redact(&redactor);
@@ -486,7 +488,7 @@ async fn grant(
         sql: Arc::new(sql),
         http,
         redactor,
-        warnings: Arc::new(crate::caps::log::Collected::default()),
+        warnings: Arc::new(crate::caps::log::PluginMessages::default()),
     })
 }
 

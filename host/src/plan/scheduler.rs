@@ -13,48 +13,18 @@
 
 use super::shard::Shard;
 use crate::caps::Grants;
+use crate::retry::RetryPolicy;
 use crate::runtime::bindings::types::{Batch, EntityRef, ErrorKind, Failure};
 use crate::runtime::{Fault, Instance, Plugin};
-use serde::Deserialize;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
-/// How transient failures are retried (`weir.retry`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
-pub struct RetryPolicy {
-    /// Retries after the first attempt.
-    pub attempts: u32,
-    /// The first delay, in milliseconds; each retry doubles it.
-    pub base_delay_ms: u64,
-    /// No delay grows past this, in milliseconds.
-    pub max_delay_ms: u64,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy { attempts: 3, base_delay_ms: 200, max_delay_ms: 10_000 }
-    }
-}
-
-impl RetryPolicy {
-    /// The delay before retry number `retry` (1-based): exponential, capped,
-    /// and drawn from its upper half so that instances that failed together
-    /// do not come back together.
-    pub fn delay(&self, retry: u32) -> Duration {
-        let exponent = retry.saturating_sub(1).min(20);
-        let full = self.base_delay_ms.saturating_mul(1 << exponent).min(self.max_delay_ms);
-        let jittered = full as f64 * (0.5 + fastrand::f64() * 0.5);
-        Duration::from_millis(jittered as u64)
-    }
-}
-
 /// What a piece of work cost, whatever became of it.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Effort {
+pub struct WorkCost {
     /// `process` calls made, retries and bisection included.
     pub calls: u32,
     pub retries: u32,
@@ -69,9 +39,9 @@ pub struct Effort {
 pub enum Event {
     /// A `process` call's answer for `refs` of shard `shard` (an index into
     /// the shards handed to [`Scheduler::run`]).
-    Batch { shard: usize, refs: Vec<EntityRef>, batch: Batch, effort: Effort },
+    Batch { shard: usize, refs: Vec<EntityRef>, batch: Batch, cost: WorkCost },
     /// `refs` failed together, for one reason.
-    Failed { shard: usize, refs: Vec<EntityRef>, error: &'static str, reason: String, effort: Effort },
+    Failed { shard: usize, refs: Vec<EntityRef>, error: &'static str, reason: String, cost: WorkCost },
     /// A shard is finished; `cancelled` refs of it never ran because the
     /// run was stopped.
     ShardDone { shard: usize, instances: Vec<String>, started: Instant, ended: Instant, cancelled: usize },
@@ -93,12 +63,12 @@ pub struct Scheduler {
     pub max_failures: Option<usize>,
     failed: AtomicUsize,
     /// Instances between shard groups, so they outlive a group.
-    pub idle: Arc<Mutex<Vec<Named>>>,
+    pub idle: Arc<Mutex<Vec<WorkerInstance>>>,
     next_instance: Arc<AtomicUsize>,
 }
 
 /// An instance with the id reports know it by (`i3`).
-pub struct Named {
+pub struct WorkerInstance {
     pub id: String,
     pub instance: Instance,
 }
@@ -121,15 +91,15 @@ impl Scheduler {
     }
 
     /// A fresh instance with the next id.
-    pub async fn instantiate(&self) -> Result<Named, Fault> {
+    pub async fn instantiate(&self) -> Result<WorkerInstance, Fault> {
         let instance = self.plugin.instantiate(&self.grants).await?;
         let id = format!("i{}", self.next_instance.fetch_add(1, Ordering::Relaxed));
         tracing::debug!(plugin = %self.grants.plugin, instance = %id, "instance created");
-        Ok(Named { id, instance })
+        Ok(WorkerInstance { id, instance })
     }
 
     /// Hands an instance back for later shards.
-    pub fn park(&self, named: Named) {
+    pub fn park(&self, named: WorkerInstance) {
         if let Ok(mut idle) = self.idle.lock() {
             idle.push(named);
         }
@@ -164,7 +134,7 @@ struct Worker {
     shards: Arc<Vec<Shard>>,
     queue: Arc<Mutex<VecDeque<usize>>>,
     out: mpsc::Sender<Event>,
-    instance: Option<Named>,
+    instance: Option<WorkerInstance>,
 }
 
 /// The sink went away: nothing more to do.
@@ -222,27 +192,27 @@ impl Worker {
         // (refs, whether they faulted once already); last in, first out.
         let mut work: Vec<(Vec<EntityRef>, bool)> = vec![(refs, false)];
         while let Some((refs, faulted_before)) = work.pop() {
-            let (fault, refs, effort) = match self.attempt(shard, label, refs, used).await? {
+            let (fault, refs, cost) = match self.attempt(shard, label, refs, used).await? {
                 None => continue,
                 Some(faulted) => faulted,
             };
             let reason = self.scheduler.grants.redactor.redact(&fault.to_string());
             if matches!(fault, Fault::Instantiate(_)) {
                 // Nothing to do with the refs: they all fail with it.
-                let failed = Event::Failed { shard, refs, error: "fault", reason, effort };
+                let failed = Event::Failed { shard, refs, error: "fault", reason, cost };
                 self.send(failed).await?;
                 continue;
             }
             if refs.len() == 1 && faulted_before {
                 tracing::warn!(plugin = %plugin, shard = %label, entity = %refs[0].path.join("."), "{reason}");
-                let failed = Event::Failed { shard, refs, error: fault_kind(&fault), reason, effort };
+                let failed = Event::Failed { shard, refs, error: fault_kind(&fault), reason, cost };
                 self.send(failed).await?;
                 continue;
             }
             tracing::warn!(plugin = %plugin, shard = %label, refs = refs.len(), "{reason}; isolating the cause");
-            // The effort so far is reported with an empty result, so the
+            // The cost so far is reported with an empty result, so the
             // retry and fault counts are not lost.
-            self.send(Event::Batch { shard, refs: Vec::new(), batch: empty_batch(), effort }).await?;
+            self.send(Event::Batch { shard, refs: Vec::new(), batch: empty_batch(), cost }).await?;
             if !faulted_before {
                 work.push((refs, true));
             } else {
@@ -263,43 +233,43 @@ impl Worker {
         label: &Arc<str>,
         mut refs: Vec<EntityRef>,
         used: &mut Vec<String>,
-    ) -> Result<Option<(Fault, Vec<EntityRef>, Effort)>, Closed> {
+    ) -> Result<Option<(Fault, Vec<EntityRef>, WorkCost)>, Closed> {
         let mut started = Instant::now();
-        let mut effort = Effort::default();
+        let mut cost = WorkCost::default();
         // Retries so far, across events (each event counts its own).
-        let mut retries = 0;
+        let policy = self.scheduler.retry.clone();
+        let mut backoff = policy.backoff();
         loop {
             let named = match self.instance.take() {
                 Some(named) => named,
                 None => match self.scheduler.instantiate().await {
                     Ok(named) => named,
                     Err(fault) => {
-                        effort.elapsed = started.elapsed();
-                        return Ok(Some((fault, refs, effort)));
+                        cost.elapsed = started.elapsed();
+                        return Ok(Some((fault, refs, cost)));
                     }
                 },
             };
-            let Named { id, mut instance } = named;
+            let WorkerInstance { id, mut instance } = named;
             if used.last() != Some(&id) {
                 used.push(id.clone());
             }
             instance.set_shard(Some(label.clone()));
             let queries = instance.queries();
             let answer = instance.process(&self.scheduler.config, &refs).await;
-            effort.calls += 1;
-            effort.queries += instance.queries() - queries;
-            effort.elapsed = started.elapsed();
-            let retry = self.scheduler.retry.clone();
+            cost.calls += 1;
+            cost.queries += instance.queries() - queries;
+            cost.elapsed = started.elapsed();
             match answer {
                 Err(fault) => {
                     // The instance is unusable: dropped here, a fresh one
                     // is made for the next call.
-                    effort.faults += 1;
-                    return Ok(Some((fault, refs, effort)));
+                    cost.faults += 1;
+                    return Ok(Some((fault, refs, cost)));
                 }
                 Ok(Ok(mut batch)) => {
-                    self.instance = Some(Named { id, instance });
-                    let again = if retries < retry.attempts { take_transient(&mut batch, &refs) } else { vec![] };
+                    self.instance = Some(WorkerInstance { id, instance });
+                    let again = if backoff.can_retry() { take_transient(&mut batch, &refs) } else { vec![] };
                     // The refs to retry are answered later, by the retry.
                     let mut retried = vec![false; refs.len()];
                     for i in again {
@@ -309,30 +279,30 @@ impl Worker {
                     for (r, retry) in std::mem::take(&mut refs).into_iter().zip(retried) {
                         if retry { again.push(r) } else { answered.push(r) }
                     }
-                    let done = Event::Batch { shard, refs: answered, batch, effort };
+                    let done = Event::Batch { shard, refs: answered, batch, cost };
                     self.send(done).await?;
                     if again.is_empty() {
                         return Ok(None);
                     }
-                    retries += 1;
-                    effort = Effort { retries: 1, ..Effort::default() };
+                    let wait = backoff.next(None).unwrap_or_default();
+                    cost = WorkCost { retries: 1, ..WorkCost::default() };
                     tracing::debug!(shard = %label, refs = again.len(), "retrying entities that failed transiently");
-                    tokio::time::sleep(retry.delay(retries)).await;
+                    tokio::time::sleep(wait).await;
                     started = Instant::now();
                     refs = again;
                 }
-                Ok(Err(failure)) if failure.kind == ErrorKind::Transient && retries < retry.attempts => {
-                    self.instance = Some(Named { id, instance });
-                    retries += 1;
-                    effort.retries += 1;
+                Ok(Err(failure)) if failure.kind == ErrorKind::Transient && backoff.can_retry() => {
+                    self.instance = Some(WorkerInstance { id, instance });
+                    let wait = backoff.next(None).unwrap_or_default();
+                    cost.retries += 1;
                     let message = self.scheduler.grants.redactor.redact(&failure.message);
-                    tracing::debug!(shard = %label, retries, "retrying after: {message}");
-                    tokio::time::sleep(retry.delay(retries)).await;
+                    tracing::debug!(shard = %label, retries = backoff.retries(), "retrying after: {message}");
+                    tokio::time::sleep(wait).await;
                 }
                 Ok(Err(failure)) => {
-                    self.instance = Some(Named { id, instance });
+                    self.instance = Some(WorkerInstance { id, instance });
                     let reason = self.scheduler.grants.redactor.redact(&failure.message);
-                    let failed = Event::Failed { shard, refs, error: error_kind(&failure), reason, effort };
+                    let failed = Event::Failed { shard, refs, error: error_kind(&failure), reason, cost };
                     self.send(failed).await?;
                     return Ok(None);
                 }
@@ -405,30 +375,5 @@ fn fault_kind(fault: &Fault) -> &'static str {
         Fault::Memory { .. } => "memory",
         Fault::Deadline { .. } => "deadline",
         Fault::Instantiate(_) => "fault",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn delays_double_up_to_the_cap_and_keep_their_upper_half() {
-        let policy = RetryPolicy { attempts: 5, base_delay_ms: 100, max_delay_ms: 1_000 };
-        for (retry, full) in [(1, 100), (2, 200), (3, 400), (4, 800), (5, 1_000), (30, 1_000)] {
-            for _ in 0..50 {
-                let ms = policy.delay(retry).as_millis() as u64;
-                assert!(ms >= full / 2 && ms <= full, "retry {retry}: {ms} ms outside {}..={full}", full / 2);
-            }
-        }
-    }
-
-    #[test]
-    fn delays_are_spread_out() {
-        let policy = RetryPolicy::default();
-        let mut seen: Vec<u128> = (0..20).map(|_| policy.delay(3).as_millis()).collect();
-        seen.sort();
-        seen.dedup();
-        assert!(seen.len() > 5, "jitter gave {seen:?}");
     }
 }

@@ -113,7 +113,7 @@ impl Instance {
     pub async fn describe(&mut self) -> Result<PluginInfo, Fault> {
         let deadline = self.limits.describe_timeout();
         let outcome = tokio::time::timeout(deadline, self.bindings.call_describe(&mut self.store)).await;
-        self.settle("describe", outcome)
+        self.outcome_or_fault("describe", outcome)
     }
 
     /// The refs of one kind: those the plugin emitted in pages while the
@@ -124,7 +124,7 @@ impl Instance {
         let call = self.bindings.call_discover(&mut self.store, config, kind);
         let outcome = tokio::time::timeout(deadline, call).await;
         let mut refs = self.store.data_mut().caps.discovery.take();
-        let returned = self.settle("discover", outcome)?;
+        let returned = self.outcome_or_fault("discover", outcome)?;
         Ok(returned.and_then(|more| {
             if (refs.len() + more.len()) as u64 > self.limits.max_refs {
                 return Err(Failure {
@@ -144,7 +144,7 @@ impl Instance {
         let deadline = self.limits.call_timeout();
         let call = self.bindings.call_process(&mut self.store, config, refs);
         let outcome = tokio::time::timeout(deadline, call).await;
-        self.settle("process", outcome)
+        self.outcome_or_fault("process", outcome)
     }
 
     /// Names the shard later log lines of this instance belong to.
@@ -157,7 +157,7 @@ impl Instance {
         self.store.data().caps.sql.queries()
     }
 
-    fn settle<T>(
+    fn outcome_or_fault<T>(
         &mut self,
         call: &'static str,
         outcome: Result<wasmtime::Result<T>, tokio::time::error::Elapsed>,

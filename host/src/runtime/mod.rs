@@ -9,6 +9,7 @@ pub mod bindings;
 pub mod cache;
 mod engine;
 pub mod instance;
+pub mod into_model;
 mod limits;
 
 use crate::caps::{self, CapabilityState, Grants};

@@ -2,7 +2,8 @@
 //! documents keyed by FQN. Every sink writes these same documents.
 
 use super::data_types::is_data_type;
-use crate::fqn::{self, FqnError};
+use crate::model::Relation;
+use crate::model::fqn::{self, FqnError};
 use crate::runtime::bindings::types::{
     Column, ConstraintKind, Deferred, Entity, EntityKind, ForeignKey, LineageEdge, Partitioning, Table, TableType,
 };
@@ -75,43 +76,6 @@ pub struct Document {
     pub extra: Value,
     /// Hash of `body` and `extra`; unchanged entities keep their hash.
     pub source_hash: String,
-}
-
-/// A record that points at another entity, applied in phase 2.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
-pub enum Relation {
-    ForeignKey {
-        table: String,
-        name: String,
-        columns: Vec<String>,
-        referred_table: String,
-        referred_columns: Vec<String>,
-    },
-    Lineage {
-        from: String,
-        to: String,
-        body: Value,
-    },
-}
-
-impl Relation {
-    /// The entity whose processing produced this record: rewriting that
-    /// entity replaces its records.
-    pub fn owner(&self) -> &str {
-        match self {
-            Relation::ForeignKey { table, .. } => table,
-            Relation::Lineage { to, .. } => to,
-        }
-    }
-
-    /// The entity this record needs to exist.
-    pub fn target(&self) -> &str {
-        match self {
-            Relation::ForeignKey { referred_table, .. } => referred_table,
-            Relation::Lineage { from, .. } => from,
-        }
-    }
 }
 
 pub fn kind_name(kind: EntityKind) -> &'static str {

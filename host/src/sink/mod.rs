@@ -11,9 +11,10 @@ pub mod file;
 pub mod openmetadata;
 pub mod pipeline;
 
-pub use document::{Document, DocumentError, Relation};
+pub use document::{Document, DocumentError};
 pub use pipeline::{Acks, Pipeline, PipelineSettings, SinkFailure};
 
+use crate::model::{Relation, ServiceKind};
 use catalog::{Catalog, CatalogError, Unresolved};
 use file::{FileSink, FileSinkError};
 use openmetadata::OpenMetadataSink;
@@ -48,35 +49,6 @@ impl SinkError {
     /// How long the sink asked to be left alone, when it said.
     pub fn retry_after(&self) -> Option<Duration> {
         None
-    }
-}
-
-/// What kind of service a run ingests: OpenMetadata keeps databases and
-/// dashboards in separate service collections.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ServiceKind {
-    Database,
-    Dashboard,
-}
-
-impl ServiceKind {
-    /// Dashboard kinds make a dashboard service; anything else a database
-    /// service.
-    pub fn of(kinds: &[crate::runtime::bindings::types::EntityKind]) -> ServiceKind {
-        use crate::runtime::bindings::types::EntityKind as K;
-        if kinds.iter().any(|k| matches!(k, K::Dashboard | K::Chart | K::DataModel)) {
-            ServiceKind::Dashboard
-        } else {
-            ServiceKind::Database
-        }
-    }
-
-    /// OpenMetadata's entity type name.
-    pub fn entity_type(self) -> &'static str {
-        match self {
-            ServiceKind::Database => "databaseService",
-            ServiceKind::Dashboard => "dashboardService",
-        }
     }
 }
 
@@ -168,18 +140,5 @@ impl Sink {
             Sink::OpenMetadata(_) => {}
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::ServiceKind;
-    use crate::runtime::bindings::types::EntityKind as K;
-
-    #[test]
-    fn dashboard_kinds_make_a_dashboard_service() {
-        assert_eq!(ServiceKind::of(&[K::Database, K::DatabaseSchema, K::Table]), ServiceKind::Database);
-        assert_eq!(ServiceKind::of(&[K::Chart, K::Dashboard]), ServiceKind::Dashboard);
-        assert_eq!(ServiceKind::of(&[K::DataModel]).entity_type(), "dashboardService");
     }
 }

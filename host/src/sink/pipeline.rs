@@ -10,7 +10,7 @@
 //! kinds, which is what puts parents before children.
 
 use super::{Document, Sink, SinkError};
-use crate::plan::RetryPolicy;
+use crate::retry::RetryPolicy;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +19,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 /// Documents per write, as OpenMetadata's `bulk_sink_batch_size`.
-pub const DEFAULT_BATCH_SIZE: usize = 100;
+pub const DEFAULT_DOCUMENTS_PER_WRITE: usize = 100;
 /// Writes at once, as OpenMetadata's `async_pipeline_workers`.
 pub const DEFAULT_WORKERS: usize = 2;
 /// A partial batch waits at most this long for company.
@@ -34,7 +34,11 @@ pub struct PipelineSettings {
 
 impl Default for PipelineSettings {
     fn default() -> Self {
-        PipelineSettings { batch_size: DEFAULT_BATCH_SIZE, workers: DEFAULT_WORKERS, retry: RetryPolicy::default() }
+        PipelineSettings {
+            batch_size: DEFAULT_DOCUMENTS_PER_WRITE,
+            workers: DEFAULT_WORKERS,
+            retry: RetryPolicy::default(),
+        }
     }
 }
 
@@ -185,7 +189,7 @@ async fn write_batch(sink: Arc<Sink>, run_id: Arc<str>, batch: Vec<Item>, retry:
     // The documents go to the sink as they are, no copy.
     let (docs, requested): (Vec<Document>, Vec<bool>) = batch.into_iter().map(|i| (i.doc, i.requested)).unzip();
     let mut acks = Acks::default();
-    let mut retries = 0;
+    let mut backoff = retry.backoff();
     loop {
         match sink.write(&run_id, &docs).await {
             Ok(rejected) => {
@@ -202,10 +206,10 @@ async fn write_batch(sink: Arc<Sink>, run_id: Arc<str>, batch: Vec<Item>, retry:
                 }
                 return acks;
             }
-            Err(err) if err.is_transient() && retries < retry.attempts => {
-                retries += 1;
+            Err(err) if err.is_transient() && backoff.can_retry() => {
+                let wait = backoff.next(err.retry_after()).unwrap_or_default();
                 acks.retries += 1;
-                let wait = err.retry_after().unwrap_or_else(|| retry.delay(retries));
+                let retries = backoff.retries();
                 tracing::warn!(sink = sink.name(), retries, "{err}; retrying in {:.1} s", wait.as_secs_f64());
                 tokio::time::sleep(wait).await;
             }

@@ -9,7 +9,7 @@
 //! directory ([`StateStore::default_path`]). Records are kept per run and
 //! removed once phase 2 has applied them.
 
-use crate::sink::Relation;
+use crate::model::Relation;
 use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
 use sqlx::{QueryBuilder, Row, Sqlite};
 use std::path::{Path, PathBuf};

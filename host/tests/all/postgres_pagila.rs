@@ -116,7 +116,7 @@ fn from_catalog(entities: &[Value], prefix: &str) -> (BTreeSet<Relation>, BTreeS
         let fqn = e["fqn"].as_str().unwrap();
         let doc = &e["document"];
         let facts = e_extra(e);
-        let parts = weir::fqn::split(fqn.strip_prefix(prefix).unwrap().trim_start_matches('.'));
+        let parts = weir::model::fqn::split(fqn.strip_prefix(prefix).unwrap().trim_start_matches('.'));
         let (schema, name) = (parts[0].clone(), parts[1].clone());
         let columns: Vec<(String, String, bool)> = doc["columns"]
             .as_array()
@@ -147,7 +147,9 @@ fn from_catalog(entities: &[Value], prefix: &str) -> (BTreeSet<Relation>, BTreeS
                         .unwrap()
                         .iter()
                         .map(|r| {
-                            weir::fqn::split(r.as_str().unwrap().strip_prefix(prefix).unwrap().trim_start_matches('.'))
+                            weir::model::fqn::split(
+                                r.as_str().unwrap().strip_prefix(prefix).unwrap().trim_start_matches('.'),
+                            )
                         })
                         .collect();
                     let (rs, rt) = (referred[0][0].clone(), referred[0][1].clone());

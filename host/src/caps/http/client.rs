@@ -20,7 +20,7 @@ use super::origin::{Denied, OriginPolicy, origin_of};
 use super::rate::RateLimiter;
 use super::secrets::{ConnectionSecrets, Filled};
 use crate::caps::Redactor;
-use crate::plan::RetryPolicy;
+use crate::retry::RetryPolicy;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, Url};
@@ -324,7 +324,7 @@ impl HttpClient {
         body: Option<&[u8]>,
     ) -> Result<HttpResponse, HttpError> {
         let origin = origin_of(url);
-        let mut retries = 0;
+        let mut backoff = self.settings.retry.backoff();
         loop {
             let permit = self.in_flight.acquire().await;
             self.limiter.acquire(&origin).await;
@@ -348,24 +348,24 @@ impl HttpClient {
                     wait.as_secs(),
                     self.settings.max_retry_after.as_secs()
                 );
+                let retries = backoff.retries();
                 return Err(HttpError::Busy { target: self.target(method, url), status, retries, detail });
             }
-            if retries >= self.settings.retry.attempts {
+            let Some(wait) = backoff.next(retry_after) else {
+                let retries = backoff.retries();
                 return Err(HttpError::Busy {
                     target: self.target(method, url),
                     status,
                     retries,
                     detail: String::new(),
                 });
-            }
-            retries += 1;
+            };
             self.retries.fetch_add(1, Ordering::Relaxed);
-            let wait = retry_after.unwrap_or_else(|| self.settings.retry.delay(retries));
             tracing::warn!(
                 cap = "http",
                 target = %self.target(method, url),
                 status,
-                retry = retries,
+                retry = backoff.retries(),
                 "server busy; retrying in {:.1} s",
                 wait.as_secs_f64()
             );
@@ -480,7 +480,7 @@ fn unparsed_url(url: &str) -> String {
 /// applies).
 fn retry_after(headers: &[(String, String)]) -> Option<Duration> {
     let (_, value) = headers.iter().find(|(name, _)| name.eq_ignore_ascii_case("retry-after"))?;
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+    crate::retry::retry_after(value)
 }
 
 /// An error and its causes, `outer: inner: innermost`, without the URL.

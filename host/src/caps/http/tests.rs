@@ -4,7 +4,7 @@
 use super::client::{HttpClient, HttpError, HttpErrorKind, HttpRequest, HttpResponse, HttpSettings};
 use super::origin::OriginPolicy;
 use crate::caps::Redactor;
-use crate::plan::RetryPolicy;
+use crate::retry::RetryPolicy;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

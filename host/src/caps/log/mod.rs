@@ -20,7 +20,7 @@ pub struct LogBudget {
 
 /// Warnings and errors a plugin logged during a run, kept for its report.
 #[derive(Default)]
-pub struct Collected {
+pub struct PluginMessages {
     lines: std::sync::Mutex<Vec<String>>,
 }
 
@@ -29,7 +29,7 @@ pub struct Collected {
 const MAX_COLLECTED: usize = 200;
 const MAX_COLLECTED_LINE: usize = 2 * 1024;
 
-impl Collected {
+impl PluginMessages {
     fn push(&self, line: &str) {
         if let Ok(mut lines) = self.lines.lock()
             && lines.len() < MAX_COLLECTED

@@ -212,7 +212,7 @@ pub type DatabaseFilter = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 /// another database (PostgreSQL and SQL Server sessions are bound to one).
 /// Granted with `ingestAllDatabases`; each database's pool opens on first
 /// use.
-struct Family {
+struct PerDatabaseSource {
     server: SqlServer,
     allow: DatabaseFilter,
     opened: Mutex<BTreeMap<String, SqlSource>>,
@@ -222,7 +222,7 @@ struct Family {
 #[derive(Default)]
 pub struct SqlGrants {
     sources: BTreeMap<String, SqlSource>,
-    families: BTreeMap<String, Family>,
+    families: BTreeMap<String, PerDatabaseSource>,
     limits: QueryLimits,
 }
 
@@ -238,7 +238,7 @@ impl SqlGrants {
     /// Grants `<base>/<database>` for every database `allow` accepts on
     /// `server`.
     pub fn grant_databases(&mut self, base: &str, server: SqlServer, allow: DatabaseFilter) {
-        let family = Family { server, allow, opened: Mutex::new(BTreeMap::new()) };
+        let family = PerDatabaseSource { server, allow, opened: Mutex::new(BTreeMap::new()) };
         self.families.insert(base.to_string(), family);
     }
 

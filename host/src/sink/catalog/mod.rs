@@ -14,7 +14,8 @@ mod schema;
 
 pub use read::{CatalogEntry, ExportKind};
 
-use super::{Document, Relation};
+use super::Document;
+use crate::model::Relation;
 use crate::sqlite_file::{self, WRITE, retry_busy};
 use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
 use sqlx::{QueryBuilder, Sqlite};

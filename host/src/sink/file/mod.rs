@@ -6,8 +6,9 @@
 //! and renamed over the target only when the run finishes: a crash never
 //! leaves half a file under the name a user reads.
 
+use super::Document;
 use super::catalog::Unresolved;
-use super::{Document, Relation, ServiceKind};
+use crate::model::{Relation, ServiceKind};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};

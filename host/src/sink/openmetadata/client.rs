@@ -4,7 +4,7 @@
 //! in an error.
 
 use crate::config::Secret;
-use crate::plan::RetryPolicy;
+use crate::retry::RetryPolicy;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -43,6 +43,7 @@ pub struct Client {
 
 /// A request that took longer than this failed (and may be retried).
 const TIMEOUT: Duration = Duration::from_secs(120);
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
 impl Client {
     pub fn new(api: &str, token: Secret, retry: RetryPolicy) -> Result<Client, OpenMetadataError> {
@@ -67,56 +68,54 @@ impl Client {
     /// Sends `body` to `path` (under `/api`), retrying what a busy server
     /// answers; returns the answer's JSON (`Null` when empty).
     pub async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value, OpenMetadataError> {
-        let mut attempt = 0;
+        let mut backoff = self.retry.backoff();
         loop {
-            match self.once(method.clone(), path, body).await {
-                Err((err, wait)) if attempt < self.retry.attempts && wait.is_some() => {
-                    attempt += 1;
-                    self.retries.fetch_add(1, Ordering::Relaxed);
-                    let wait = wait.unwrap_or_default().max(self.retry.delay(attempt));
-                    tracing::warn!(sink = "metadata-rest", attempt, "{err}; retrying in {:.1} s", wait.as_secs_f64());
-                    tokio::time::sleep(wait).await;
-                }
-                Err((err, _)) => return Err(err),
+            let (err, asked) = match self.once(method.clone(), path, body).await {
                 Ok(value) => return Ok(value),
-            }
+                Err((err, Some(asked))) => (err, asked),
+                Err((err, None)) => return Err(err),
+            };
+            let Some(wait) = backoff.next(asked) else { return Err(err) };
+            self.retries.fetch_add(1, Ordering::Relaxed);
+            let attempt = backoff.retries();
+            tracing::warn!(sink = "metadata-rest", attempt, "{err}; retrying in {:.1} s", wait.as_secs_f64());
+            tokio::time::sleep(wait).await;
         }
     }
 
-    /// One request. An error comes with `Some(wait)` when it is worth
-    /// retrying: the server's `Retry-After`, or zero for "use the backoff".
+    /// One request. An error comes with `Some(asked)` when it is worth
+    /// retrying, `asked` being the wait the server asked for, if it did.
     async fn once(
         &self,
         method: Method,
         path: &str,
         body: Option<&Value>,
-    ) -> Result<Value, (OpenMetadataError, Option<Duration>)> {
+    ) -> Result<Value, (OpenMetadataError, Option<Option<Duration>>)> {
         let url = format!("{}{path}", self.api);
         let mut request = self.http.request(method.clone(), &url).bearer_auth(self.token.expose());
         if let Some(body) = body {
             request = request.header("content-type", "application/json").body(body.to_string());
         }
         let transport = |e: reqwest::Error| {
-            let retry = (e.is_timeout() || e.is_connect() || e.is_request()).then_some(Duration::ZERO);
+            let retry = (e.is_timeout() || e.is_connect() || e.is_request()).then_some(None);
             // reqwest's message names the URL, never the headers.
             let reason = e.without_url().to_string();
             (OpenMetadataError::Transport { method: method.clone(), path: path.to_string(), reason }, retry)
         };
         let response = request.send().await.map_err(transport)?;
         let status = response.status();
+        // A server asking for more than five minutes is waited on for five.
         let retry_after = response
             .headers()
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(|secs| Duration::from_secs(secs.min(300)));
+            .and_then(crate::retry::retry_after)
+            .map(|wait| wait.min(MAX_RETRY_AFTER));
         let text = response.text().await.map_err(transport)?;
         if !status.is_success() {
             let retry = match status {
-                StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
-                    Some(retry_after.unwrap_or_default())
-                }
-                s if s.is_server_error() && s != StatusCode::NOT_IMPLEMENTED => Some(Duration::ZERO),
+                StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => Some(retry_after),
+                s if s.is_server_error() && s != StatusCode::NOT_IMPLEMENTED => Some(None),
                 _ => None,
             };
             let message = error_message(&text);

@@ -12,11 +12,12 @@ mod client;
 
 pub use client::OpenMetadataError;
 
+use super::Document;
 use super::catalog::Unresolved;
-use super::{Document, Relation, ServiceKind};
 use crate::config::{Secret, Workflow};
+use crate::model::{Relation, ServiceKind};
 use crate::percent::encode;
-use crate::plan::RetryPolicy;
+use crate::retry::RetryPolicy;
 use crate::state::{StateError, StateStore};
 use client::Client;
 use reqwest::Method;

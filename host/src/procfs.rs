@@ -1,4 +1,4 @@
-//! What the benchmark reads from /proc (Linux): this process's RSS and CPU
+//! What weir reads from /proc (Linux): this process's RSS and CPU
 //! time, the machine's CPU time, and the CPU time of the PostgreSQL
 //! backends serving one database. No new dependency; where /proc is
 //! missing, the figures are `None`.

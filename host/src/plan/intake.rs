@@ -6,21 +6,23 @@
 use super::checks::{self, Parents};
 use super::ingest::IngestError;
 use super::progress::Progress;
-use super::scheduler::{Effort, Event, error_kind};
+use super::scheduler::{Event, WorkCost, error_kind};
 use super::select::Selection;
 use super::shard::Shard;
 use crate::caps::Redactor;
+use crate::model::Relation;
 use crate::report::{FailureRecord, RunReport, ShardRecord};
 use crate::runtime::bindings::types::{Batch, Deferred, Entity, EntityKind, EntityRef};
 use crate::sink::document::{self, kind_name, ref_fqn};
-use crate::sink::{Acks, Pipeline, Relation};
+use crate::sink::{Acks, Pipeline};
 use crate::state::StateStore;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-pub struct Absorber<'a> {
+/// One run's receiving end: what it writes to, counts into and checks against.
+pub struct Intake<'a> {
     pub service: &'a str,
     pub plugin: &'a str,
     pub selection: &'a Selection,
@@ -48,19 +50,19 @@ pub struct Absorber<'a> {
 /// Deferred records are moved to the state store this many at a time.
 const DEFER_BATCH: usize = 1_000;
 
-impl Absorber<'_> {
+impl Intake<'_> {
     /// Folds one event of `shards` into the catalog and the report.
-    pub async fn absorb(&mut self, event: Event, shards: &[Shard], report: &mut RunReport) -> Result<(), IngestError> {
+    pub async fn receive(&mut self, event: Event, shards: &[Shard], report: &mut RunReport) -> Result<(), IngestError> {
         match event {
-            Event::Batch { shard, refs, batch, effort } => {
+            Event::Batch { shard, refs, batch, cost } => {
                 let record = self.record(&shards[shard], report);
-                self.batch(&shards[shard], record, refs, batch, &effort, report).await?;
+                self.batch(&shards[shard], record, refs, batch, &cost, report).await?;
             }
-            Event::Failed { shard, refs, error, reason, effort } => {
+            Event::Failed { shard, refs, error, reason, cost } => {
                 let kind = kind_name(shards[shard].kind);
                 let record = self.record(&shards[shard], report);
-                add_effort(&mut report.shards[record], &effort);
-                report.count_effort(kind, &effort);
+                add_cost(&mut report.shards[record], &cost);
+                report.count_cost(kind, &cost);
                 report.shards[record].failed += refs.len();
                 report.kind_mut(kind).failed += refs.len();
                 for r in &refs {
@@ -124,13 +126,13 @@ impl Absorber<'_> {
         record: usize,
         refs: Vec<EntityRef>,
         batch: Batch,
-        effort: &Effort,
+        cost: &WorkCost,
         report: &mut RunReport,
     ) -> Result<(), IngestError> {
         let kind = kind_name(shard.kind);
-        add_effort(&mut report.shards[record], effort);
-        report.count_effort(kind, effort);
-        let mut asked = Asked::new(&refs);
+        add_cost(&mut report.shards[record], cost);
+        report.count_cost(kind, cost);
+        let mut asked = PendingRefs::new(&refs);
         let (mut sent, mut filtered, mut failed, mut unrequested) = (0, 0, 0, 0);
         // Entities a call brings along for its own (a dashboard's charts)
         // are written first: the call's own entities name them.
@@ -325,25 +327,25 @@ fn failure(shard: &Shard, entity: String, kind: &str, error: &str, reason: Strin
     FailureRecord { entity, kind: kind.to_string(), error: error.to_string(), reason, shard: Some(shard.id.clone()) }
 }
 
-fn add_effort(record: &mut ShardRecord, effort: &Effort) {
-    record.calls += effort.calls;
-    record.retries += effort.retries;
-    record.faults += effort.faults;
-    record.queries += effort.queries;
+fn add_cost(record: &mut ShardRecord, cost: &WorkCost) {
+    record.calls += cost.calls;
+    record.retries += cost.retries;
+    record.faults += cost.faults;
+    record.queries += cost.queries;
 }
 
 /// The refs of one call, to tick off as answers name them.
-struct Asked<'r> {
+struct PendingRefs<'r> {
     open: HashMap<&'r [String], usize>,
 }
 
-impl<'r> Asked<'r> {
+impl<'r> PendingRefs<'r> {
     fn new(refs: &'r [EntityRef]) -> Self {
         let mut open: HashMap<&[String], usize> = HashMap::with_capacity(refs.len());
         for r in refs {
             *open.entry(r.path.as_slice()).or_default() += 1;
         }
-        Asked { open }
+        PendingRefs { open }
     }
 
     /// Whether `path` was asked for (and not answered yet).

@@ -1,0 +1,63 @@
+//! What every layer speaks of, defined once and using nothing else of
+//! weir's: FQNs ([`fqn`]), the relations applied in phase 2, the kind of
+//! service a run fills. Nothing here knows the contract's generated types;
+//! turning those into these is `runtime::into_model`'s.
+
+pub mod fqn;
+
+use serde_json::Value;
+
+/// What kind of service a run ingests: OpenMetadata keeps databases and
+/// dashboards in separate service collections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceKind {
+    Database,
+    Dashboard,
+}
+
+impl ServiceKind {
+    /// OpenMetadata's entity type name.
+    pub fn entity_type(self) -> &'static str {
+        match self {
+            ServiceKind::Database => "databaseService",
+            ServiceKind::Dashboard => "dashboardService",
+        }
+    }
+}
+
+/// A record that points at another entity, applied in phase 2.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum Relation {
+    ForeignKey {
+        table: String,
+        name: String,
+        columns: Vec<String>,
+        referred_table: String,
+        referred_columns: Vec<String>,
+    },
+    Lineage {
+        from: String,
+        to: String,
+        body: Value,
+    },
+}
+
+impl Relation {
+    /// The entity whose processing produced this record: rewriting that
+    /// entity replaces its records.
+    pub fn owner(&self) -> &str {
+        match self {
+            Relation::ForeignKey { table, .. } => table,
+            Relation::Lineage { to, .. } => to,
+        }
+    }
+
+    /// The entity this record needs to exist.
+    pub fn target(&self) -> &str {
+        match self {
+            Relation::ForeignKey { referred_table, .. } => referred_table,
+            Relation::Lineage { from, .. } => from,
+        }
+    }
+}
