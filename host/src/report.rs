@@ -126,9 +126,10 @@ pub struct RunReport {
     pub stopped: Option<String>,
     /// Every shard as it ran, in plan order.
     pub shards: Vec<ShardRecord>,
-    /// The plan: strategy, shard ids and the refs in each.
+    /// The plan: strategy, shard ids and the refs in each, as the planner
+    /// wrote it (the report records it, it does not read it).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub plan: Option<crate::plan::Plan>,
+    pub plan: Option<Box<serde_json::value::RawValue>>,
     /// The most memory the weir process held during the run (Linux
     /// `VmHWM`), in MiB.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -186,7 +187,7 @@ impl RunReport {
 
     /// Adds the cost of some `process` calls to the kind's and the run's
     /// totals.
-    pub fn count_cost(&mut self, kind: &str, cost: &crate::plan::WorkCost) {
+    pub fn count_cost(&mut self, kind: &str, cost: &crate::model::WorkCost) {
         let counts = self.kind_mut(kind);
         counts.batches += cost.calls as usize;
         counts.queries += cost.queries;

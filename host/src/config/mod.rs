@@ -431,7 +431,7 @@ pub struct WeirSettings {
     /// How discovered refs are split into shards: `cost` (default),
     /// `schema` or `count`.
     #[serde(default)]
-    pub shard_strategy: crate::plan::Strategy,
+    pub shard_strategy: ShardStrategy,
     /// References per shard for `cost` and `count` (default 200).
     #[serde(default)]
     pub shard_size: Option<usize>,
@@ -624,17 +624,6 @@ impl Workflow {
         self.sink.as_ref().map(|s| s.kind.as_str()).unwrap_or("catalog")
     }
 
-    /// The sink's batching, from `sink.config`.
-    pub fn pipeline_settings(&self) -> crate::sink::PipelineSettings {
-        let config = self.sink.as_ref().and_then(|s| s.config.as_ref());
-        let defaults = crate::sink::PipelineSettings::default();
-        crate::sink::PipelineSettings {
-            batch_size: config.and_then(|c| c.bulk_sink_batch_size).unwrap_or(defaults.batch_size),
-            workers: config.and_then(|c| c.async_pipeline_workers).unwrap_or(defaults.workers),
-            retry: self.weir.retry.clone(),
-        }
-    }
-
     /// The catalog or output file named by `sink.config.path`, if any.
     pub fn sink_path(&self) -> Option<PathBuf> {
         self.sink.as_ref()?.config.as_ref()?.path.as_ref().map(|p| PathBuf::from(p.as_str()))
@@ -658,6 +647,30 @@ impl Workflow {
             secrets.push(token.expose().to_string());
         }
         secrets
+    }
+}
+
+/// How refs are grouped into shards (`weir.shardStrategy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShardStrategy {
+    /// Balanced by total cost, largest refs placed first; as many shards as
+    /// `shardSize` refs each would give.
+    #[default]
+    Cost,
+    /// One shard per schema (per database for schemas, one for databases).
+    Schema,
+    /// Consecutive runs of `shardSize` refs, in path order.
+    Count,
+}
+
+impl std::fmt::Display for ShardStrategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ShardStrategy::Cost => "cost",
+            ShardStrategy::Schema => "schema",
+            ShardStrategy::Count => "count",
+        })
     }
 }
 

@@ -1,11 +1,12 @@
 //! What every layer speaks of, defined once and using nothing else of
 //! weir's: FQNs ([`fqn`]), the relations applied in phase 2, the kind of
-//! service a run fills. Nothing here knows the contract's generated types;
+//! service a run fills, what a piece of work cost. Nothing here knows the contract's generated types;
 //! turning those into these is `runtime::into_model`'s.
 
 pub mod fqn;
 
 use serde_json::Value;
+use std::time::Duration;
 
 /// What kind of service a run ingests: OpenMetadata keeps databases and
 /// dashboards in separate service collections.
@@ -60,4 +61,17 @@ impl Relation {
             Relation::Lineage { from, .. } => from,
         }
     }
+}
+
+/// What a piece of work cost, whatever became of it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WorkCost {
+    /// `process` calls made, retries and bisection included.
+    pub calls: u32,
+    pub retries: u32,
+    /// Instances lost to faults on the way.
+    pub faults: u32,
+    /// Statements the plugin sent, retries included.
+    pub queries: u64,
+    pub elapsed: Duration,
 }

@@ -21,7 +21,7 @@ use crate::sink::catalog::{Catalog, CatalogError};
 use crate::sink::document::kind_name;
 use crate::sink::file::FileSink;
 use crate::sink::openmetadata::{OpenMetadataSink, SinkSetupError};
-use crate::sink::{Pipeline, Sink, SinkError};
+use crate::sink::{Pipeline, PipelineSettings, Sink, SinkError};
 use crate::state::{StateError, StateStore};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -115,7 +115,7 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
     let sink = Arc::new(open_sink(workflow, options, &state, &run_id).await?);
     report.catalog = sink.target();
     sink.put_service(&service, &workflow.source.kind, service_kind(&plugin.info.entity_kinds)).await?;
-    let pipeline = Pipeline::start(sink.clone(), run_id, workflow.pipeline_settings());
+    let pipeline = Pipeline::start(sink.clone(), run_id, PipelineSettings::of(workflow));
 
     report.phases.connect_secs = clock.lap();
     let config: Arc<str> = Arc::from(workflow.plugin_config());
@@ -222,7 +222,13 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
     report.phases.relations_secs = clock.lap();
     report.elapsed_secs = started.elapsed().as_secs_f64();
     report.peak_rss_mib = crate::procfs::rss_mib("VmHWM:");
-    report.plan = Some(plan);
+    report.plan = match serde_json::value::to_raw_value(&plan) {
+        Ok(plan) => Some(plan),
+        Err(e) => {
+            tracing::warn!("the plan is left out of the report: {e}");
+            None
+        }
+    };
     // Failure reasons and warnings carry what plugins and servers said.
     report.redact(&redactor);
     let summary = serde_json::to_value(&report).unwrap_or_default();

@@ -6,11 +6,12 @@
 use super::checks::{self, Parents};
 use super::ingest::IngestError;
 use super::progress::Progress;
-use super::scheduler::{Event, WorkCost, error_kind};
+use super::scheduler::{Event, error_kind};
 use super::select::Selection;
 use super::shard::Shard;
 use crate::caps::Redactor;
 use crate::model::Relation;
+use crate::model::WorkCost;
 use crate::report::{FailureRecord, RunReport, ShardRecord};
 use crate::runtime::bindings::types::{Batch, Deferred, Entity, EntityKind, EntityRef};
 use crate::sink::document::{self, kind_name, ref_fqn};

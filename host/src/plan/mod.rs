@@ -10,6 +10,5 @@ mod select;
 mod shard;
 
 pub use ingest::{DEFAULT_CATALOG as DEFAULT_CATALOG_PATH, DEFAULT_REFS_PER_CALL, IngestError, IngestOptions, ingest};
-pub use scheduler::WorkCost;
 pub use select::Selection;
-pub use shard::{DEFAULT_SHARD_SIZE, Plan, PlannedRef, Shard, Strategy};
+pub use shard::{DEFAULT_SHARD_SIZE, Plan, PlannedRef, Shard};

@@ -13,27 +13,15 @@
 
 use super::shard::Shard;
 use crate::caps::Grants;
+use crate::model::WorkCost;
 use crate::retry::RetryPolicy;
 use crate::runtime::bindings::types::{Batch, EntityRef, ErrorKind, Failure};
 use crate::runtime::{Fault, Instance, Plugin};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio::sync::mpsc;
-
-/// What a piece of work cost, whatever became of it.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct WorkCost {
-    /// `process` calls made, retries and bisection included.
-    pub calls: u32,
-    pub retries: u32,
-    /// Instances lost to faults on the way.
-    pub faults: u32,
-    /// Statements the plugin sent, retries included.
-    pub queries: u64,
-    pub elapsed: Duration,
-}
 
 /// What the scheduler tells the sink, in the order things happen.
 pub enum Event {

@@ -6,39 +6,15 @@
 //! ordered by cost and path before anything is assigned, never by the order
 //! the plugin listed them in.
 
+use crate::config::ShardStrategy;
 use crate::runtime::bindings::types::{EntityKind, EntityRef};
 use crate::sink::document::kind_name;
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
-use std::fmt;
 
 /// References per shard when the workflow does not say.
 pub const DEFAULT_SHARD_SIZE: usize = 200;
-
-/// How refs are grouped into shards (`weir.shardStrategy`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Strategy {
-    /// Balanced by total cost, largest refs placed first; as many shards as
-    /// `shardSize` refs each would give.
-    #[default]
-    Cost,
-    /// One shard per schema (per database for schemas, one for databases).
-    Schema,
-    /// Consecutive runs of `shardSize` refs, in path order.
-    Count,
-}
-
-impl fmt::Display for Strategy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Strategy::Cost => "cost",
-            Strategy::Schema => "schema",
-            Strategy::Count => "count",
-        })
-    }
-}
 
 /// One reference as the plan keeps it: the contract's `entity-ref` in a
 /// form that serializes.
@@ -81,7 +57,7 @@ impl Shard {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Plan {
-    pub strategy: Strategy,
+    pub strategy: ShardStrategy,
     pub shard_size: usize,
     /// Parents' shards before children's: databases, schemas, tables, ...
     pub shards: Vec<Shard>,
@@ -90,15 +66,15 @@ pub struct Plan {
 impl Plan {
     /// Plans every kind's refs; `kinds` must already be in parent-first
     /// order, and each kind gets its own shards.
-    pub fn new(strategy: Strategy, shard_size: usize, kinds: Vec<(EntityKind, Vec<EntityRef>)>) -> Plan {
+    pub fn new(strategy: ShardStrategy, shard_size: usize, kinds: Vec<(EntityKind, Vec<EntityRef>)>) -> Plan {
         let shard_size = shard_size.max(1);
         let mut shards = Vec::new();
         for (kind, refs) in kinds {
             let refs: Vec<PlannedRef> = refs.into_iter().map(PlannedRef::from_ref).collect();
             let groups = match strategy {
-                Strategy::Cost => by_cost(refs, shard_size),
-                Strategy::Schema => by_schema(refs),
-                Strategy::Count => by_count(refs, shard_size),
+                ShardStrategy::Cost => by_cost(refs, shard_size),
+                ShardStrategy::Schema => by_schema(refs),
+                ShardStrategy::Count => by_count(refs, shard_size),
             };
             let width = groups.len().to_string().len().max(4);
             for (n, refs) in groups.into_iter().enumerate() {
@@ -228,7 +204,7 @@ mod tests {
     fn cost_shards_are_within_ten_percent_of_ideal_on_a_skewed_catalog() {
         let refs = skewed();
         let total: u64 = refs.iter().map(|r| u64::from(r.cost)).sum();
-        let plan = Plan::new(Strategy::Cost, 200, vec![(EntityKind::Table, refs)]);
+        let plan = Plan::new(ShardStrategy::Cost, 200, vec![(EntityKind::Table, refs)]);
         assert_eq!(plan.shards.len(), 9_950_usize.div_ceil(200));
         assert_eq!(plan.refs(), 9_950);
         let ideal = total as f64 / plan.shards.len() as f64;
@@ -250,7 +226,7 @@ mod tests {
 
     #[test]
     fn schema_strategy_gives_one_shard_per_schema() {
-        let plan = Plan::new(Strategy::Schema, 200, vec![(EntityKind::Table, skewed())]);
+        let plan = Plan::new(ShardStrategy::Schema, 200, vec![(EntityKind::Table, skewed())]);
         assert_eq!(plan.shards.len(), 100);
         let big = plan.shards.iter().find(|s| s.refs[0].path[1] == "big").map(|s| s.refs.len());
         assert_eq!(big, Some(5_000));
@@ -262,7 +238,7 @@ mod tests {
 
     #[test]
     fn count_strategy_cuts_fixed_runs() {
-        let plan = Plan::new(Strategy::Count, 300, vec![(EntityKind::Table, skewed())]);
+        let plan = Plan::new(ShardStrategy::Count, 300, vec![(EntityKind::Table, skewed())]);
         let sizes: Vec<usize> = plan.shards.iter().map(|s| s.refs.len()).collect();
         assert_eq!(sizes.len(), 34);
         assert!(sizes[..33].iter().all(|n| *n == 300));
@@ -271,7 +247,7 @@ mod tests {
 
     #[test]
     fn plans_are_deterministic_whatever_the_discovery_order() {
-        for strategy in [Strategy::Cost, Strategy::Schema, Strategy::Count] {
+        for strategy in [ShardStrategy::Cost, ShardStrategy::Schema, ShardStrategy::Count] {
             let a = Plan::new(strategy, 150, vec![(EntityKind::Table, skewed())]);
             let b = Plan::new(strategy, 150, vec![(EntityKind::Table, reversed(skewed()))]);
             assert_eq!(a, b, "{strategy}");
@@ -284,8 +260,11 @@ mod tests {
             EntityRef { kind: EntityKind::DatabaseSchema, path: vec!["db".into(), "a".into()], cost: 1, key: None },
             EntityRef { kind: EntityKind::DatabaseSchema, path: vec!["db".into(), "b".into()], cost: 1, key: None },
         ];
-        let plan =
-            Plan::new(Strategy::Cost, 64, vec![(EntityKind::DatabaseSchema, schemas), (EntityKind::Table, skewed())]);
+        let plan = Plan::new(
+            ShardStrategy::Cost,
+            64,
+            vec![(EntityKind::DatabaseSchema, schemas), (EntityKind::Table, skewed())],
+        );
         assert_eq!(plan.shards[0].id, "schema-0000");
         assert_eq!(plan.shards[1].id, "table-0000");
         assert_eq!(plan.shards.last().map(|s| s.id.as_str()), Some("table-0155"));
@@ -302,7 +281,7 @@ mod tests {
         let mut refs = skewed();
         refs.truncate(10);
         refs[0].key = Some("4242".into());
-        let plan = Plan::new(Strategy::Cost, 4, vec![(EntityKind::Table, refs)]);
+        let plan = Plan::new(ShardStrategy::Cost, 4, vec![(EntityKind::Table, refs)]);
         let text = serde_json::to_string(&plan).unwrap();
         assert!(text.contains(r#""kind":"table""#), "{text}");
         let back: Plan = serde_json::from_str(&text).unwrap();

@@ -10,6 +10,7 @@
 //! kinds, which is what puts parents before children.
 
 use super::{Document, Sink, SinkError};
+use crate::config::Workflow;
 use crate::retry::RetryPolicy;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -30,6 +31,18 @@ pub struct PipelineSettings {
     pub batch_size: usize,
     pub workers: usize,
     pub retry: RetryPolicy,
+}
+
+impl PipelineSettings {
+    /// The sink's batching, from `sink.config`, and the run's retries.
+    pub fn of(workflow: &Workflow) -> PipelineSettings {
+        let config = workflow.sink.as_ref().and_then(|s| s.config.as_ref());
+        PipelineSettings {
+            batch_size: config.and_then(|c| c.bulk_sink_batch_size).unwrap_or(DEFAULT_DOCUMENTS_PER_WRITE),
+            workers: config.and_then(|c| c.async_pipeline_workers).unwrap_or(DEFAULT_WORKERS),
+            retry: workflow.weir.retry.clone(),
+        }
+    }
 }
 
 impl Default for PipelineSettings {

@@ -72,7 +72,7 @@ impl OpenMetadataSink {
             ids: Mutex::new(HashMap::new()),
             state,
             run_id,
-            batch_size: workflow.pipeline_settings().batch_size,
+            batch_size: super::PipelineSettings::of(workflow).batch_size,
         })
     }
 
