@@ -14,6 +14,7 @@ mod host_memory;
 mod integrity;
 mod looker;
 mod looker_openmetadata;
+mod module_graph;
 mod mssql_catalog_sql;
 mod mssql_ingest;
 mod mssql_real;
