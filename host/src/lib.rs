@@ -1,13 +1,14 @@
 //! weir: metadata ingestion with sandboxed WebAssembly connectors.
 //!
 //! The data flow, top to bottom: [`config`] reads a workflow file;
-//! [`runtime`] loads the plugin into a sandbox; [`caps`] are what the sandbox
+//! [`contract`] is the WIT contract's generated types; [`runtime`] loads the plugin into a sandbox; [`caps`] are what the sandbox
 //! may reach; [`plan`] discovers, filters, batches and runs the work across
 //! instances; [`sink`] writes what comes out; [`report`] says what happened.
 
 pub mod bench;
 pub mod caps;
 pub mod config;
+pub mod contract;
 pub mod logging;
 pub mod model;
 /// Percent-encoding, shared with the SDK so host and plugins agree.

@@ -1,30 +1,10 @@
 //! What a run did: counts per kind, every failure with its reason, batch
 //! timings. Printed as a table at the end of a run and kept as JSON.
 
+use crate::model::KindCounts;
 use crate::text::escape_controls;
 use serde::Serialize;
 use std::io::Write;
-
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct KindCounts {
-    pub kind: String,
-    /// Listed by `discover`.
-    pub found: usize,
-    /// Dropped by filter patterns or include flags.
-    pub filtered: usize,
-    pub written: usize,
-    pub failed: usize,
-    /// Never processed: the run was stopped (`maxFailures`) first.
-    pub cancelled: usize,
-    /// Entities or failures the plugin returned without being asked for
-    /// them (written or reported, but outside `found`).
-    pub unrequested: usize,
-    /// `process` calls for this kind.
-    pub batches: usize,
-    /// Statements the plugin sent for this kind, discovery included.
-    pub queries: u64,
-}
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -27,6 +27,7 @@ pub mod discovery;
 mod failure;
 pub mod filter;
 pub mod http;
+pub mod kind;
 pub mod log;
 pub mod percent;
 pub mod refs;

@@ -6,7 +6,7 @@
 
 use super::BenchError;
 use super::measure::TempDir;
-use crate::caps::http::client::HttpSettings;
+use crate::caps::http::HttpSettings;
 use crate::config::Workflow;
 use crate::plan::{IngestOptions, ingest};
 use serde::Serialize;

@@ -1,8 +1,11 @@
 //! The host side of each WIT import, one folder per capability.
 //!
-//! A plugin gets nothing by default; what it may use is decided per run by
-//! the workflow ([`Grants`]) and carried into each instance as
-//! [`CapabilityState`].
+//! A plugin gets nothing by default; what it may use is decided per run
+//! from the workflow and the plugin's `describe()` (each capability's
+//! `grant.rs`) and carried into each instance as [`CapabilityState`].
+//! Each capability implements its WIT interface on its own per-instance
+//! state and is linked through a getter to it (wasmtime-wasi's `WasiView`
+//! and `HasData` pattern), so nothing here names the runtime's store type.
 
 pub mod discovery;
 pub mod http;
@@ -10,10 +13,10 @@ pub mod log;
 pub mod redact;
 pub mod sql;
 
-use crate::runtime::bindings::Connector;
-use crate::runtime::instance::HostState;
+use std::marker::PhantomData;
 use std::sync::Arc;
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::{HasData, Linker};
+use wasmtime_wasi::WasiView;
 
 pub use redact::Redactor;
 
@@ -44,37 +47,54 @@ impl Grants {
     }
 }
 
-/// Per-instance capability state: the run's grants plus what this instance
-/// holds (open connections, log budget).
+/// One instance's part of each capability: the run's grants plus what
+/// this instance holds (open connections, log budget, refs emitted).
 pub struct CapabilityState {
-    pub grants: Grants,
-    pub sql: sql::InstanceSql,
-    pub log: log::LogBudget,
-    /// The shard being processed, for log lines (`None` outside `process`).
-    pub shard: Option<Arc<str>>,
-    /// References a `discover` call under way has emitted.
-    pub discovery: discovery::Emitted,
+    pub sql: sql::SqlState,
+    pub http: http::HttpState,
+    pub log: log::LogState,
+    pub discovery: discovery::DiscoveryState,
 }
 
 impl CapabilityState {
-    pub fn new(grants: Grants) -> Self {
+    pub fn new(grants: &Grants) -> Self {
         CapabilityState {
-            grants,
-            sql: sql::InstanceSql::default(),
-            log: log::LogBudget::default(),
-            shard: None,
-            discovery: discovery::Emitted::default(),
+            sql: sql::SqlState::new(grants),
+            http: http::HttpState::new(grants),
+            log: log::LogState::new(grants),
+            discovery: discovery::DiscoveryState::new(grants),
         }
     }
 }
 
-/// Links WASI (with an empty context) and every weir capability.
-pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+/// A store's data that holds a [`CapabilityState`]: how the linker finds
+/// each capability's part of an instance (wasmtime-wasi's `WasiView`).
+pub trait CapabilityView: WasiView + Send + 'static {
+    fn capabilities(&mut self) -> &mut CapabilityState;
+}
+
+// The shared types interface has no functions.
+impl crate::contract::types::Host for CapabilityState {}
+
+/// The linker's view of a part of an instance's state: a capability's
+/// host functions get `&mut S`, nothing else of the store.
+struct Part<S>(PhantomData<S>);
+
+impl<S: Send + 'static> HasData for Part<S> {
+    type Data<'a> = &'a mut S;
+}
+
+/// Links WASI (with an empty context) and every weir capability, each
+/// reaching only its own state.
+pub fn add_to_linker<T: CapabilityView>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+    use crate::contract::weir::connector as wit;
     // Rust guests import wasi:cli and wasi:io even when they use neither, so
     // WASI is linked; what it can reach is decided by the empty WasiCtx.
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
-    Connector::add_to_linker::<_, HasSelf<HostState>>(linker, |state| state)?;
+    wit::types::add_to_linker::<T, Part<CapabilityState>>(linker, T::capabilities)?;
+    wit::sql::add_to_linker::<T, Part<sql::SqlState>>(linker, |t| &mut t.capabilities().sql)?;
+    wit::http::add_to_linker::<T, Part<http::HttpState>>(linker, |t| &mut t.capabilities().http)?;
+    wit::log::add_to_linker::<T, Part<log::LogState>>(linker, |t| &mut t.capabilities().log)?;
+    wit::discovery::add_to_linker::<T, Part<discovery::DiscoveryState>>(linker, |t| &mut t.capabilities().discovery)?;
     Ok(())
 }
-
-impl crate::runtime::bindings::types::Host for HostState {}

@@ -2,12 +2,9 @@
 //! every database weir ships a connector for.
 
 use super::env::{EnvString, Secret};
-use crate::caps::sql::SqlTarget;
-use crate::caps::sql::mssql::{Encryption, MssqlAuth, MssqlTarget};
-use crate::caps::sql::postgres::PgTarget;
+use crate::caps::sql::ConnectionKeys;
 use serde::Deserialize;
 use serde_yaml::Value as Yaml;
-use std::path::PathBuf;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -109,43 +106,40 @@ pub struct AuthType {
     pub password: Secret,
 }
 
-/// The database engine behind a `source.type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Engine {
-    Postgres,
-    Sqlite,
-    Mssql,
-}
-
-impl Engine {
-    pub fn of(source_type: &str) -> Option<Engine> {
-        match source_type.to_ascii_lowercase().as_str() {
-            "postgres" | "postgresql" => Some(Engine::Postgres),
-            "sqlite" => Some(Engine::Sqlite),
-            "mssql" | "sqlserver" => Some(Engine::Mssql),
-            _ => None,
-        }
-    }
-}
-
 impl ConnectionConfig {
-    /// The engine to connect to: `source.type` when it names one, else
-    /// this connection's own `type` (so a third-party plugin can be handed
-    /// a PostgreSQL or SQLite connection too).
-    pub fn engine(&self, source_type: &str) -> Option<Engine> {
-        Engine::of(source_type).or_else(|| self.kind.as_deref().and_then(Engine::of))
+    /// The keys a database connection is built from (by the SQL
+    /// capability, which also checks them).
+    pub fn sql_keys(&self) -> ConnectionKeys<'_> {
+        fn text(s: &Option<EnvString>) -> Option<&str> {
+            s.as_ref().map(EnvString::as_str)
+        }
+        ConnectionKeys {
+            kind: self.kind.as_deref(),
+            host_port: text(&self.host_port),
+            username: text(&self.username),
+            auth_password: self.auth_type.as_ref().map(|a| a.password.expose()),
+            password: self.password.as_ref().map(Secret::expose),
+            database: text(&self.database),
+            database_mode: text(&self.database_mode),
+            ingest_all_databases: self.ingest_all_databases,
+            encrypt: self.encrypt,
+            trust_server_certificate: self.trust_server_certificate,
+            trusted_connection: self.connection_option("Trusted_Connection"),
+            encrypt_option: self.connection_option("Encrypt"),
+            ca_certificate: self.ca_certificate(),
+        }
     }
 
     /// Checks the keys `source_type` needs; `Err((key, message))`.
     pub(super) fn check(&self, source_type: &str) -> Result<(), (String, String)> {
-        let required = |key: &str, present: bool| {
-            if present {
-                Ok(())
-            } else {
-                Err((key.to_string(), format!("missing; source.type `{source_type}` needs it")))
-            }
-        };
         if source_type.eq_ignore_ascii_case("looker") {
+            let required = |key: &str, present: bool| {
+                if present {
+                    Ok(())
+                } else {
+                    Err((key.to_string(), format!("missing; source.type `{source_type}` needs it")))
+                }
+            };
             required("hostPort", self.host_port.is_some())?;
             required("clientId", self.client_id.is_some())?;
             required("clientSecret", self.client_secret.is_some())?;
@@ -159,109 +153,7 @@ impl ConnectionConfig {
             }
             return Ok(());
         }
-        match self.engine(source_type) {
-            Some(Engine::Postgres) => {
-                required("hostPort", self.host_port.is_some())?;
-                required("username", self.username.is_some())?;
-                if let Some(hp) = &self.host_port {
-                    split_host_port(hp.as_str(), POSTGRES_PORT).map_err(|m| ("hostPort".to_string(), m))?;
-                }
-                Ok(())
-            }
-            Some(Engine::Mssql) => {
-                required("hostPort", self.host_port.is_some())?;
-                if let Some(hp) = &self.host_port {
-                    split_host_port(hp.as_str(), MSSQL_PORT).map_err(|m| ("hostPort".to_string(), m))?;
-                }
-                self.plaintext().map_err(|m| ("connectionOptions".to_string(), m))?;
-                if self.kerberos().map_err(|m| ("connectionOptions".to_string(), m))? {
-                    if self.password.is_some() {
-                        return Err((
-                            "password".to_string(),
-                            "Kerberos (Trusted_Connection) takes no password: the ticket comes from KRB5CCNAME".into(),
-                        ));
-                    }
-                    return Ok(());
-                }
-                required("username", self.username.is_some())?;
-                required("password", self.password.is_some())
-            }
-            Some(Engine::Sqlite) => required("databaseMode", self.database_mode.is_some()),
-            None => Ok(()),
-        }
-    }
-
-    /// The connection the host opens for the plugin's `source` label.
-    pub fn sql_target(&self, source_type: &str, base_dir: Option<&std::path::Path>) -> Option<SqlTarget> {
-        match self.engine(source_type)? {
-            Engine::Postgres => {
-                let (host, port) = split_host_port(self.host_port.as_ref()?.as_str(), POSTGRES_PORT).ok()?;
-                Some(SqlTarget::Postgres(PgTarget {
-                    host,
-                    port,
-                    username: self.username.as_ref()?.to_string(),
-                    password: self.auth_type.as_ref().map(|a| a.password.expose().to_string()),
-                    database: self.database.as_ref().map(|d| d.to_string()).unwrap_or_else(|| "postgres".into()),
-                }))
-            }
-            Engine::Sqlite => {
-                let mut path = PathBuf::from(self.database_mode.as_ref()?.as_str());
-                if let (true, Some(dir)) = (path.is_relative(), base_dir) {
-                    path = dir.join(path);
-                }
-                Some(SqlTarget::Sqlite { path })
-            }
-            Engine::Mssql => {
-                let (host, port) = split_host_port(self.host_port.as_ref()?.as_str(), MSSQL_PORT).ok()?;
-                let auth = if self.kerberos().ok()? {
-                    MssqlAuth::Integrated
-                } else {
-                    MssqlAuth::SqlServer {
-                        username: self.username.as_ref()?.to_string(),
-                        password: self.password.as_ref()?.expose().to_string(),
-                    }
-                };
-                Some(SqlTarget::Mssql(MssqlTarget {
-                    host,
-                    port,
-                    database: self.database.as_ref().map(|d| d.to_string()).unwrap_or_else(|| "master".into()),
-                    auth,
-                    encryption: if self.encrypt.unwrap_or(false) {
-                        Encryption::Full
-                    } else if self.plaintext().ok()? {
-                        Encryption::Plaintext
-                    } else {
-                        Encryption::LoginOnly
-                    },
-                    trust_server_certificate: self.trust_server_certificate.unwrap_or(false),
-                    ca_certificate: self.ca_certificate().map(PathBuf::from),
-                }))
-            }
-        }
-    }
-
-    /// SQL Server integrated (Kerberos) authentication, asked for the way
-    /// ODBC users already write it: `connectionOptions: {Trusted_Connection: "yes"}`.
-    fn kerberos(&self) -> Result<bool, String> {
-        match self.connection_option("Trusted_Connection") {
-            None => Ok(false),
-            Some(Yaml::Bool(b)) => Ok(*b),
-            Some(Yaml::String(s)) if ["yes", "true"].contains(&s.to_ascii_lowercase().as_str()) => Ok(true),
-            Some(Yaml::String(s)) if ["no", "false"].contains(&s.to_ascii_lowercase().as_str()) => Ok(false),
-            Some(other) => Err(format!("Trusted_Connection must be yes or no, not {other:?}")),
-        }
-    }
-
-    /// `connectionOptions: {Encrypt: DANGER_PLAINTEXT}` (tiberius's own
-    /// spelling): a SQL Server session without any TLS.
-    fn plaintext(&self) -> Result<bool, String> {
-        match self.connection_option("Encrypt") {
-            None => Ok(false),
-            Some(Yaml::String(s)) if s == "DANGER_PLAINTEXT" => Ok(true),
-            Some(other) => Err(format!(
-                "connectionOptions.Encrypt only takes DANGER_PLAINTEXT (no TLS at all); use `encrypt: true` for TLS, not {other:?}"
-            )),
-        }
+        self.sql_keys().check(source_type)
     }
 
     fn connection_option(&self, key: &str) -> Option<&Yaml> {
@@ -355,45 +247,5 @@ impl ConnectionConfig {
             ("projectFilterPattern", self.project_filter_pattern.is_some()),
         ];
         keys.into_iter().filter(|(_, present)| *present).map(|(k, _)| k).collect()
-    }
-}
-
-const POSTGRES_PORT: u16 = 5432;
-const MSSQL_PORT: u16 = 1433;
-
-/// `host:port`, `host` (the engine's default port) or `[v6]:port`.
-fn split_host_port(text: &str, default_port: u16) -> Result<(String, u16), String> {
-    let text = text.trim();
-    let (host, port) = if let Some(rest) = text.strip_prefix('[') {
-        let (host, after) = rest.split_once(']').ok_or_else(|| format!("`{text}`: unclosed `[`"))?;
-        (host, after.strip_prefix(':'))
-    } else {
-        match text.rsplit_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (text, None),
-        }
-    };
-    if host.is_empty() {
-        return Err(format!("`{text}` has no host"));
-    }
-    let port = match port {
-        Some(p) => p.parse::<u16>().map_err(|_| format!("`{text}`: `{p}` is not a port number"))?,
-        None => default_port,
-    };
-    Ok((host.to_string(), port))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::split_host_port;
-
-    #[test]
-    fn host_port_forms() {
-        assert_eq!(split_host_port("db:6543", 5432), Ok(("db".into(), 6543)));
-        assert_eq!(split_host_port("db", 5432), Ok(("db".into(), 5432)));
-        assert_eq!(split_host_port("sql", 1433), Ok(("sql".into(), 1433)));
-        assert_eq!(split_host_port("[::1]:5433", 5432), Ok(("::1".into(), 5433)));
-        assert!(split_host_port("db:x", 5432).unwrap_err().contains("not a port"));
-        assert!(split_host_port(":5432", 5432).unwrap_err().contains("no host"));
     }
 }

@@ -15,6 +15,8 @@ pub use connection::ConnectionConfig;
 pub use env::{EnvString, Secret};
 pub use filter::FilterPattern;
 
+use crate::caps::http::HttpSettings;
+use crate::caps::sql::{Engine, SqlSettings};
 use crate::runtime::Limits;
 use serde::{Deserialize, Serialize};
 use serde_yaml::Value as Yaml;
@@ -341,58 +343,6 @@ pub struct WorkflowConfig {
     pub distributed_execution: Option<Yaml>,
 }
 
-/// `weir.http`: what plugins may reach over HTTP, and how hard. Nothing is
-/// granted by default; a connection's `hostPort` is granted implicitly to
-/// a plugin that asks for HTTP.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
-pub struct HttpConfig {
-    /// `scheme://host[:port]` origins (`https://*.example.com` for
-    /// subdomains) and address ranges (`10.0.0.0/8`) that lift the refusal
-    /// of private addresses.
-    pub allow: Vec<String>,
-    pub timeout_secs: u64,
-    pub max_response_mib: u64,
-    /// Requests per second per origin; 0 means no limit.
-    pub rate_per_sec: f64,
-    pub burst: u32,
-    /// Requests on the wire at once, for the whole run.
-    pub max_in_flight: usize,
-    pub max_redirects: u32,
-    pub max_retry_after_secs: u64,
-}
-
-impl Default for HttpConfig {
-    fn default() -> Self {
-        let d = crate::caps::http::client::HttpSettings::default();
-        HttpConfig {
-            allow: Vec::new(),
-            timeout_secs: d.timeout.as_secs(),
-            max_response_mib: d.max_response_bytes >> 20,
-            rate_per_sec: d.rate_per_sec,
-            burst: d.burst,
-            max_in_flight: d.max_in_flight,
-            max_redirects: d.max_redirects,
-            max_retry_after_secs: d.max_retry_after.as_secs(),
-        }
-    }
-}
-
-impl HttpConfig {
-    pub fn settings(&self, retry: &crate::retry::RetryPolicy) -> crate::caps::http::client::HttpSettings {
-        crate::caps::http::client::HttpSettings {
-            timeout: std::time::Duration::from_secs(self.timeout_secs.max(1)),
-            max_response_bytes: self.max_response_mib.saturating_mul(1 << 20),
-            rate_per_sec: self.rate_per_sec.max(0.0),
-            burst: self.burst.max(1),
-            max_in_flight: self.max_in_flight.max(1),
-            retry: retry.clone(),
-            max_redirects: self.max_redirects,
-            max_retry_after: std::time::Duration::from_secs(self.max_retry_after_secs),
-        }
-    }
-}
-
 /// `workflowConfig.openMetadataServerConfig`: where the `metadata-rest`
 /// sink sends entities, and how it signs in.
 #[derive(Debug, Clone, Deserialize)]
@@ -447,7 +397,7 @@ pub struct WeirSettings {
     pub retry: crate::retry::RetryPolicy,
     /// Outbound HTTP for plugins: granted origins and limits.
     #[serde(default)]
-    pub http: HttpConfig,
+    pub http: HttpSettings,
     /// The run state store (deferred records); default `state.db` in the
     /// user's state directory (`$WEIR_STATE_DIR` overrides it).
     #[serde(default)]
@@ -457,7 +407,7 @@ pub struct WeirSettings {
     /// What the host accepts of a database connection (`allowPrivilegedRole`,
     /// `connectionShare`).
     #[serde(default)]
-    pub sql: crate::caps::sql::SqlSettings,
+    pub sql: SqlSettings,
 }
 
 impl Workflow {
@@ -488,7 +438,7 @@ impl Workflow {
             .map_err(|e| ConfigError::Parse { origin: origin.to_string(), message: e.to_string() })?;
         workflow.origin = origin.to_string();
         let strict = |e: serde_yaml::Error| ConfigError::Parse { origin: origin.to_string(), message: e.to_string() };
-        if connection::Engine::of(&workflow.source.kind).is_some() {
+        if Engine::of(&workflow.source.kind).is_some() {
             let pass: StrictPass<DatabaseMetadataConfig> = serde_yaml::from_str(text).map_err(strict)?;
             workflow.metadata = pass.source.source_config.map(|s| s.config).unwrap_or_default();
         } else if is_dashboard_source(&workflow.source.kind) {
@@ -572,7 +522,7 @@ impl Workflow {
 
     /// `sourceConfig.config` as the plugin receives it.
     fn source_config_json(&self) -> serde_json::Value {
-        if connection::Engine::of(&self.source.kind).is_some() {
+        if Engine::of(&self.source.kind).is_some() {
             return serde_json::to_value(&self.metadata).unwrap_or_default();
         }
         if let Some(dashboard) = &self.dashboard {

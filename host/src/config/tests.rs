@@ -196,7 +196,9 @@ fn an_openmetadata_mssql_connection_becomes_a_read_only_tds_target() {
     use crate::caps::sql::mssql::MssqlAuth;
     let wf = Workflow::parse(MSSQL, "wf.yaml").unwrap_or_else(|e| panic!("{e}"));
     let connection = &wf.source.service_connection.config;
-    let Some(SqlTarget::Mssql(target)) = connection.sql_target("mssql", None) else { panic!("no SQL Server target") };
+    let Some(SqlTarget::Mssql(target)) = connection.sql_keys().target("mssql", None) else {
+        panic!("no SQL Server target")
+    };
     assert_eq!((target.host.as_str(), target.port, target.database.as_str()), ("sql.corp.example", 14330, "Sales"));
     assert!(target.encryption == Encryption::Full && !target.trust_server_certificate);
     assert!(matches!(&target.auth, MssqlAuth::SqlServer { username, .. } if username == "catalog_reader"));
@@ -208,13 +210,13 @@ fn an_openmetadata_mssql_connection_becomes_a_read_only_tds_target() {
     let default_port =
         MSSQL.replace("sql.corp.example:14330", "sql.corp.example").replace("      database: Sales\n", "");
     let wf = Workflow::parse(&default_port, "wf.yaml").unwrap_or_else(|e| panic!("{e}"));
-    let Some(SqlTarget::Mssql(target)) = wf.source.service_connection.config.sql_target("mssql", None) else {
+    let Some(SqlTarget::Mssql(target)) = wf.source.service_connection.config.sql_keys().target("mssql", None) else {
         panic!("no SQL Server target")
     };
     assert_eq!((target.port, target.database.as_str()), (1433, "master"));
     let plain = MSSQL.replace("      encrypt: true\n", "      connectionOptions:\n        Encrypt: DANGER_PLAINTEXT\n");
     let wf = Workflow::parse(&plain, "wf.yaml").unwrap_or_else(|e| panic!("{e}"));
-    let Some(SqlTarget::Mssql(target)) = wf.source.service_connection.config.sql_target("mssql", None) else {
+    let Some(SqlTarget::Mssql(target)) = wf.source.service_connection.config.sql_keys().target("mssql", None) else {
         panic!("no SQL Server target")
     };
     assert_eq!(target.encryption, Encryption::Plaintext);
@@ -229,7 +231,7 @@ fn kerberos_is_asked_for_with_trusted_connection_and_takes_no_password() {
         .replace("      username: catalog_reader\n      password: Winter-2026-secret\n", "")
         .replace("      ingestAllDatabases: true\n", "      connectionOptions:\n        Trusted_Connection: \"yes\"\n");
     let wf = Workflow::parse(&kerberos, "wf.yaml").unwrap_or_else(|e| panic!("{e}"));
-    let Some(SqlTarget::Mssql(target)) = wf.source.service_connection.config.sql_target("mssql", None) else {
+    let Some(SqlTarget::Mssql(target)) = wf.source.service_connection.config.sql_keys().target("mssql", None) else {
         panic!("no SQL Server target")
     };
     assert!(matches!(target.auth, MssqlAuth::Integrated));
@@ -256,6 +258,6 @@ fn the_mssql_example_parses_and_its_password_stays_out_of_the_plugin_config() {
     assert!(config.contains("\"ingestAllDatabases\":true"), "{config}");
     assert!(!config.contains("s3cret-sql-value"), "{config}");
     assert!(wf.secrets().contains(&"s3cret-sql-value".to_string()));
-    let target = wf.source.service_connection.config.sql_target("mssql", None);
+    let target = wf.source.service_connection.config.sql_keys().target("mssql", None);
     assert!(matches!(target, Some(SqlTarget::Mssql(t)) if t.port == 1433 && t.encryption == Encryption::Full));
 }

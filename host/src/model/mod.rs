@@ -1,9 +1,16 @@
 //! What every layer speaks of, defined once and using nothing else of
-//! weir's: FQNs ([`fqn`]), the relations applied in phase 2, the kind of
-//! service a run fills, what a piece of work cost. Nothing here knows the contract's generated types;
-//! turning those into these is `runtime::into_model`'s.
+//! weir's: entity kinds with their names and order ([`Kind`]), FQNs
+//! ([`fqn`]), the relations applied in phase 2, the kind of service a run
+//! fills, the run counts, what a piece of work cost. Nothing here knows the contract's
+//! generated types; turning those into these is `runtime::into_model`'s.
 
 pub mod fqn;
+/// Shared with the SDK, so plugins and host name and order kinds alike.
+#[path = "../../../sdk/src/kind.rs"]
+mod kind;
+
+pub use kind::Kind;
+pub(crate) use kind::entity_kind_conversions;
 
 use serde_json::Value;
 use std::time::Duration;
@@ -61,6 +68,29 @@ impl Relation {
             Relation::Lineage { from, .. } => from,
         }
     }
+}
+
+/// What became of one kind's entities in a run: every one found is
+/// filtered, written, failed or cancelled.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KindCounts {
+    pub kind: String,
+    /// Listed by `discover`.
+    pub found: usize,
+    /// Dropped by filter patterns or include flags.
+    pub filtered: usize,
+    pub written: usize,
+    pub failed: usize,
+    /// Never processed: the run was stopped (`maxFailures`) first.
+    pub cancelled: usize,
+    /// Entities or failures the plugin returned without being asked for
+    /// them (written or reported, but outside `found`).
+    pub unrequested: usize,
+    /// `process` calls for this kind.
+    pub batches: usize,
+    /// Statements the plugin sent for this kind, discovery included.
+    pub queries: u64,
 }
 
 /// What a piece of work cost, whatever became of it.

@@ -3,9 +3,9 @@
 //! that exist, of tables the run wrote. What fails a check is reported and
 //! never written, so the store holds only what the summary counts.
 
-use crate::model::Relation;
+use crate::contract::types::{EntityKind, ForeignKey};
 use crate::model::fqn;
-use crate::runtime::bindings::types::{EntityKind, ForeignKey};
+use crate::model::{Kind, Relation};
 use crate::sink::Document;
 use std::collections::{HashMap, HashSet};
 
@@ -24,9 +24,9 @@ impl Parents {
 
     /// Why `doc` is an orphan, if it is.
     pub fn orphan(&self, doc: &Document) -> Option<String> {
-        let (known, what) = match doc.kind.as_str() {
-            "databaseSchema" => (self.databases.as_ref()?, "database"),
-            "table" | "storedProcedure" => (self.schemas.as_ref()?, "schema"),
+        let (known, what) = match Kind::from_entity_type(&doc.kind)? {
+            Kind::DatabaseSchema => (self.databases.as_ref()?, "database"),
+            Kind::Table | Kind::StoredProcedure => (self.schemas.as_ref()?, "schema"),
             _ => return None,
         };
         let parent = doc.parent.as_deref().unwrap_or_default();
@@ -49,9 +49,9 @@ impl Parents {
     }
 
     fn set_mut(&mut self, kind: &str) -> Option<&mut HashSet<String>> {
-        match kind {
-            "database" => self.databases.as_mut(),
-            "databaseSchema" => self.schemas.as_mut(),
+        match Kind::from_entity_type(kind)? {
+            Kind::Database => self.databases.as_mut(),
+            Kind::DatabaseSchema => self.schemas.as_mut(),
             _ => None,
         }
     }

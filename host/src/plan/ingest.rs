@@ -6,19 +6,18 @@ use super::progress::Progress;
 use super::scheduler::{Event, Scheduler};
 use super::select::Selection;
 use super::shard::{DEFAULT_SHARD_SIZE, Plan, Shard};
-use crate::caps::http::client::HttpClient;
-use crate::caps::http::origin::{AllowedOrigin, Grant, OriginError, OriginPolicy, origin_of};
-use crate::caps::http::secrets::ConnectionSecrets;
-use crate::caps::sql::{DatabaseFilter, QueryLimits, SqlError, SqlGrants, SqlServer};
-use crate::caps::{Grants, Redactor};
+use crate::caps::http::grant::{HttpGrantError, HttpWorkflow};
+use crate::caps::sql::SqlError;
+use crate::caps::sql::grant::SqlWorkflow;
+use crate::caps::{self, Grants, Redactor};
 use crate::config::Workflow;
+use crate::contract::types::{EntityKind, EntityRef};
+use crate::model::Kind;
 use crate::model::Relation;
 use crate::report::{FailureRecord, RunReport};
-use crate::runtime::bindings::types::{Capability, EntityKind, EntityRef};
 use crate::runtime::into_model::service_kind;
 use crate::runtime::{Fault, Plugin, Runtime, RuntimeError, RuntimeOptions};
 use crate::sink::catalog::{Catalog, CatalogError};
-use crate::sink::document::kind_name;
 use crate::sink::file::FileSink;
 use crate::sink::openmetadata::{OpenMetadataSink, SinkSetupError};
 use crate::sink::{Pipeline, PipelineSettings, Sink, SinkError};
@@ -54,10 +53,8 @@ pub enum IngestError {
     State(#[from] StateError),
     #[error(transparent)]
     SinkSetup(#[from] SinkSetupError),
-    #[error("weir.http.allow: {0}")]
-    HttpGrant(OriginError),
-    #[error("cannot set up the HTTP capability: {0}")]
-    HttpSetup(String),
+    #[error(transparent)]
+    Http(#[from] HttpGrantError),
     #[error("discover {kind}: {reason}")]
     Discover { kind: &'static str, reason: String },
 }
@@ -162,7 +159,7 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
     let mut pending = std::mem::take(&mut plan.shards).into_iter().peekable();
     for kind in kinds {
         let mut of_kind = Vec::new();
-        while let Some(shard) = pending.next_if(|s| kind_rank(s.kind) == kind_rank(kind)) {
+        while let Some(shard) = pending.next_if(|s| s.kind == kind) {
             of_kind.push(shard);
         }
         let shards: Arc<Vec<Shard>> = Arc::new(of_kind);
@@ -173,7 +170,7 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
             plan.shards.extend(Arc::try_unwrap(shards).unwrap_or_else(|shared| (*shared).clone()));
             continue;
         }
-        progress.processing(kind_name(kind));
+        progress.processing(Kind::from(kind).entity_type());
         let (tx, mut rx) = mpsc::channel::<Event>(instances as usize * 2);
         let producer = scheduler.run(shards.clone(), tx);
         let consumer = async {
@@ -330,7 +327,7 @@ async fn discover(
     report: &mut RunReport,
 ) -> Result<Vec<(EntityKind, Vec<EntityRef>)>, IngestError> {
     let mut kinds = plugin.info.entity_kinds.clone();
-    kinds.sort_by_key(|k| kind_rank(*k));
+    kinds.sort_by_key(|k| Kind::from(*k));
     kinds.dedup();
     let mut named = scheduler
         .instantiate()
@@ -341,7 +338,7 @@ async fn discover(
         if !selection.wants_kind(kind) {
             continue;
         }
-        let name = kind_name(kind);
+        let name = Kind::from(kind).entity_type();
         progress.discovering(name);
         let probe = &mut named.instance;
         let queries_before = probe.queries();
@@ -407,7 +404,7 @@ fn merge_duplicates(refs: Vec<EntityRef>, kind: &str, report: &mut RunReport) ->
 fn kinds_in_order(kinds: impl Iterator<Item = EntityKind>) -> Vec<EntityKind> {
     let mut ordered: Vec<EntityKind> = Vec::new();
     for kind in kinds {
-        if ordered.last().map(|k| kind_rank(*k)) != Some(kind_rank(kind)) {
+        if ordered.last() != Some(&kind) {
             ordered.push(kind);
         }
     }
@@ -426,8 +423,9 @@ fn plugin_bytes(workflow: &Workflow) -> Result<Vec<u8>, IngestError> {
     })
 }
 
-/// Grants what the plugin asks for and the workflow allows; warns about
-/// the rest, which the plugin will see denied.
+/// Grants what the plugin asks for and the workflow allows, each
+/// capability deciding its own; warns about the rest, which the plugin
+/// will see denied.
 async fn grant(
     workflow: &Workflow,
     plugin: &Plugin,
@@ -437,112 +435,35 @@ async fn grant(
     options: &IngestOptions,
     report: &mut RunReport,
 ) -> Result<Grants, IngestError> {
-    let query_limits = QueryLimits::from(limits);
-    let mut sql = SqlGrants::new(query_limits.clone());
+    let asked = &plugin.info.capabilities;
     let connection = &workflow.source.service_connection.config;
-    let target = connection.sql_target(&workflow.source.kind, options.base_dir.as_deref());
-    let asks_sql = plugin.info.capabilities.iter().any(|c| matches!(c, Capability::Sql(_)));
-    // The server is checked once, whichever labels the plugin asks for.
-    let server = match (&target, asks_sql) {
-        (Some(target), true) => {
-            tracing::info!(target = %target.describe(), "checking the database connection");
-            let (server, warnings) = SqlServer::connect(target, &query_limits, &workflow.weir.sql, instances).await?;
-            for warning in warnings {
-                tracing::warn!("{warning}");
-                report.warnings.push(warning);
-            }
-            Some(server)
-        }
-        _ => None,
+    // The same rule discovery applies, FQN mode included.
+    let selection = Selection::new(workflow.metadata_config().clone(), workflow.source.service_name.as_str());
+    let sql = SqlWorkflow {
+        source_type: &workflow.source.kind,
+        keys: connection.sql_keys(),
+        base_dir: options.base_dir.as_deref(),
+        databases: Arc::new(move |db: &str| selection.keeps_database(db)),
+        settings: &workflow.weir.sql,
+        limits: limits.query_limits(),
+        instances,
     };
-    let mut http_asked: Vec<&str> = Vec::new();
-    for capability in &plugin.info.capabilities {
-        match capability {
-            Capability::Sql(label) if label == "source" => match server.as_ref().and_then(|s| s.source(None)) {
-                Some(source) => {
-                    tracing::info!("granting sql:source");
-                    sql.grant(label, source);
-                }
-                None => report.warnings.push(format!(
-                    "the plugin asks for sql:source, but source.type `{}` has no database connection weir can open",
-                    workflow.source.kind
-                )),
-            },
-            // Every database on the server, one connection family; only
-            // when the workflow asks for it.
-            Capability::Sql(label) if label == "source/*" => {
-                let all = connection.ingest_all_databases.unwrap_or(false);
-                let with_databases = target.as_ref().is_some_and(|t| t.has_databases());
-                if let (true, true, Some(server)) = (all, with_databases, server.clone()) {
-                    // The same rule discovery applies, FQN mode included.
-                    let selection =
-                        Selection::new(workflow.metadata_config().clone(), workflow.source.service_name.as_str());
-                    let allow: DatabaseFilter = Arc::new(move |db: &str| selection.keeps_database(db));
-                    tracing::info!("granting sql:source/<database> for ingestAllDatabases");
-                    sql.grant_databases("source", server, allow);
-                }
-            }
-            Capability::Sql(label) => {
-                report.warnings.push(format!("the plugin asks for sql:{label}, which this workflow does not grant"))
-            }
-            Capability::Http(origin) => http_asked.push(origin),
-        }
-    }
-    let http = if http_asked.is_empty() { None } else { http_client(workflow, &http_asked, &redactor, report)? };
+    let sql = caps::sql::grant::grant(asked, sql, &mut report.warnings).await?;
+    let http = HttpWorkflow {
+        settings: &workflow.weir.http,
+        retry: &workflow.weir.retry,
+        host_port: connection.host_port.as_ref().map(|h| h.as_str()),
+        secrets: connection.named_secrets(),
+        redactor: &redactor,
+    };
+    let http = caps::http::grant::grant(asked, http, &mut report.warnings)?;
     Ok(Grants {
         plugin: Arc::from(plugin.info.name.as_str()),
         sql: Arc::new(sql),
         http,
         redactor,
-        warnings: Arc::new(crate::caps::log::PluginMessages::default()),
+        warnings: Arc::new(caps::log::PluginMessages::default()),
     })
-}
-
-/// The run's HTTP client, for a plugin that asks for HTTP: the origins of
-/// `weir.http.allow`, plus the connection's `hostPort`. Origins the plugin
-/// asks for that are not granted are warned about (and will be denied).
-fn http_client(
-    workflow: &Workflow,
-    asked: &[&str],
-    redactor: &Arc<Redactor>,
-    report: &mut RunReport,
-) -> Result<Option<Arc<HttpClient>>, IngestError> {
-    let http = &workflow.weir.http;
-    let mut policy = OriginPolicy::new(&http.allow).map_err(IngestError::HttpGrant)?;
-    let connection = &workflow.source.service_connection.config;
-    let mut own_origin = None;
-    if let Some(host_port) = &connection.host_port {
-        let origin = AllowedOrigin::from_host_port(host_port.as_str()).map_err(IngestError::HttpGrant)?;
-        tracing::info!(origin = %origin, "granting http to the connection's hostPort");
-        // As requests spell it: `scheme://host:port`, default port included.
-        own_origin = reqwest::Url::parse(&origin.to_string()).ok().map(|url| origin_of(&url));
-        policy.grant(Grant::Origin(origin));
-    }
-    for origin in asked {
-        if *origin == "connection" {
-            if connection.host_port.is_none() {
-                report.warnings.push(
-                    "the plugin asks for http:connection, but the connection has no hostPort to grant".to_string(),
-                );
-            }
-            continue;
-        }
-        let covered = reqwest::Url::parse(origin).is_ok_and(|url| policy.check(&url).is_ok());
-        if !covered {
-            report.warnings.push(format!(
-                "the plugin asks for http:{origin}, which neither weir.http.allow nor the connection's hostPort grants"
-            ));
-        }
-    }
-    if policy.is_empty() {
-        return Ok(None);
-    }
-    let settings = http.settings(&workflow.weir.retry);
-    let secrets = ConnectionSecrets::new(own_origin, connection.named_secrets());
-    let client = HttpClient::new(policy, settings, redactor.clone())
-        .map_err(|e| IngestError::HttpSetup(e.to_string()))?
-        .with_secrets(secrets);
-    Ok(Some(Arc::new(client)))
 }
 
 fn warn_ignored_keys(workflow: &Workflow, report: &mut RunReport) {
@@ -585,19 +506,6 @@ impl PhaseClock {
         let secs = now.duration_since(self.last).as_secs_f64();
         self.last = now;
         secs
-    }
-}
-
-/// Parents first: databases, schemas, then what lives in schemas.
-pub(super) fn kind_rank(kind: EntityKind) -> u8 {
-    match kind {
-        EntityKind::Database => 0,
-        EntityKind::DatabaseSchema => 1,
-        EntityKind::Table => 2,
-        EntityKind::StoredProcedure => 3,
-        EntityKind::Chart => 4,
-        EntityKind::DataModel => 5,
-        EntityKind::Dashboard => 6,
     }
 }
 

@@ -10,11 +10,12 @@ use super::scheduler::{Event, error_kind};
 use super::select::Selection;
 use super::shard::Shard;
 use crate::caps::Redactor;
+use crate::contract::types::{Batch, Deferred, Entity, EntityKind, EntityRef};
+use crate::model::Kind;
 use crate::model::Relation;
 use crate::model::WorkCost;
 use crate::report::{FailureRecord, RunReport, ShardRecord};
-use crate::runtime::bindings::types::{Batch, Deferred, Entity, EntityKind, EntityRef};
-use crate::sink::document::{self, kind_name, ref_fqn};
+use crate::sink::document::{self, ref_fqn};
 use crate::sink::{Acks, Pipeline};
 use crate::state::StateStore;
 use std::collections::{HashMap, HashSet};
@@ -60,7 +61,7 @@ impl Intake<'_> {
                 self.batch(&shards[shard], record, refs, batch, &cost, report).await?;
             }
             Event::Failed { shard, refs, error, reason, cost } => {
-                let kind = kind_name(shards[shard].kind);
+                let kind = Kind::from(shards[shard].kind).entity_type();
                 let record = self.record(&shards[shard], report);
                 add_cost(&mut report.shards[record], &cost);
                 report.count_cost(kind, &cost);
@@ -88,7 +89,7 @@ impl Intake<'_> {
                 r.ended_secs = at(ended);
                 r.cancelled += cancelled;
                 let secs = r.secs();
-                report.kind_mut(kind_name(shards[shard].kind)).cancelled += cancelled;
+                report.kind_mut(Kind::from(shards[shard].kind).entity_type()).cancelled += cancelled;
                 self.progress.processed(cancelled);
                 tracing::debug!(plugin = self.plugin, shard = %shards[shard].id, secs, "shard done");
             }
@@ -101,7 +102,7 @@ impl Intake<'_> {
     pub fn cancel(&mut self, shard: &Shard, report: &mut RunReport) {
         let record = self.record(shard, report);
         report.shards[record].cancelled += shard.refs.len();
-        report.kind_mut(kind_name(shard.kind)).cancelled += shard.refs.len();
+        report.kind_mut(Kind::from(shard.kind).entity_type()).cancelled += shard.refs.len();
         self.progress.processed(shard.refs.len());
     }
 
@@ -113,7 +114,7 @@ impl Intake<'_> {
         }
         report.shards.push(ShardRecord {
             id: shard.id.clone(),
-            kind: kind_name(shard.kind).to_string(),
+            kind: Kind::from(shard.kind).entity_type().to_string(),
             refs: shard.refs.len(),
             cost: shard.cost,
             ..ShardRecord::default()
@@ -130,18 +131,16 @@ impl Intake<'_> {
         cost: &WorkCost,
         report: &mut RunReport,
     ) -> Result<(), IngestError> {
-        let kind = kind_name(shard.kind);
+        let kind = Kind::from(shard.kind).entity_type();
         add_cost(&mut report.shards[record], cost);
         report.count_cost(kind, cost);
         let mut asked = PendingRefs::new(&refs);
         let (mut sent, mut filtered, mut failed, mut unrequested) = (0, 0, 0, 0);
         // Entities a call brings along for its own (a dashboard's charts)
         // are written first: the call's own entities name them.
-        let rank = super::ingest::kind_rank(shard.kind);
-        let (along, own): (Vec<Entity>, Vec<Entity>) = batch
-            .entities
-            .into_iter()
-            .partition(|e| entity_kind(e).is_some_and(|k| super::ingest::kind_rank(k) < rank));
+        let own_kind = Kind::from(shard.kind);
+        let (along, own): (Vec<Entity>, Vec<Entity>) =
+            batch.entities.into_iter().partition(|e| entity_kind(e).is_some_and(|k| Kind::from(k) < own_kind));
         let along_len = along.len();
         // Tables this batch wrote, with their columns: its foreign keys
         // must start at one of them.

@@ -13,9 +13,9 @@
 
 use super::shard::Shard;
 use crate::caps::Grants;
+use crate::contract::types::{Batch, EntityRef, ErrorKind, Failure};
 use crate::model::WorkCost;
 use crate::retry::RetryPolicy;
-use crate::runtime::bindings::types::{Batch, EntityRef, ErrorKind, Failure};
 use crate::runtime::{Fault, Instance, Plugin};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

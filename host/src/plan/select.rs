@@ -3,7 +3,7 @@
 //! `useFqnForFiltering`), and the include flags.
 
 use crate::config::{DatabaseMetadataConfig, FilterPattern};
-use crate::runtime::bindings::types::{EntityKind, EntityRef, Table, TableType};
+use crate::contract::types::{EntityKind, EntityRef, Table, TableType};
 use crate::sink::document::ref_fqn;
 
 pub struct Selection {

@@ -7,8 +7,8 @@
 //! the plugin listed them in.
 
 use crate::config::ShardStrategy;
-use crate::runtime::bindings::types::{EntityKind, EntityRef};
-use crate::sink::document::kind_name;
+use crate::contract::types::{EntityKind, EntityRef};
+use crate::model::Kind;
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
@@ -79,7 +79,7 @@ impl Plan {
             let width = groups.len().to_string().len().max(4);
             for (n, refs) in groups.into_iter().enumerate() {
                 let cost = refs.iter().map(|r| u64::from(r.cost)).sum();
-                shards.push(Shard { id: format!("{}-{n:0width$}", kind_code(kind)), kind, cost, refs });
+                shards.push(Shard { id: format!("{}-{n:0width$}", Kind::from(kind).code()), kind, cost, refs });
             }
         }
         Plan { strategy, shard_size, shards }
@@ -134,41 +134,19 @@ fn by_count(refs: Vec<PlannedRef>, shard_size: usize) -> Vec<Vec<PlannedRef>> {
     sorted(refs).chunks(shard_size).map(<[PlannedRef]>::to_vec).collect()
 }
 
-fn kind_code(kind: EntityKind) -> &'static str {
-    match kind {
-        EntityKind::Database => "database",
-        EntityKind::DatabaseSchema => "schema",
-        EntityKind::Table => "table",
-        EntityKind::StoredProcedure => "procedure",
-        EntityKind::Dashboard => "dashboard",
-        EntityKind::Chart => "chart",
-        EntityKind::DataModel => "datamodel",
-    }
-}
-
 /// Kinds by their OpenMetadata names (`databaseSchema`), as in reports.
 mod kind_serde {
-    use super::{EntityKind, kind_name};
+    use super::{EntityKind, Kind};
     use serde::{Deserialize, Deserializer, Serializer, de::Error};
 
-    const ALL: [EntityKind; 7] = [
-        EntityKind::Database,
-        EntityKind::DatabaseSchema,
-        EntityKind::Table,
-        EntityKind::StoredProcedure,
-        EntityKind::Dashboard,
-        EntityKind::Chart,
-        EntityKind::DataModel,
-    ];
-
     pub fn serialize<S: Serializer>(kind: &EntityKind, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(kind_name(*kind))
+        s.serialize_str(Kind::from(*kind).entity_type())
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<EntityKind, D::Error> {
         let name = String::deserialize(d)?;
-        ALL.into_iter()
-            .find(|k| kind_name(*k) == name)
+        Kind::from_entity_type(&name)
+            .map(EntityKind::from)
             .ok_or_else(|| D::Error::custom(format!("unknown entity kind `{name}`")))
     }
 }

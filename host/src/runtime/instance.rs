@@ -1,10 +1,10 @@
 //! One sandboxed plugin instance: its own Store, an empty WASI context,
 //! a memory cap and a deadline on every call.
 
-use super::bindings::types::{Batch, EntityKind, EntityRef, Failure, PluginInfo};
-use super::bindings::{Connector, ConnectorPre};
 use super::limits::Limits;
-use crate::caps::CapabilityState;
+use crate::caps::{CapabilityState, CapabilityView};
+use crate::contract::types::{Batch, EntityKind, EntityRef, Failure, PluginInfo};
+use crate::contract::{Connector, ConnectorPre};
 use std::fmt;
 use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, Store};
@@ -17,15 +17,21 @@ const STDERR_CAPACITY: usize = 64 * 1024;
 /// Everything a Store holds for one instance.
 pub struct HostState {
     wasi: WasiCtx,
-    pub(crate) table: ResourceTable,
+    table: ResourceTable,
     memory: MemoryCap,
     stderr: MemoryOutputPipe,
-    pub(crate) caps: CapabilityState,
+    caps: CapabilityState,
 }
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl CapabilityView for HostState {
+    fn capabilities(&mut self) -> &mut CapabilityState {
+        &mut self.caps
     }
 }
 
@@ -128,7 +134,7 @@ impl Instance {
         Ok(returned.and_then(|more| {
             if (refs.len() + more.len()) as u64 > self.limits.max_refs {
                 return Err(Failure {
-                    kind: super::bindings::types::ErrorKind::Config,
+                    kind: crate::contract::types::ErrorKind::Config,
                     message: format!(
                         "discover listed more than {} references (weir.limits.maxRefs)",
                         self.limits.max_refs
@@ -149,7 +155,7 @@ impl Instance {
 
     /// Names the shard later log lines of this instance belong to.
     pub fn set_shard(&mut self, shard: Option<std::sync::Arc<str>>) {
-        self.store.data_mut().caps.shard = shard;
+        self.store.data_mut().caps.log.set_shard(shard);
     }
 
     /// Statements this instance has sent so far.

@@ -1,8 +1,10 @@
 //! The contract's generated types turned into [`crate::model`]'s, so that
 //! the layers past the sandbox need not know the contract's version.
 
-use super::bindings::types::EntityKind;
-use crate::model::ServiceKind;
+use crate::contract::types::EntityKind;
+use crate::model::{Kind, ServiceKind};
+
+crate::model::entity_kind_conversions!(EntityKind);
 
 /// The service a plugin's kinds fill: dashboard kinds make a dashboard
 /// service, anything else a database service.

@@ -1,3 +1,4 @@
+use crate::caps::sql::QueryLimits;
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -63,5 +64,18 @@ impl Limits {
     }
     pub fn max_result_bytes(&self) -> u64 {
         self.max_result_mib.saturating_mul(1024 * 1024)
+    }
+
+    /// What these limits allow one SQL statement and one instance's
+    /// connections.
+    pub fn query_limits(&self) -> QueryLimits {
+        QueryLimits {
+            statement_timeout: self.statement_timeout(),
+            connect_timeout: self.connect_timeout(),
+            session_wait: self.call_timeout(),
+            max_rows: self.max_rows,
+            max_bytes: self.max_result_bytes(),
+            max_open: self.max_handles,
+        }
     }
 }

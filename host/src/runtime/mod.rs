@@ -5,7 +5,6 @@
 //! a loaded component plus its pre-instantiated form; every
 //! [`Instance`] gets its own Store, limits and capability state.
 
-pub mod bindings;
 pub mod cache;
 mod engine;
 pub mod instance;
@@ -13,8 +12,8 @@ pub mod into_model;
 mod limits;
 
 use crate::caps::{self, CapabilityState, Grants};
-use bindings::ConnectorPre;
-use bindings::types::PluginInfo;
+use crate::contract::ConnectorPre;
+use crate::contract::types::PluginInfo;
 pub use cache::{CompileCache, LoadOutcome};
 use engine::EpochTicker;
 pub use instance::{Fault, Instance};
@@ -88,7 +87,7 @@ impl Runtime {
         let wit_version = contract_version(&self.engine, &component)?;
         let pre = self.linker.instantiate_pre(&component).map_err(|e| RuntimeError::NotAConnector(format!("{e:#}")))?;
         let pre = ConnectorPre::new(pre).map_err(|e| RuntimeError::NotAConnector(format!("{e:#}")))?;
-        let mut probe = Instance::new(&pre, CapabilityState::new(Grants::none("(describe)")), &self.limits)
+        let mut probe = Instance::new(&pre, CapabilityState::new(&Grants::none("(describe)")), &self.limits)
             .await
             .map_err(RuntimeError::Describe)?;
         let info = probe.describe().await.map_err(RuntimeError::Describe)?;
@@ -119,7 +118,7 @@ pub struct Plugin {
 impl Plugin {
     /// A fresh sandboxed instance with the run's grants.
     pub async fn instantiate(&self, grants: &Grants) -> Result<Instance, Fault> {
-        Instance::new(&self.pre, CapabilityState::new(grants.clone()), &self.limits).await
+        Instance::new(&self.pre, CapabilityState::new(grants), &self.limits).await
     }
 }
 

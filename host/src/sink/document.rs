@@ -2,11 +2,11 @@
 //! documents keyed by FQN. Every sink writes these same documents.
 
 use super::data_types::is_data_type;
-use crate::model::Relation;
-use crate::model::fqn::{self, FqnError};
-use crate::runtime::bindings::types::{
+use crate::contract::types::{
     Column, ConstraintKind, Deferred, Entity, EntityKind, ForeignKey, LineageEdge, Partitioning, Table, TableType,
 };
+use crate::model::fqn::{self, FqnError};
+use crate::model::{Kind, Relation};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
@@ -21,7 +21,7 @@ pub enum DocumentError {
     Raw(String),
     #[error("path {0:?} does not have the {1} parts this kind needs")]
     Path(Vec<String>, usize),
-    #[error("raw entity kind `{0}` is not one a sink can write (raw entities may be: {raw})", raw = RAW_KINDS.join(", "))]
+    #[error("raw entity kind `{0}` is not one a sink can write (raw entities may be: {raw})", raw = raw_kinds())]
     RawKind(String),
     #[error(
         "lineage edge {from} → {to} is refused: an edge must have at least one end in the run's own service `{service}`"
@@ -29,17 +29,10 @@ pub enum DocumentError {
     ForeignEdge { from: String, to: String, service: String },
 }
 
-/// OpenMetadata entity kinds the sinks write, with their REST collections:
-/// the contract's own kinds, then those a plugin may send as raw entities.
-/// Services are the host's to write, never a plugin's.
-const KINDS: &[(&str, &str)] = &[
-    ("database", "databases"),
-    ("databaseSchema", "databaseSchemas"),
-    ("table", "tables"),
-    ("storedProcedure", "storedProcedures"),
-    ("dashboard", "dashboards"),
-    ("chart", "charts"),
-    ("dashboardDataModel", "dashboard/datamodels"),
+/// The kinds a raw entity may have (those the contract does not model),
+/// with their REST collections. Services are the host's to write, never a
+/// plugin's.
+const RAW_KINDS: &[(&str, &str)] = &[
     ("pipeline", "pipelines"),
     ("topic", "topics"),
     ("mlmodel", "mlmodels"),
@@ -51,13 +44,17 @@ const KINDS: &[(&str, &str)] = &[
     ("apiEndpoint", "apiEndpoints"),
 ];
 
-/// The kinds a raw entity may have: those the contract does not model.
-const RAW_KINDS: &[&str] =
-    &["pipeline", "topic", "mlmodel", "container", "searchIndex", "query", "metric", "apiCollection", "apiEndpoint"];
+fn raw_kinds() -> String {
+    RAW_KINDS.iter().map(|(kind, _)| *kind).collect::<Vec<_>>().join(", ")
+}
 
-/// The REST collection of an entity kind the sinks write.
+/// The REST collection of an entity kind the sinks write: the contract's
+/// own kinds, then those a plugin may send as raw entities.
 pub fn collection(kind: &str) -> Option<&'static str> {
-    KINDS.iter().find(|(k, _)| *k == kind).map(|(_, c)| *c)
+    match Kind::from_entity_type(kind) {
+        Some(kind) => Some(kind.collection()),
+        None => RAW_KINDS.iter().find(|(k, _)| *k == kind).map(|(_, c)| *c),
+    }
 }
 
 /// One entity as the catalog stores it.
@@ -76,18 +73,6 @@ pub struct Document {
     pub extra: Value,
     /// Hash of `body` and `extra`; unchanged entities keep their hash.
     pub source_hash: String,
-}
-
-pub fn kind_name(kind: EntityKind) -> &'static str {
-    match kind {
-        EntityKind::Database => "database",
-        EntityKind::DatabaseSchema => "databaseSchema",
-        EntityKind::Table => "table",
-        EntityKind::StoredProcedure => "storedProcedure",
-        EntityKind::Dashboard => "dashboard",
-        EntityKind::Chart => "chart",
-        EntityKind::DataModel => "dashboardDataModel",
-    }
 }
 
 fn table_type(t: TableType) -> &'static str {
@@ -131,12 +116,7 @@ fn data_model_fqn(service: &str, name: &str) -> Result<String, FqnError> {
 /// The FQN of an entity of `kind` at `path` in `service`, as its document
 /// has it.
 fn kind_fqn(service: &str, kind: EntityKind, path: &[String]) -> Result<String, DocumentError> {
-    let parts = match kind {
-        EntityKind::Database => 1,
-        EntityKind::DatabaseSchema => 2,
-        EntityKind::Table | EntityKind::StoredProcedure => 3,
-        EntityKind::Dashboard | EntityKind::Chart | EntityKind::DataModel => 1,
-    };
+    let parts = Kind::from(kind).path_len();
     if path.len() != parts {
         return Err(DocumentError::Path(path.to_vec(), parts));
     }
@@ -159,7 +139,7 @@ pub fn entity_document(service: &str, entity: &Entity) -> Result<Document, Docum
             body.insert("name".into(), db.name.clone().into());
             body.insert("service".into(), fqn::quote(service)?.into());
             put(&mut body, "description", db.description.clone());
-            Document::new("database", fqn, Some(fqn::quote(service)?), &db.name, body, Map::new())
+            Document::new(Kind::Database.entity_type(), fqn, Some(fqn::quote(service)?), &db.name, body, Map::new())
         }
         Entity::DatabaseSchema(schema) => {
             let parent = fqn::build(&[service, &schema.database])?;
@@ -168,7 +148,7 @@ pub fn entity_document(service: &str, entity: &Entity) -> Result<Document, Docum
             body.insert("name".into(), schema.name.clone().into());
             body.insert("database".into(), parent.clone().into());
             put(&mut body, "description", schema.description.clone());
-            Document::new("databaseSchema", fqn, Some(parent), &schema.name, body, Map::new())
+            Document::new(Kind::DatabaseSchema.entity_type(), fqn, Some(parent), &schema.name, body, Map::new())
         }
         Entity::Table(table) => table_document(service, table)?,
         Entity::StoredProcedure(sp) => {
@@ -187,7 +167,7 @@ pub fn entity_document(service: &str, entity: &Entity) -> Result<Document, Docum
             body.insert("databaseSchema".into(), parent.clone().into());
             body.insert("storedProcedureCode".into(), Value::Object(code));
             put(&mut body, "description", sp.description.clone());
-            Document::new("storedProcedure", fqn, Some(parent), &name, body, Map::new())
+            Document::new(Kind::StoredProcedure.entity_type(), fqn, Some(parent), &name, body, Map::new())
         }
         Entity::Dashboard(d) => {
             let fqn = fqn::build(&[service, &d.name])?;
@@ -202,7 +182,7 @@ pub fn entity_document(service: &str, entity: &Entity) -> Result<Document, Docum
             put(&mut body, "project", d.project.clone());
             let mut extra = Map::new();
             put(&mut extra, "owner", d.owner.clone());
-            Document::new("dashboard", fqn, Some(fqn::quote(service)?), &d.name, body, extra)
+            Document::new(Kind::Dashboard.entity_type(), fqn, Some(fqn::quote(service)?), &d.name, body, extra)
         }
         Entity::Chart(c) => {
             let fqn = fqn::build(&[service, &c.name])?;
@@ -213,7 +193,7 @@ pub fn entity_document(service: &str, entity: &Entity) -> Result<Document, Docum
             put(&mut body, "description", c.description.clone());
             put(&mut body, "chartType", c.chart_type.clone());
             put(&mut body, "sourceUrl", c.source_url.clone());
-            Document::new("chart", fqn, Some(fqn::quote(service)?), &c.name, body, Map::new())
+            Document::new(Kind::Chart.entity_type(), fqn, Some(fqn::quote(service)?), &c.name, body, Map::new())
         }
         Entity::DataModel(m) => {
             let fqn = data_model_fqn(service, &m.name)?;
@@ -229,10 +209,10 @@ pub fn entity_document(service: &str, entity: &Entity) -> Result<Document, Docum
             put(&mut body, "sourceUrl", m.source_url.clone());
             let mut extra = Map::new();
             extra.insert("columns".into(), column_facts(&m.columns).into());
-            Document::new("dashboardDataModel", fqn, Some(fqn::quote(service)?), &m.name, body, extra)
+            Document::new(Kind::DataModel.entity_type(), fqn, Some(fqn::quote(service)?), &m.name, body, extra)
         }
         Entity::Raw(raw) => {
-            if !RAW_KINDS.contains(&raw.kind.as_str()) {
+            if !RAW_KINDS.iter().any(|(kind, _)| *kind == raw.kind) {
                 return Err(DocumentError::RawKind(raw.kind.clone()));
             }
             let body: Value = serde_json::from_str(&raw.document).map_err(|e| DocumentError::Raw(e.to_string()))?;
@@ -306,7 +286,7 @@ fn table_document(service: &str, table: &Table) -> Result<Document, DocumentErro
     if !names.is_empty() {
         extra.insert("constraintNames".into(), names.into());
     }
-    Ok(Document::new("table", fqn, Some(parent), &table.name, body, extra))
+    Ok(Document::new(Kind::Table.entity_type(), fqn, Some(parent), &table.name, body, extra))
 }
 
 /// What OpenMetadata's column has no field for, kept beside the document:
@@ -470,8 +450,8 @@ fn lineage(service: &str, edge: &LineageEdge) -> Result<Relation, DocumentError>
         return Err(DocumentError::ForeignEdge { from, to, service: service.to_string() });
     }
     let mut body = Map::new();
-    body.insert("fromEntity".into(), json!({ "type": kind_name(edge.from_kind), "fqn": from }));
-    body.insert("toEntity".into(), json!({ "type": kind_name(edge.to_kind), "fqn": to }));
+    body.insert("fromEntity".into(), json!({ "type": Kind::from(edge.from_kind).entity_type(), "fqn": from }));
+    body.insert("toEntity".into(), json!({ "type": Kind::from(edge.to_kind).entity_type(), "fqn": to }));
     put(&mut body, "sqlQuery", edge.sql.clone());
     Ok(Relation::Lineage { from, to, body: Value::Object(body) })
 }

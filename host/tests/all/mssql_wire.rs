@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use weir::caps::sql::mssql::{Encryption, MssqlAuth, MssqlConnection, MssqlTarget};
 use weir::caps::sql::{QueryLimits, SqlSource, SqlTarget};
-use weir::runtime::bindings::types::ErrorKind;
-use weir::runtime::bindings::weir::connector::sql::SqlValue;
+use weir::contract::types::ErrorKind;
+use weir::contract::weir::connector::sql::SqlValue;
 use weir_fixtures::tds::{Answer, Cell, Options, Request, ResultSet, SqlType, TdsFixture};
 
 const USER: &str = "weir_reader";

@@ -2,20 +2,25 @@
 //! catalog hands references over while `discover` runs, so its memory holds
 //! one page at a time. The host gathers them for the call under way.
 
-use crate::runtime::bindings::types::EntityRef;
-use crate::runtime::bindings::weir::connector::discovery::Host;
-use crate::runtime::instance::HostState;
+use crate::caps::Grants;
+use crate::contract::types::EntityRef;
+use crate::contract::weir::connector::discovery::Host;
+use std::sync::Arc;
 
 /// References emitted during one `discover` call.
-#[derive(Default)]
-pub struct Emitted {
+pub struct DiscoveryState {
+    plugin: Arc<str>,
     /// `Some` while a `discover` call runs.
     refs: Option<Vec<EntityRef>>,
     /// At most this many per call (`weir.limits.maxRefs`).
     limit: u64,
 }
 
-impl Emitted {
+impl DiscoveryState {
+    pub fn new(grants: &Grants) -> Self {
+        DiscoveryState { plugin: grants.plugin.clone(), refs: None, limit: 0 }
+    }
+
     /// Opens the list for a `discover` call that may list `limit` refs.
     pub fn open(&mut self, limit: u64) {
         self.refs = Some(Vec::new());
@@ -28,12 +33,11 @@ impl Emitted {
     }
 }
 
-impl Host for HostState {
+impl Host for DiscoveryState {
     async fn emit(&mut self, refs: Vec<EntityRef>) -> wasmtime::Result<()> {
-        let plugin = self.caps.grants.plugin.clone();
-        let emitted = &mut self.caps.discovery;
+        let emitted = self;
         let Some(list) = emitted.refs.as_mut() else {
-            tracing::warn!(plugin = %plugin, refs = refs.len(), "the plugin emitted refs outside discover; ignored");
+            tracing::warn!(plugin = %emitted.plugin, refs = refs.len(), "the plugin emitted refs outside discover; ignored");
             return Ok(());
         };
         if (list.len() + refs.len()) as u64 > emitted.limit {

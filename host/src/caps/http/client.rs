@@ -19,6 +19,7 @@
 use super::origin::{Denied, OriginPolicy, origin_of};
 use super::rate::RateLimiter;
 use super::secrets::{ConnectionSecrets, Filled};
+use super::settings::HttpSettings;
 use crate::caps::Redactor;
 use crate::retry::RetryPolicy;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
@@ -29,46 +30,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use thiserror::Error;
-
-/// Limits applied to every request of a run.
-#[derive(Debug, Clone)]
-pub struct HttpSettings {
-    /// Per attempt: connect, send, headers and the whole body.
-    pub timeout: Duration,
-    /// A response body larger than this fails the request.
-    pub max_response_bytes: u64,
-    /// Requests per second per origin; 0 means no limit.
-    pub rate_per_sec: f64,
-    /// Requests an origin may take at once before the rate applies.
-    pub burst: u32,
-    /// Requests on the wire at once, for the whole run (`send-all` fans
-    /// out up to this).
-    pub max_in_flight: usize,
-    /// Retries of 429 and 503 answers.
-    pub retry: RetryPolicy,
-    /// Redirects followed per request.
-    pub max_redirects: u32,
-    /// A `Retry-After` longer than this is not waited for: the request
-    /// fails (transient) at once.
-    pub max_retry_after: Duration,
-}
-
-impl Default for HttpSettings {
-    fn default() -> Self {
-        HttpSettings {
-            timeout: Duration::from_secs(30),
-            max_response_bytes: 32 << 20,
-            // Enough for a latency-bound API answered concurrently; the
-            // in-flight cap is what protects the server.
-            rate_per_sec: 1000.0,
-            burst: 100,
-            max_in_flight: 64,
-            retry: RetryPolicy::default(),
-            max_redirects: 10,
-            max_retry_after: Duration::from_secs(120),
-        }
-    }
-}
 
 /// A request as the plugin sends it.
 #[derive(Debug, Clone, Default)]
@@ -161,6 +122,7 @@ pub struct HttpClient {
     http: reqwest::Client,
     policy: Arc<OriginPolicy>,
     settings: HttpSettings,
+    retry: RetryPolicy,
     redactor: Arc<Redactor>,
     limiter: RateLimiter,
     in_flight: tokio::sync::Semaphore,
@@ -170,7 +132,12 @@ pub struct HttpClient {
 }
 
 impl HttpClient {
-    pub fn new(policy: OriginPolicy, settings: HttpSettings, redactor: Arc<Redactor>) -> Result<HttpClient, HttpError> {
+    pub fn new(
+        policy: OriginPolicy,
+        settings: HttpSettings,
+        retry: RetryPolicy,
+        redactor: Arc<Redactor>,
+    ) -> Result<HttpClient, HttpError> {
         let policy = Arc::new(policy);
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -190,6 +157,7 @@ impl HttpClient {
             in_flight: tokio::sync::Semaphore::new(settings.max_in_flight.max(1)),
             secrets: ConnectionSecrets::default(),
             settings,
+            retry,
             requests: AtomicU64::new(0),
             retries: AtomicU64::new(0),
         })
@@ -324,7 +292,7 @@ impl HttpClient {
         body: Option<&[u8]>,
     ) -> Result<HttpResponse, HttpError> {
         let origin = origin_of(url);
-        let mut backoff = self.settings.retry.backoff();
+        let mut backoff = self.retry.backoff();
         loop {
             let permit = self.in_flight.acquire().await;
             self.limiter.acquire(&origin).await;

@@ -1,7 +1,8 @@
 //! The HTTP capability's host side, end to end against small HTTP/1.1
 //! servers on 127.0.0.1, without any wasm.
 
-use super::client::{HttpClient, HttpError, HttpErrorKind, HttpRequest, HttpResponse, HttpSettings};
+use super::HttpSettings;
+use super::client::{HttpClient, HttpError, HttpErrorKind, HttpRequest, HttpResponse};
 use super::origin::OriginPolicy;
 use crate::caps::Redactor;
 use crate::retry::RetryPolicy;
@@ -166,12 +167,12 @@ async fn serve(mut stream: TcpStream, handler: Handler, seen: Arc<Mutex<Vec<Seen
 
 fn settings() -> HttpSettings {
     HttpSettings {
+        allow: Vec::new(),
         timeout: Duration::from_secs(10),
         max_response_bytes: 1 << 20,
         rate_per_sec: 0.0,
         burst: 1,
         max_in_flight: 16,
-        retry: RetryPolicy { attempts: 3, base_delay_ms: 10, max_delay_ms: 50 },
         max_redirects: 5,
         max_retry_after: Duration::from_secs(30),
     }
@@ -180,7 +181,8 @@ fn settings() -> HttpSettings {
 fn client_with(entries: &[String], settings: HttpSettings, secrets: &[&str]) -> HttpClient {
     let policy = OriginPolicy::new(entries).unwrap_or_else(|e| panic!("{e}"));
     let redactor = Arc::new(Redactor::new(secrets.iter().map(|s| s.to_string())));
-    HttpClient::new(policy, settings, redactor).unwrap_or_else(|e| panic!("{e}"))
+    let retry = RetryPolicy { attempts: 3, base_delay_ms: 10, max_delay_ms: 50 };
+    HttpClient::new(policy, settings, retry, redactor).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn granted(entries: &[String]) -> HttpClient {

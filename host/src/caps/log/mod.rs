@@ -1,8 +1,9 @@
 //! Plugin log lines, into the host's `tracing` stream with the plugin's
 //! name, redacted and bounded so a chatty plugin cannot flood the output.
 
-use crate::runtime::bindings::weir::connector::log::{Host, Level};
-use crate::runtime::instance::HostState;
+use crate::caps::{Grants, Redactor};
+use crate::contract::weir::connector::log::{Host, Level};
+use std::sync::Arc;
 
 /// Lines one instance may log before the rest are dropped.
 const MAX_LINES: u32 = 10_000;
@@ -13,9 +14,32 @@ const MAX_KEY: usize = 64;
 /// Fields kept per line.
 const MAX_FIELDS: usize = 32;
 
-#[derive(Default)]
-pub struct LogBudget {
+/// One instance's logging: who it logs as, where its warnings go, and how
+/// many lines it has used.
+pub struct LogState {
+    plugin: Arc<str>,
+    redactor: Arc<Redactor>,
+    warnings: Arc<PluginMessages>,
+    /// The shard being processed, for log lines (`None` outside `process`).
+    shard: Option<Arc<str>>,
     lines: u32,
+}
+
+impl LogState {
+    pub fn new(grants: &Grants) -> Self {
+        LogState {
+            plugin: grants.plugin.clone(),
+            redactor: grants.redactor.clone(),
+            warnings: grants.warnings.clone(),
+            shard: None,
+            lines: 0,
+        }
+    }
+
+    /// Names the shard later lines belong to.
+    pub fn set_shard(&mut self, shard: Option<Arc<str>>) {
+        self.shard = shard;
+    }
 }
 
 /// Warnings and errors a plugin logged during a run, kept for its report.
@@ -44,20 +68,20 @@ impl PluginMessages {
     }
 }
 
-impl Host for HostState {
+impl Host for LogState {
     async fn log(&mut self, level: Level, message: String, fields: Vec<(String, String)>) -> wasmtime::Result<()> {
-        let budget = &mut self.caps.log;
-        budget.lines = budget.lines.saturating_add(1);
-        let plugin = self.caps.grants.plugin.clone();
-        if budget.lines == MAX_LINES + 1 {
+        let state = self;
+        state.lines = state.lines.saturating_add(1);
+        let plugin = &state.plugin;
+        if state.lines == MAX_LINES + 1 {
             tracing::warn!(plugin = %plugin, "plugin logged {MAX_LINES} lines; dropping the rest");
         }
-        if budget.lines > MAX_LINES {
+        if state.lines > MAX_LINES {
             return Ok(());
         }
         // What a line may hold is bounded here: the strings the plugin
         // passed are freed when this call returns, whatever their size.
-        let redactor = &self.caps.grants.redactor;
+        let redactor = &state.redactor;
         let mut text = redactor.redact(truncate(&message, MAX_MESSAGE));
         for (key, value) in fields.iter().take(MAX_FIELDS) {
             let value = redactor.redact(truncate(value, MAX_MESSAGE));
@@ -67,9 +91,9 @@ impl Host for HostState {
             text.push_str(&format!(" (and {} more fields)", fields.len() - MAX_FIELDS));
         }
         if matches!(level, Level::Warn | Level::Error) {
-            self.caps.grants.warnings.push(&format!("{plugin}: {text}"));
+            state.warnings.push(&format!("{plugin}: {text}"));
         }
-        let shard = self.caps.shard.as_deref().unwrap_or("-");
+        let shard = state.shard.as_deref().unwrap_or("-");
         match level {
             Level::Trace => tracing::trace!(plugin = %plugin, shard, "{text}"),
             Level::Debug => tracing::debug!(plugin = %plugin, shard, "{text}"),

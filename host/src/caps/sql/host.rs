@@ -1,21 +1,22 @@
-use super::{SqlConnection, SqlSource, failure};
-use crate::runtime::bindings::types::{ErrorKind, Failure};
-use crate::runtime::bindings::weir::connector::sql::{Host, HostConnection, RowSet, SqlValue};
-use crate::runtime::instance::HostState;
+//! The WIT `sql` interface, on one instance's [`SqlState`].
+
+use super::{SqlConnection, SqlSource, SqlState, failure};
+use crate::contract::types::{ErrorKind, Failure};
+use crate::contract::weir::connector::sql::{Connection, Host, HostConnection, RowSet, SqlValue};
 use wasmtime::component::Resource;
 
-impl Host for HostState {
-    async fn open(&mut self, label: String) -> wasmtime::Result<Result<Resource<SqlConnection>, Failure>> {
-        let grants = self.caps.grants.sql.clone();
-        let plugin = self.caps.grants.plugin.clone();
+impl Host for SqlState {
+    async fn open(&mut self, label: String) -> wasmtime::Result<Result<Resource<Connection>, Failure>> {
+        let state = self;
+        let grants = state.grants.clone();
         let source = match grants.source(&label) {
             Ok(source) => source,
             Err(reason) => {
-                tracing::warn!(plugin = %plugin, label = %label, "denied a connection: {reason}");
+                tracing::warn!(plugin = %state.plugin, label = %label, "denied a connection: {reason}");
                 return Ok(Err(failure(ErrorKind::Denied, reason)));
             }
         };
-        if self.caps.sql.open >= grants.limits.max_open {
+        if state.open.len() >= grants.limits.max_open as usize {
             return Ok(Err(failure(
                 ErrorKind::Denied,
                 format!("this instance already holds {} connections (weir.limits.maxHandles)", grants.limits.max_open),
@@ -29,39 +30,51 @@ impl Host for HostState {
         let conn = match acquired {
             Ok(conn) => conn,
             Err(err) => {
-                let message = self.caps.grants.redactor.redact(&err);
+                let message = state.redactor.redact(&err);
                 return Ok(Err(failure(ErrorKind::Transient, format!("connection `{label}`: {message}"))));
             }
         };
-        self.caps.sql.open += 1;
-        Ok(Ok(self.table.push(conn)?))
+        // Handles are never reused within an instance, so a stale one
+        // cannot reach another connection.
+        let handle = state.next_handle;
+        state.next_handle = handle.checked_add(1).ok_or_else(|| wasmtime::format_err!("SQL handles exhausted"))?;
+        state.open.insert(handle, conn);
+        Ok(Ok(Resource::new_own(handle)))
     }
 }
 
-impl HostConnection for HostState {
+impl HostConnection for SqlState {
     async fn query(
         &mut self,
-        conn: Resource<SqlConnection>,
+        conn: Resource<Connection>,
         statement: String,
         params: Vec<SqlValue>,
     ) -> wasmtime::Result<Result<RowSet, Failure>> {
-        let grants = self.caps.grants.clone();
-        self.caps.sql.queries += 1;
-        let conn = self.table.get_mut(&conn)?;
-        let result = conn.query(&statement, &params, &grants.sql.limits).await;
+        let state = self;
+        let grants = state.grants.clone();
+        let redactor = state.redactor.clone();
+        state.queries += 1;
+        let result = state.connection(&conn)?.query(&statement, &params, &grants.limits).await;
         Ok(result.map_err(|mut f| {
-            f.message = grants.redactor.redact(&f.message);
+            f.message = redactor.redact(&f.message);
             f
         }))
     }
 
-    async fn engine(&mut self, conn: Resource<SqlConnection>) -> wasmtime::Result<String> {
-        Ok(self.table.get(&conn)?.engine().to_string())
+    async fn engine(&mut self, conn: Resource<Connection>) -> wasmtime::Result<String> {
+        Ok(self.connection(&conn)?.engine().to_string())
     }
 
-    async fn drop(&mut self, conn: Resource<SqlConnection>) -> wasmtime::Result<()> {
-        self.table.delete(conn)?;
-        self.caps.sql.open = self.caps.sql.open.saturating_sub(1);
+    async fn drop(&mut self, conn: Resource<Connection>) -> wasmtime::Result<()> {
+        self.open.remove(&conn.rep());
         Ok(())
+    }
+}
+
+impl SqlState {
+    /// The connection behind a handle. wasmtime only hands over handles
+    /// the guest owns, so a miss is the host's fault: a trap, not a value.
+    fn connection(&mut self, conn: &Resource<Connection>) -> wasmtime::Result<&mut SqlConnection> {
+        self.open.get_mut(&conn.rep()).ok_or_else(|| wasmtime::format_err!("no SQL connection {}", conn.rep()))
     }
 }

@@ -4,14 +4,18 @@
 //! password stays in the host.
 //!
 //! - `mod.rs`: the server a run reaches, grants (label → connection pool)
-//!   and per-instance state.
+//!   and per-instance state (open connections by handle).
 //! - `settings.rs`: `weir.sql` in the workflow.
-//! - `host.rs`: the WIT `sql` interface.
+//! - `target.rs`: the server a workflow's connection keys point at.
+//! - `grant.rs`: which labels a run grants, from the workflow and the
+//!   plugin's `describe()`.
+//! - `host.rs`: the WIT `sql` interface, on [`SqlState`].
 //! - `read_only.rs`: the statement check both servers' drivers apply.
 //! - `rows.rs`: binding, streaming and result caps, shared by the drivers.
 //! - `postgres/`, `sqlite.rs`, `mssql/`: one driver each (sqlx for the
 //!   first two, tiberius for SQL Server).
 
+pub mod grant;
 mod host;
 pub mod mssql;
 pub mod postgres;
@@ -19,12 +23,14 @@ pub mod read_only;
 mod rows;
 mod settings;
 pub mod sqlite;
+mod target;
 
 pub use settings::SqlSettings;
+pub use target::{ConnectionKeys, Engine};
 
-use crate::runtime::bindings::types::{ErrorKind, Failure};
-use crate::runtime::bindings::weir::connector::sql::RowSet;
-use crate::runtime::bindings::weir::connector::sql::SqlValue;
+use crate::caps::{Grants, Redactor};
+use crate::contract::types::{ErrorKind, Failure};
+use crate::contract::weir::connector::sql::{RowSet, SqlValue};
 use mssql::{MssqlConnection, MssqlPool, MssqlTarget};
 use postgres::{PgServer, PgSession, PgSource, PgTarget};
 use sqlx::{ConnectOptions, Connection};
@@ -75,24 +81,16 @@ pub struct QueryLimits {
     pub max_open: u32,
 }
 
-impl Default for QueryLimits {
-    fn default() -> Self {
-        let limits = crate::runtime::Limits::default();
-        QueryLimits::from(&limits)
-    }
-}
-
-impl From<&crate::runtime::Limits> for QueryLimits {
-    fn from(l: &crate::runtime::Limits) -> Self {
-        QueryLimits {
-            statement_timeout: l.statement_timeout(),
-            connect_timeout: l.connect_timeout(),
-            session_wait: l.call_timeout(),
-            max_rows: l.max_rows,
-            max_bytes: l.max_result_bytes(),
-            max_open: l.max_handles,
-        }
-    }
+impl QueryLimits {
+    /// Nothing at all: no connection may be held.
+    pub const NONE: QueryLimits = QueryLimits {
+        statement_timeout: Duration::ZERO,
+        connect_timeout: Duration::ZERO,
+        session_wait: Duration::ZERO,
+        max_rows: 0,
+        max_bytes: 0,
+        max_open: 0,
+    };
 }
 
 #[derive(Debug, Error)]
@@ -219,11 +217,17 @@ struct PerDatabaseSource {
 }
 
 /// The connections a run grants, by label.
-#[derive(Default)]
 pub struct SqlGrants {
     sources: BTreeMap<String, SqlSource>,
     families: BTreeMap<String, PerDatabaseSource>,
     limits: QueryLimits,
+}
+
+impl Default for SqlGrants {
+    /// No connection at all.
+    fn default() -> Self {
+        SqlGrants::new(QueryLimits::NONE)
+    }
 }
 
 impl SqlGrants {
@@ -283,14 +287,29 @@ impl SqlGrants {
     }
 }
 
-/// What one instance holds, and how many statements it has sent.
-#[derive(Default)]
-pub struct InstanceSql {
-    open: u32,
+/// One instance's SQL: the run's grants and the connections this instance
+/// holds, by the handle number the plugin's `connection` resource carries.
+pub struct SqlState {
+    grants: Arc<SqlGrants>,
+    plugin: Arc<str>,
+    redactor: Arc<Redactor>,
+    open: BTreeMap<u32, SqlConnection>,
+    next_handle: u32,
     queries: u64,
 }
 
-impl InstanceSql {
+impl SqlState {
+    pub fn new(grants: &Grants) -> Self {
+        SqlState {
+            grants: grants.sql.clone(),
+            plugin: grants.plugin.clone(),
+            redactor: grants.redactor.clone(),
+            open: BTreeMap::new(),
+            next_handle: 0,
+            queries: 0,
+        }
+    }
+
     /// Statements this instance has sent since it was created.
     pub fn queries(&self) -> u64 {
         self.queries
@@ -403,12 +422,12 @@ mod tests {
             trust_server_certificate: false,
             ca_certificate: None,
         };
-        SqlServer::Mssql { target, limits: QueryLimits::default(), max_connections: 2 }
+        SqlServer::Mssql { target, limits: crate::runtime::Limits::default().query_limits(), max_connections: 2 }
     }
 
     #[tokio::test]
     async fn a_database_family_grants_only_what_the_filter_allows() {
-        let mut grants = SqlGrants::new(QueryLimits::default());
+        let mut grants = SqlGrants::new(crate::runtime::Limits::default().query_limits());
         grants.grant_databases("source", server(), Arc::new(|db: &str| db != "payroll"));
         assert!(grants.source("source/sales").is_ok());
         assert!(grants.source("source/sales").is_ok(), "a second open reuses the pool");
@@ -422,7 +441,7 @@ mod tests {
 
     #[tokio::test]
     async fn without_a_family_only_exact_labels_are_granted() {
-        let grants = SqlGrants::new(QueryLimits::default());
+        let grants = SqlGrants::new(crate::runtime::Limits::default().query_limits());
         let refused = grants.source("source/sales").err().unwrap();
         assert!(refused.contains("not granted"), "{refused}");
     }

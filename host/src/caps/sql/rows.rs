@@ -3,8 +3,8 @@
 //! describe the columns.
 
 use super::{QueryLimits, ResultBudget, failure};
-use crate::runtime::bindings::types::{ErrorKind, Failure};
-use crate::runtime::bindings::weir::connector::sql::{ColumnInfo, RowSet, SqlValue};
+use crate::contract::types::{ErrorKind, Failure};
+use crate::contract::weir::connector::sql::{ColumnInfo, RowSet, SqlValue};
 use futures_util::TryStreamExt;
 use sqlx::query::Query;
 use sqlx::{Column, Database, Encode, Executor, IntoArguments, Row, Type, TypeInfo};

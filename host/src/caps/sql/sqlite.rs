@@ -3,8 +3,8 @@
 
 use super::rows::{self, Decoder};
 use super::{QueryLimits, failure};
-use crate::runtime::bindings::types::{ErrorKind, Failure};
-use crate::runtime::bindings::weir::connector::sql::{RowSet, SqlValue};
+use crate::contract::types::{ErrorKind, Failure};
+use crate::contract::weir::connector::sql::{RowSet, SqlValue};
 use sqlx::Sqlite;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqlitePool, SqlitePoolOptions, SqliteRow};
 use sqlx::{Row, TypeInfo, ValueRef};

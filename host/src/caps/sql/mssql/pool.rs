@@ -5,8 +5,8 @@
 
 use super::super::{QueryLimits, ResultBudget, failure};
 use super::{MssqlTarget, read_only, values};
-use crate::runtime::bindings::types::{ErrorKind, Failure};
-use crate::runtime::bindings::weir::connector::sql::{ColumnInfo, RowSet, SqlValue};
+use crate::contract::types::{ErrorKind, Failure};
+use crate::contract::weir::connector::sql::{ColumnInfo, RowSet, SqlValue};
 use futures_util::TryStreamExt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

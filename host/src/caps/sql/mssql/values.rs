@@ -8,8 +8,8 @@
 //! them in the query, as the PostgreSQL driver does for its unmapped types.
 
 use super::super::failure;
-use crate::runtime::bindings::types::{ErrorKind, Failure};
-use crate::runtime::bindings::weir::connector::sql::SqlValue;
+use crate::contract::types::{ErrorKind, Failure};
+use crate::contract::weir::connector::sql::SqlValue;
 use tiberius::time::chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime};
 use tiberius::{Column, ColumnData, ColumnType, FromSql, Query};
 

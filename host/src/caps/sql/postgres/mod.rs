@@ -12,8 +12,8 @@ mod sessions;
 
 use super::rows::{self, Decoder};
 use super::{QueryLimits, SqlError, SqlSettings, failure};
-use crate::runtime::bindings::types::{ErrorKind, Failure};
-use crate::runtime::bindings::weir::connector::sql::{RowSet, SqlValue};
+use crate::contract::types::{ErrorKind, Failure};
+use crate::contract::weir::connector::sql::{RowSet, SqlValue};
 use read_only::FunctionPolicy;
 use sessions::Sessions;
 use sqlx::pool::PoolConnection;
