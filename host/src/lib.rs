@@ -1,9 +1,11 @@
 //! weir: metadata ingestion with sandboxed WebAssembly connectors.
 //!
 //! The data flow, top to bottom: [`config`] reads a workflow file;
-//! [`contract`] is the WIT contract's generated types; [`runtime`] loads the plugin into a sandbox; [`caps`] are what the sandbox
-//! may reach; [`plan`] discovers, filters, batches and runs the work across
-//! instances; [`sink`] writes what comes out; [`report`] says what happened.
+//! [`runtime`] loads the plugin into a sandbox and turns what it hands over
+//! from the [`contract`]'s generated types into the [`model`]'s; [`caps`]
+//! are what the sandbox may reach; [`plan`] discovers, filters, batches and
+//! runs the work across instances; [`sink`] writes what comes out;
+//! [`report`] says what happened.
 
 pub mod bench;
 pub mod caps;

@@ -1,8 +1,7 @@
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use weir::contract::types::Capability;
-use weir::model::Kind;
+use weir::model::entity::Capability;
 use weir::runtime::{Limits, LoadOutcome, Runtime, RuntimeOptions};
 
 #[derive(clap::Subcommand)]
@@ -45,7 +44,7 @@ async fn inspect(plugin: &str, timeout: u64) -> Result<()> {
     let runtime = Runtime::new(RuntimeOptions { instances: 1, limits, cache_dir: super::cache_dir() })?;
     let loaded = runtime.load(&wasm).await?;
     let info = &loaded.info;
-    let kinds: Vec<&str> = info.entity_kinds.iter().map(|k| Kind::from(*k).entity_type()).collect();
+    let kinds: Vec<&str> = info.entity_kinds.iter().map(|k| k.entity_type()).collect();
     let caps: Vec<String> = info
         .capabilities
         .iter()

@@ -4,6 +4,7 @@
 //! fills, the run counts, what a piece of work cost. Nothing here knows the contract's
 //! generated types; turning those into these is `runtime::into_model`'s.
 
+pub mod entity;
 pub mod fqn;
 /// Shared with the SDK, so plugins and host name and order kinds alike.
 #[path = "../../../sdk/src/kind.rs"]
@@ -24,6 +25,16 @@ pub enum ServiceKind {
 }
 
 impl ServiceKind {
+    /// The service a plugin's kinds fill: dashboard kinds make a dashboard
+    /// service, anything else a database service.
+    pub fn of(kinds: &[Kind]) -> ServiceKind {
+        if kinds.iter().any(|k| matches!(k, Kind::Dashboard | Kind::Chart | Kind::DataModel)) {
+            ServiceKind::Dashboard
+        } else {
+            ServiceKind::Database
+        }
+    }
+
     /// OpenMetadata's entity type name.
     pub fn entity_type(self) -> &'static str {
         match self {
@@ -104,4 +115,16 @@ pub struct WorkCost {
     /// Statements the plugin sent, retries included.
     pub queries: u64,
     pub elapsed: Duration,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dashboard_kinds_make_a_dashboard_service() {
+        assert_eq!(ServiceKind::of(&[Kind::Database, Kind::DatabaseSchema, Kind::Table]), ServiceKind::Database);
+        assert_eq!(ServiceKind::of(&[Kind::Chart, Kind::Dashboard]), ServiceKind::Dashboard);
+        assert_eq!(ServiceKind::of(&[Kind::DataModel]).entity_type(), "dashboardService");
+    }
 }

@@ -3,7 +3,7 @@
 //! that exist, of tables the run wrote. What fails a check is reported and
 //! never written, so the store holds only what the summary counts.
 
-use crate::contract::types::{EntityKind, ForeignKey};
+use crate::model::entity::ForeignKey;
 use crate::model::fqn;
 use crate::model::{Kind, Relation};
 use crate::sink::Document;
@@ -17,9 +17,9 @@ pub struct Parents {
 }
 
 impl Parents {
-    pub fn new(kinds: &[EntityKind]) -> Parents {
-        let tracked = |kind: EntityKind| kinds.contains(&kind).then(HashSet::new);
-        Parents { databases: tracked(EntityKind::Database), schemas: tracked(EntityKind::DatabaseSchema) }
+    pub fn new(kinds: &[Kind]) -> Parents {
+        let tracked = |kind: Kind| kinds.contains(&kind).then(HashSet::new);
+        Parents { databases: tracked(Kind::Database), schemas: tracked(Kind::DatabaseSchema) }
     }
 
     /// Why `doc` is an orphan, if it is.

@@ -11,11 +11,9 @@ use crate::caps::sql::SqlError;
 use crate::caps::sql::grant::SqlWorkflow;
 use crate::caps::{self, Grants, Redactor};
 use crate::config::Workflow;
-use crate::contract::types::{EntityKind, EntityRef};
-use crate::model::Kind;
-use crate::model::Relation;
+use crate::model::entity::EntityRef;
+use crate::model::{Kind, Relation, ServiceKind};
 use crate::report::{FailureRecord, RunReport};
-use crate::runtime::into_model::service_kind;
 use crate::runtime::{Fault, Plugin, Runtime, RuntimeError, RuntimeOptions};
 use crate::sink::catalog::{Catalog, CatalogError};
 use crate::sink::file::FileSink;
@@ -111,7 +109,7 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
     let run_id: Arc<str> = Arc::from(report.run_id.as_str());
     let sink = Arc::new(open_sink(workflow, options, &state, &run_id).await?);
     report.catalog = sink.target();
-    sink.put_service(&service, &workflow.source.kind, service_kind(&plugin.info.entity_kinds)).await?;
+    sink.put_service(&service, &workflow.source.kind, ServiceKind::of(&plugin.info.entity_kinds)).await?;
     let pipeline = Pipeline::start(sink.clone(), run_id, PipelineSettings::of(workflow));
 
     report.phases.connect_secs = clock.lap();
@@ -170,7 +168,7 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
             plan.shards.extend(Arc::try_unwrap(shards).unwrap_or_else(|shared| (*shared).clone()));
             continue;
         }
-        progress.processing(Kind::from(kind).entity_type());
+        progress.processing(kind.entity_type());
         let (tx, mut rx) = mpsc::channel::<Event>(instances as usize * 2);
         let producer = scheduler.run(shards.clone(), tx);
         let consumer = async {
@@ -325,9 +323,9 @@ async fn discover(
     redactor: &Redactor,
     progress: &Progress,
     report: &mut RunReport,
-) -> Result<Vec<(EntityKind, Vec<EntityRef>)>, IngestError> {
+) -> Result<Vec<(Kind, Vec<EntityRef>)>, IngestError> {
     let mut kinds = plugin.info.entity_kinds.clone();
-    kinds.sort_by_key(|k| Kind::from(*k));
+    kinds.sort();
     kinds.dedup();
     let mut named = scheduler
         .instantiate()
@@ -338,7 +336,7 @@ async fn discover(
         if !selection.wants_kind(kind) {
             continue;
         }
-        let name = Kind::from(kind).entity_type();
+        let name = kind.entity_type();
         progress.discovering(name);
         let probe = &mut named.instance;
         let queries_before = probe.queries();
@@ -401,8 +399,8 @@ fn merge_duplicates(refs: Vec<EntityRef>, kind: &str, report: &mut RunReport) ->
 }
 
 /// The kinds of a plan's shards, in their (parent-first) order.
-fn kinds_in_order(kinds: impl Iterator<Item = EntityKind>) -> Vec<EntityKind> {
-    let mut ordered: Vec<EntityKind> = Vec::new();
+fn kinds_in_order(kinds: impl Iterator<Item = Kind>) -> Vec<Kind> {
+    let mut ordered: Vec<Kind> = Vec::new();
     for kind in kinds {
         if ordered.last() != Some(&kind) {
             ordered.push(kind);

@@ -10,10 +10,9 @@ use super::scheduler::{Event, error_kind};
 use super::select::Selection;
 use super::shard::Shard;
 use crate::caps::Redactor;
-use crate::contract::types::{Batch, Deferred, Entity, EntityKind, EntityRef};
-use crate::model::Kind;
 use crate::model::Relation;
 use crate::model::WorkCost;
+use crate::model::entity::{Batch, Deferred, Entity, EntityRef};
 use crate::report::{FailureRecord, RunReport, ShardRecord};
 use crate::sink::document::{self, ref_fqn};
 use crate::sink::{Acks, Pipeline};
@@ -61,7 +60,7 @@ impl Intake<'_> {
                 self.batch(&shards[shard], record, refs, batch, &cost, report).await?;
             }
             Event::Failed { shard, refs, error, reason, cost } => {
-                let kind = Kind::from(shards[shard].kind).entity_type();
+                let kind = shards[shard].kind.entity_type();
                 let record = self.record(&shards[shard], report);
                 add_cost(&mut report.shards[record], &cost);
                 report.count_cost(kind, &cost);
@@ -89,7 +88,7 @@ impl Intake<'_> {
                 r.ended_secs = at(ended);
                 r.cancelled += cancelled;
                 let secs = r.secs();
-                report.kind_mut(Kind::from(shards[shard].kind).entity_type()).cancelled += cancelled;
+                report.kind_mut(shards[shard].kind.entity_type()).cancelled += cancelled;
                 self.progress.processed(cancelled);
                 tracing::debug!(plugin = self.plugin, shard = %shards[shard].id, secs, "shard done");
             }
@@ -102,7 +101,7 @@ impl Intake<'_> {
     pub fn cancel(&mut self, shard: &Shard, report: &mut RunReport) {
         let record = self.record(shard, report);
         report.shards[record].cancelled += shard.refs.len();
-        report.kind_mut(Kind::from(shard.kind).entity_type()).cancelled += shard.refs.len();
+        report.kind_mut(shard.kind.entity_type()).cancelled += shard.refs.len();
         self.progress.processed(shard.refs.len());
     }
 
@@ -114,7 +113,7 @@ impl Intake<'_> {
         }
         report.shards.push(ShardRecord {
             id: shard.id.clone(),
-            kind: Kind::from(shard.kind).entity_type().to_string(),
+            kind: shard.kind.entity_type().to_string(),
             refs: shard.refs.len(),
             cost: shard.cost,
             ..ShardRecord::default()
@@ -131,16 +130,16 @@ impl Intake<'_> {
         cost: &WorkCost,
         report: &mut RunReport,
     ) -> Result<(), IngestError> {
-        let kind = Kind::from(shard.kind).entity_type();
+        let kind = shard.kind.entity_type();
         add_cost(&mut report.shards[record], cost);
         report.count_cost(kind, cost);
         let mut asked = PendingRefs::new(&refs);
         let (mut sent, mut filtered, mut failed, mut unrequested) = (0, 0, 0, 0);
         // Entities a call brings along for its own (a dashboard's charts)
         // are written first: the call's own entities name them.
-        let own_kind = Kind::from(shard.kind);
+        let own_kind = shard.kind;
         let (along, own): (Vec<Entity>, Vec<Entity>) =
-            batch.entities.into_iter().partition(|e| entity_kind(e).is_some_and(|k| Kind::from(k) < own_kind));
+            batch.entities.into_iter().partition(|e| Entity::kind(e).is_some_and(|k| k < own_kind));
         let along_len = along.len();
         // Tables this batch wrote, with their columns: its foreign keys
         // must start at one of them.
@@ -367,20 +366,6 @@ impl<'r> PendingRefs<'r> {
         left.sort();
         left
     }
-}
-
-/// The contract's kind of an entity; raw entities have none.
-fn entity_kind(entity: &Entity) -> Option<EntityKind> {
-    Some(match entity {
-        Entity::Database(_) => EntityKind::Database,
-        Entity::DatabaseSchema(_) => EntityKind::DatabaseSchema,
-        Entity::Table(_) => EntityKind::Table,
-        Entity::StoredProcedure(_) => EntityKind::StoredProcedure,
-        Entity::Dashboard(_) => EntityKind::Dashboard,
-        Entity::Chart(_) => EntityKind::Chart,
-        Entity::DataModel(_) => EntityKind::DataModel,
-        Entity::Raw(_) => return None,
-    })
 }
 
 /// An entity's kind name and its path (as refs spell it).

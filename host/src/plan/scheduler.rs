@@ -13,8 +13,8 @@
 
 use super::shard::Shard;
 use crate::caps::Grants;
-use crate::contract::types::{Batch, EntityRef, ErrorKind, Failure};
 use crate::model::WorkCost;
+use crate::model::entity::{Batch, EntityRef, ErrorKind, Failure};
 use crate::retry::RetryPolicy;
 use crate::runtime::{Fault, Instance, Plugin};
 use std::collections::{HashMap, VecDeque};

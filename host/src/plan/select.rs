@@ -3,7 +3,8 @@
 //! `useFqnForFiltering`), and the include flags.
 
 use crate::config::{DatabaseMetadataConfig, FilterPattern};
-use crate::contract::types::{EntityKind, EntityRef, Table, TableType};
+use crate::model::Kind;
+use crate::model::entity::{EntityRef, Table, TableType};
 use crate::sink::document::ref_fqn;
 
 pub struct Selection {
@@ -17,10 +18,10 @@ impl Selection {
     }
 
     /// Whether a kind is wanted at all.
-    pub fn wants_kind(&self, kind: EntityKind) -> bool {
+    pub fn wants_kind(&self, kind: Kind) -> bool {
         match kind {
-            EntityKind::Table => self.config.include_tables || self.config.include_views,
-            EntityKind::StoredProcedure => self.config.include_stored_procedures,
+            Kind::Table => self.config.include_tables || self.config.include_views,
+            Kind::StoredProcedure => self.config.include_stored_procedures,
             _ => true,
         }
     }
@@ -34,8 +35,8 @@ impl Selection {
             (
                 2,
                 match r.kind {
-                    EntityKind::Table => c.table_filter_pattern.as_ref(),
-                    EntityKind::StoredProcedure => c.stored_procedure_filter_pattern.as_ref(),
+                    Kind::Table => c.table_filter_pattern.as_ref(),
+                    Kind::StoredProcedure => c.stored_procedure_filter_pattern.as_ref(),
                     _ => None,
                 },
             ),
@@ -54,7 +55,7 @@ impl Selection {
     /// Whether a database passes `databaseFilterPattern` (by name or FQN,
     /// as `useFqnForFiltering` says).
     pub fn keeps_database(&self, name: &str) -> bool {
-        self.keeps(&EntityRef { kind: EntityKind::Database, path: vec![name.to_string()], cost: 0, key: None })
+        self.keeps(&EntityRef { kind: Kind::Database, path: vec![name.to_string()], cost: 0, key: None })
     }
 
     /// Whether a produced table passes `includeTables` / `includeViews`.
@@ -69,7 +70,7 @@ mod tests {
     use super::*;
 
     fn table_ref(path: &[&str]) -> EntityRef {
-        EntityRef { kind: EntityKind::Table, path: path.iter().map(|s| s.to_string()).collect(), cost: 1, key: None }
+        EntityRef { kind: Kind::Table, path: path.iter().map(|s| s.to_string()).collect(), cost: 1, key: None }
     }
 
     fn pattern(inc: &[&str], exc: &[&str]) -> Option<FilterPattern> {

@@ -7,8 +7,8 @@
 //! the plugin listed them in.
 
 use crate::config::ShardStrategy;
-use crate::contract::types::{EntityKind, EntityRef};
 use crate::model::Kind;
+use crate::model::entity::EntityRef;
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
@@ -31,7 +31,7 @@ impl PlannedRef {
         PlannedRef { path: r.path, cost: r.cost, key: r.key }
     }
 
-    pub fn to_ref(&self, kind: EntityKind) -> EntityRef {
+    pub fn to_ref(&self, kind: Kind) -> EntityRef {
         EntityRef { kind, path: self.path.clone(), cost: self.cost, key: self.key.clone() }
     }
 }
@@ -42,7 +42,7 @@ pub struct Shard {
     /// `<kind>-<n>`, stable for a given discovery (`table-0007`).
     pub id: String,
     #[serde(with = "kind_serde")]
-    pub kind: EntityKind,
+    pub kind: Kind,
     /// The sum of the refs' cost hints.
     pub cost: u64,
     pub refs: Vec<PlannedRef>,
@@ -66,7 +66,7 @@ pub struct Plan {
 impl Plan {
     /// Plans every kind's refs; `kinds` must already be in parent-first
     /// order, and each kind gets its own shards.
-    pub fn new(strategy: ShardStrategy, shard_size: usize, kinds: Vec<(EntityKind, Vec<EntityRef>)>) -> Plan {
+    pub fn new(strategy: ShardStrategy, shard_size: usize, kinds: Vec<(Kind, Vec<EntityRef>)>) -> Plan {
         let shard_size = shard_size.max(1);
         let mut shards = Vec::new();
         for (kind, refs) in kinds {
@@ -79,7 +79,7 @@ impl Plan {
             let width = groups.len().to_string().len().max(4);
             for (n, refs) in groups.into_iter().enumerate() {
                 let cost = refs.iter().map(|r| u64::from(r.cost)).sum();
-                shards.push(Shard { id: format!("{}-{n:0width$}", Kind::from(kind).code()), kind, cost, refs });
+                shards.push(Shard { id: format!("{}-{n:0width$}", kind.code()), kind, cost, refs });
             }
         }
         Plan { strategy, shard_size, shards }
@@ -136,18 +136,16 @@ fn by_count(refs: Vec<PlannedRef>, shard_size: usize) -> Vec<Vec<PlannedRef>> {
 
 /// Kinds by their OpenMetadata names (`databaseSchema`), as in reports.
 mod kind_serde {
-    use super::{EntityKind, Kind};
+    use super::Kind;
     use serde::{Deserialize, Deserializer, Serializer, de::Error};
 
-    pub fn serialize<S: Serializer>(kind: &EntityKind, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(Kind::from(*kind).entity_type())
+    pub fn serialize<S: Serializer>(kind: &Kind, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(kind.entity_type())
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<EntityKind, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Kind, D::Error> {
         let name = String::deserialize(d)?;
-        Kind::from_entity_type(&name)
-            .map(EntityKind::from)
-            .ok_or_else(|| D::Error::custom(format!("unknown entity kind `{name}`")))
+        Kind::from_entity_type(&name).ok_or_else(|| D::Error::custom(format!("unknown entity kind `{name}`")))
     }
 }
 
@@ -156,7 +154,7 @@ mod tests {
     use super::*;
 
     fn table(schema: &str, name: &str, cost: u32) -> EntityRef {
-        EntityRef { kind: EntityKind::Table, path: vec!["db".into(), schema.into(), name.into()], cost, key: None }
+        EntityRef { kind: Kind::Table, path: vec!["db".into(), schema.into(), name.into()], cost, key: None }
     }
 
     /// One schema of 5,000 tables and 99 of 50, with costs (column counts)
@@ -182,7 +180,7 @@ mod tests {
     fn cost_shards_are_within_ten_percent_of_ideal_on_a_skewed_catalog() {
         let refs = skewed();
         let total: u64 = refs.iter().map(|r| u64::from(r.cost)).sum();
-        let plan = Plan::new(ShardStrategy::Cost, 200, vec![(EntityKind::Table, refs)]);
+        let plan = Plan::new(ShardStrategy::Cost, 200, vec![(Kind::Table, refs)]);
         assert_eq!(plan.shards.len(), 9_950_usize.div_ceil(200));
         assert_eq!(plan.refs(), 9_950);
         let ideal = total as f64 / plan.shards.len() as f64;
@@ -204,7 +202,7 @@ mod tests {
 
     #[test]
     fn schema_strategy_gives_one_shard_per_schema() {
-        let plan = Plan::new(ShardStrategy::Schema, 200, vec![(EntityKind::Table, skewed())]);
+        let plan = Plan::new(ShardStrategy::Schema, 200, vec![(Kind::Table, skewed())]);
         assert_eq!(plan.shards.len(), 100);
         let big = plan.shards.iter().find(|s| s.refs[0].path[1] == "big").map(|s| s.refs.len());
         assert_eq!(big, Some(5_000));
@@ -216,7 +214,7 @@ mod tests {
 
     #[test]
     fn count_strategy_cuts_fixed_runs() {
-        let plan = Plan::new(ShardStrategy::Count, 300, vec![(EntityKind::Table, skewed())]);
+        let plan = Plan::new(ShardStrategy::Count, 300, vec![(Kind::Table, skewed())]);
         let sizes: Vec<usize> = plan.shards.iter().map(|s| s.refs.len()).collect();
         assert_eq!(sizes.len(), 34);
         assert!(sizes[..33].iter().all(|n| *n == 300));
@@ -226,8 +224,8 @@ mod tests {
     #[test]
     fn plans_are_deterministic_whatever_the_discovery_order() {
         for strategy in [ShardStrategy::Cost, ShardStrategy::Schema, ShardStrategy::Count] {
-            let a = Plan::new(strategy, 150, vec![(EntityKind::Table, skewed())]);
-            let b = Plan::new(strategy, 150, vec![(EntityKind::Table, reversed(skewed()))]);
+            let a = Plan::new(strategy, 150, vec![(Kind::Table, skewed())]);
+            let b = Plan::new(strategy, 150, vec![(Kind::Table, reversed(skewed()))]);
             assert_eq!(a, b, "{strategy}");
         }
     }
@@ -235,14 +233,10 @@ mod tests {
     #[test]
     fn every_ref_is_planned_exactly_once_with_stable_ids() {
         let schemas = vec![
-            EntityRef { kind: EntityKind::DatabaseSchema, path: vec!["db".into(), "a".into()], cost: 1, key: None },
-            EntityRef { kind: EntityKind::DatabaseSchema, path: vec!["db".into(), "b".into()], cost: 1, key: None },
+            EntityRef { kind: Kind::DatabaseSchema, path: vec!["db".into(), "a".into()], cost: 1, key: None },
+            EntityRef { kind: Kind::DatabaseSchema, path: vec!["db".into(), "b".into()], cost: 1, key: None },
         ];
-        let plan = Plan::new(
-            ShardStrategy::Cost,
-            64,
-            vec![(EntityKind::DatabaseSchema, schemas), (EntityKind::Table, skewed())],
-        );
+        let plan = Plan::new(ShardStrategy::Cost, 64, vec![(Kind::DatabaseSchema, schemas), (Kind::Table, skewed())]);
         assert_eq!(plan.shards[0].id, "schema-0000");
         assert_eq!(plan.shards[1].id, "table-0000");
         assert_eq!(plan.shards.last().map(|s| s.id.as_str()), Some("table-0155"));
@@ -259,7 +253,7 @@ mod tests {
         let mut refs = skewed();
         refs.truncate(10);
         refs[0].key = Some("4242".into());
-        let plan = Plan::new(ShardStrategy::Cost, 4, vec![(EntityKind::Table, refs)]);
+        let plan = Plan::new(ShardStrategy::Cost, 4, vec![(Kind::Table, refs)]);
         let text = serde_json::to_string(&plan).unwrap();
         assert!(text.contains(r#""kind":"table""#), "{text}");
         let back: Plan = serde_json::from_str(&text).unwrap();

@@ -1,10 +1,12 @@
 //! One sandboxed plugin instance: its own Store, an empty WASI context,
 //! a memory cap and a deadline on every call.
 
+use super::into_model::{IntoModel, refs_into_contract};
 use super::limits::Limits;
 use crate::caps::{CapabilityState, CapabilityView};
-use crate::contract::types::{Batch, EntityKind, EntityRef, Failure, PluginInfo};
 use crate::contract::{Connector, ConnectorPre};
+use crate::model::Kind;
+use crate::model::entity::{Batch, EntityRef, ErrorKind, Failure, PluginInfo};
 use std::fmt;
 use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, Store};
@@ -119,22 +121,23 @@ impl Instance {
     pub async fn describe(&mut self) -> Result<PluginInfo, Fault> {
         let deadline = self.limits.describe_timeout();
         let outcome = tokio::time::timeout(deadline, self.bindings.call_describe(&mut self.store)).await;
-        self.outcome_or_fault("describe", outcome)
+        self.outcome_or_fault("describe", outcome).map(IntoModel::into_model)
     }
 
     /// The refs of one kind: those the plugin emitted in pages while the
     /// call ran, then those it returned.
-    pub async fn discover(&mut self, config: &str, kind: EntityKind) -> Result<Result<Vec<EntityRef>, Failure>, Fault> {
+    pub async fn discover(&mut self, config: &str, kind: Kind) -> Result<Result<Vec<EntityRef>, Failure>, Fault> {
         let deadline = self.limits.call_timeout();
         self.store.data_mut().caps.discovery.open(self.limits.max_refs);
-        let call = self.bindings.call_discover(&mut self.store, config, kind);
+        let call = self.bindings.call_discover(&mut self.store, config, kind.into());
         let outcome = tokio::time::timeout(deadline, call).await;
-        let mut refs = self.store.data_mut().caps.discovery.take();
-        let returned = self.outcome_or_fault("discover", outcome)?;
+        // Same layout on both sides: the conversion reuses the list's memory.
+        let mut refs = self.store.data_mut().caps.discovery.take().into_model();
+        let returned = self.outcome_or_fault("discover", outcome)?.into_model();
         Ok(returned.and_then(|more| {
             if (refs.len() + more.len()) as u64 > self.limits.max_refs {
                 return Err(Failure {
-                    kind: crate::contract::types::ErrorKind::Config,
+                    kind: ErrorKind::Config,
                     message: format!(
                         "discover listed more than {} references (weir.limits.maxRefs)",
                         self.limits.max_refs
@@ -148,9 +151,10 @@ impl Instance {
 
     pub async fn process(&mut self, config: &str, refs: &[EntityRef]) -> Result<Result<Batch, Failure>, Fault> {
         let deadline = self.limits.call_timeout();
-        let call = self.bindings.call_process(&mut self.store, config, refs);
+        let refs = refs_into_contract(refs);
+        let call = self.bindings.call_process(&mut self.store, config, &refs);
         let outcome = tokio::time::timeout(deadline, call).await;
-        self.outcome_or_fault("process", outcome)
+        self.outcome_or_fault("process", outcome).map(IntoModel::into_model)
     }
 
     /// Names the shard later log lines of this instance belong to.

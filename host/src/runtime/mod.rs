@@ -13,7 +13,7 @@ mod limits;
 
 use crate::caps::{self, CapabilityState, Grants};
 use crate::contract::ConnectorPre;
-use crate::contract::types::PluginInfo;
+use crate::model::entity::PluginInfo;
 pub use cache::{CompileCache, LoadOutcome};
 use engine::EpochTicker;
 pub use instance::{Fault, Instance};

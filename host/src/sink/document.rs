@@ -2,8 +2,8 @@
 //! documents keyed by FQN. Every sink writes these same documents.
 
 use super::data_types::is_data_type;
-use crate::contract::types::{
-    Column, ConstraintKind, Deferred, Entity, EntityKind, ForeignKey, LineageEdge, Partitioning, Table, TableType,
+use crate::model::entity::{
+    Column, ConstraintKind, Deferred, Entity, ForeignKey, LineageEdge, Partitioning, Table, TableType,
 };
 use crate::model::fqn::{self, FqnError};
 use crate::model::{Kind, Relation};
@@ -115,13 +115,13 @@ fn data_model_fqn(service: &str, name: &str) -> Result<String, FqnError> {
 
 /// The FQN of an entity of `kind` at `path` in `service`, as its document
 /// has it.
-fn kind_fqn(service: &str, kind: EntityKind, path: &[String]) -> Result<String, DocumentError> {
-    let parts = Kind::from(kind).path_len();
+fn kind_fqn(service: &str, kind: Kind, path: &[String]) -> Result<String, DocumentError> {
+    let parts = kind.path_len();
     if path.len() != parts {
         return Err(DocumentError::Path(path.to_vec(), parts));
     }
     match kind {
-        EntityKind::DataModel => Ok(data_model_fqn(service, &path[0])?),
+        Kind::DataModel => Ok(data_model_fqn(service, &path[0])?),
         _ => Ok(path_fqn(service, path)?),
     }
 }
@@ -450,8 +450,8 @@ fn lineage(service: &str, edge: &LineageEdge) -> Result<Relation, DocumentError>
         return Err(DocumentError::ForeignEdge { from, to, service: service.to_string() });
     }
     let mut body = Map::new();
-    body.insert("fromEntity".into(), json!({ "type": Kind::from(edge.from_kind).entity_type(), "fqn": from }));
-    body.insert("toEntity".into(), json!({ "type": Kind::from(edge.to_kind).entity_type(), "fqn": to }));
+    body.insert("fromEntity".into(), json!({ "type": edge.from_kind.entity_type(), "fqn": from }));
+    body.insert("toEntity".into(), json!({ "type": edge.to_kind.entity_type(), "fqn": to }));
     put(&mut body, "sqlQuery", edge.sql.clone());
     Ok(Relation::Lineage { from, to, body: Value::Object(body) })
 }

@@ -8,7 +8,7 @@ use super::client::HttpClient;
 use super::origin::{AllowedOrigin, Grant, OriginError, OriginPolicy, origin_of};
 use super::secrets::ConnectionSecrets;
 use crate::caps::Redactor;
-use crate::contract::types::Capability;
+use crate::model::entity::Capability;
 use crate::retry::RetryPolicy;
 use std::sync::Arc;
 use thiserror::Error;

@@ -3,7 +3,7 @@
 //! connection can serve. The server is checked here, once per run.
 
 use super::{ConnectionKeys, DatabaseFilter, QueryLimits, SqlError, SqlGrants, SqlServer, SqlSettings};
-use crate::contract::types::Capability;
+use crate::model::entity::Capability;
 use std::path::Path;
 
 /// What the workflow says about the plugin's database.
