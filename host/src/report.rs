@@ -15,6 +15,10 @@ pub struct FailureRecord {
     /// `transient`, `permanent`, `config`, `denied`, `fault` or `invalid`.
     pub error: String,
     pub reason: String,
+    /// The cause may pass: a later run may write it (a source or sink that
+    /// was down after the retries). Such a failure makes exit status 75.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub may_pass: bool,
     /// The shard it was processed in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,

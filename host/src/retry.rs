@@ -74,6 +74,32 @@ impl Backoff<'_> {
     }
 }
 
+/// Whether a database error may pass if the same work runs again later:
+/// the server was unreachable, shutting down, out of connections or
+/// resources, or the work lost a serialization race. A refusal (a wrong
+/// password, a missing database or table, bad SQL) will not pass.
+pub fn sqlx_error_may_pass(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            match code.parse::<u32>() {
+                // SQLite's (extended) codes: busy and locked, another
+                // writer holds the file. PostgreSQL's have five characters.
+                Ok(sqlite) if code.len() < 5 => matches!(sqlite & 0xff, 5 | 6),
+                // PostgreSQL: class 08 connection exception, 53 insufficient
+                // resources, 57P0x shutdowns, 40001/40P01 lost races.
+                _ => {
+                    code.starts_with("08")
+                        || code.starts_with("53")
+                        || ["57P01", "57P02", "57P03", "40001", "40P01"].contains(&code.as_ref())
+                }
+            }
+        }
+        _ => false,
+    }
+}
+
 /// A `Retry-After` header's value in delta-seconds. The HTTP-date form is
 /// not read: no server weir talks to sends it, and a wrong clock would turn
 /// it into no wait or an hour's.

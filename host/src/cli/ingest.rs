@@ -44,8 +44,12 @@ pub fn finish(report: &RunReport, json_path: Option<&std::path::Path>, ui: Ui) -
         report.print_summary(&mut std::io::stdout().lock())?;
     }
     if report.failed() > 0 {
-        eprintln!("error: {} of {} entities failed; the rest were written", report.failed(), report.found());
-        return Ok(ExitCode::from(2));
+        let passing = report.failures.iter().filter(|f| f.may_pass).count();
+        let may_pass = match passing {
+            0 => String::new(),
+            n => format!(" ({n} for a cause that may pass: try again later)"),
+        };
+        eprintln!("error: {} of {} entities failed{may_pass}; the rest were written", report.failed(), report.found());
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitCode::from(super::exit::of_report(report)))
 }

@@ -2,6 +2,7 @@
 
 mod bench;
 mod catalog;
+mod exit;
 mod ingest;
 mod plugin;
 mod quickstart;
@@ -104,10 +105,13 @@ pub struct Ui {
     pub quiet: bool,
 }
 
-/// The cause chain joined, redacted, on stderr; exit status 1.
+/// The cause chain joined, redacted, on stderr; exit status 75 when the
+/// cause may pass, else 1.
 fn fail(err: anyhow::Error) -> ExitCode {
-    eprintln!("error: {}", weir::logging::redact(&format!("{err:#}")));
-    ExitCode::from(1)
+    let code = exit::of_error(&err);
+    let retry = if code == exit::MAY_PASS { " (this may pass: try again later)" } else { "" };
+    eprintln!("error: {}{retry}", weir::logging::redact(&format!("{err:#}")));
+    ExitCode::from(code)
 }
 
 fn init_logging(cli: &Cli) {

@@ -11,7 +11,7 @@ use crate::caps::sql::SqlError;
 use crate::caps::sql::grant::SqlWorkflow;
 use crate::caps::{self, Grants, Redactor};
 use crate::config::Workflow;
-use crate::model::entity::EntityRef;
+use crate::model::entity::{EntityRef, ErrorKind};
 use crate::model::{Kind, Relation, ServiceKind};
 use crate::report::{FailureRecord, RunReport};
 use crate::runtime::{Fault, Plugin, Runtime, RuntimeError, RuntimeOptions};
@@ -53,8 +53,31 @@ pub enum IngestError {
     SinkSetup(#[from] SinkSetupError),
     #[error(transparent)]
     Http(#[from] HttpGrantError),
+    /// `may_pass`: the plugin called the failure transient (its database
+    /// went away, say); a fault or any other failure will not pass.
     #[error("discover {kind}: {reason}")]
-    Discover { kind: &'static str, reason: String },
+    Discover { kind: &'static str, reason: String, may_pass: bool },
+}
+
+impl IngestError {
+    /// Whether running the same work again later may succeed: a database,
+    /// sink or state store that was unreachable or busy after the retries.
+    /// Not a wrong config, a refused login or a plugin that will not load.
+    /// It is what sets exit status 75 apart from 1.
+    pub fn may_pass(&self) -> bool {
+        match self {
+            IngestError::Sql(e) => e.may_pass(),
+            IngestError::Catalog(e) => e.may_pass(),
+            IngestError::Sink(e) => e.may_pass(),
+            IngestError::State(e) => e.may_pass(),
+            IngestError::SinkSetup(e) => e.may_pass(),
+            IngestError::Discover { may_pass, .. } => *may_pass,
+            IngestError::NoPlugin { .. }
+            | IngestError::PluginFile { .. }
+            | IngestError::Runtime(_)
+            | IngestError::Http(_) => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -265,6 +288,7 @@ async fn apply_deferred(sink: &Sink, state: &StateStore, report: &mut RunReport)
             kind: r.kind().to_string(),
             error: "unresolved".into(),
             reason: format!("foreign key {}: {problem}", r.name()),
+            may_pass: false,
             shard: None,
         }));
         let unresolved = sink.apply_relations(&run_id, &relations).await?;
@@ -275,6 +299,7 @@ async fn apply_deferred(sink: &Sink, state: &StateStore, report: &mut RunReport)
             kind: u.kind.to_string(),
             error: "unresolved".into(),
             reason: u.reason,
+            may_pass: false,
             shard: None,
         }));
     }
@@ -327,10 +352,11 @@ async fn discover(
     let mut kinds = plugin.info.entity_kinds.clone();
     kinds.sort();
     kinds.dedup();
-    let mut named = scheduler
-        .instantiate()
-        .await
-        .map_err(|f| IngestError::Discover { kind: "(instance)", reason: f.to_string() })?;
+    let mut named = scheduler.instantiate().await.map_err(|f| IngestError::Discover {
+        kind: "(instance)",
+        reason: f.to_string(),
+        may_pass: false,
+    })?;
     let mut discovered = Vec::new();
     for kind in kinds {
         if !selection.wants_kind(kind) {
@@ -343,7 +369,11 @@ async fn discover(
         let refs = match probe.discover(config, kind).await {
             Ok(Ok(refs)) => refs,
             Ok(Err(failure)) => {
-                return Err(IngestError::Discover { kind: name, reason: redactor.redact(&failure.message) });
+                return Err(IngestError::Discover {
+                    kind: name,
+                    reason: redactor.redact(&failure.message),
+                    may_pass: failure.kind == ErrorKind::Transient,
+                });
             }
             Err(fault) => return Err(discover_fault(name, fault, redactor)),
         };
@@ -486,7 +516,7 @@ fn warn_ignored_keys(workflow: &Workflow, report: &mut RunReport) {
 }
 
 fn discover_fault(kind: &'static str, fault: Fault, redactor: &Redactor) -> IngestError {
-    IngestError::Discover { kind, reason: redactor.redact(&fault.to_string()) }
+    IngestError::Discover { kind, reason: redactor.redact(&fault.to_string()), may_pass: false }
 }
 
 /// Seconds since the previous lap.

@@ -74,6 +74,7 @@ impl Intake<'_> {
                         kind: kind.to_string(),
                         error: error.to_string(),
                         reason: reason.clone(),
+                        may_pass: error == TRANSIENT,
                         shard: Some(shards[shard].id.clone()),
                     });
                 }
@@ -205,6 +206,7 @@ impl Intake<'_> {
                     kind: "foreignKey".into(),
                     error: "invalid".into(),
                     reason: format!("foreign key {}: {problem}", fk.name.as_deref().unwrap_or("(unnamed)")),
+                    may_pass: false,
                     shard: Some(shard.id.clone()),
                 });
                 continue;
@@ -219,6 +221,7 @@ impl Intake<'_> {
                     kind: "relation".into(),
                     error: "invalid".into(),
                     reason: err.to_string(),
+                    may_pass: false,
                     shard: Some(shard.id.clone()),
                 }),
             }
@@ -277,8 +280,14 @@ impl Intake<'_> {
                 counts.failed += 1;
             }
             tracing::warn!(plugin = self.plugin, entity = %f.fqn, error = "sink", "{}", f.reason);
-            let record =
-                FailureRecord { entity: f.fqn, kind: f.kind, error: "sink".into(), reason: f.reason, shard: None };
+            let record = FailureRecord {
+                entity: f.fqn,
+                kind: f.kind,
+                error: "sink".into(),
+                reason: f.reason,
+                may_pass: f.may_pass,
+                shard: None,
+            };
             if f.requested {
                 report.failures.push(record);
             } else {
@@ -322,8 +331,19 @@ impl Intake<'_> {
     }
 }
 
+/// The report's name for a plugin's transient failure, the one kind of
+/// entity failure a later run may not meet.
+const TRANSIENT: &str = "transient";
+
 fn failure(shard: &Shard, entity: String, kind: &str, error: &str, reason: String) -> FailureRecord {
-    FailureRecord { entity, kind: kind.to_string(), error: error.to_string(), reason, shard: Some(shard.id.clone()) }
+    FailureRecord {
+        entity,
+        kind: kind.to_string(),
+        error: error.to_string(),
+        reason,
+        may_pass: error == TRANSIENT,
+        shard: Some(shard.id.clone()),
+    }
 }
 
 fn add_cost(record: &mut ShardRecord, cost: &WorkCost) {

@@ -46,6 +46,17 @@ impl SinkError {
         }
     }
 
+    /// Whether the write may succeed if the run is tried again later: a
+    /// server down or busy after the retries, not a refusal. What decides
+    /// between exit status 2 (not worth retrying) and 75.
+    pub fn may_pass(&self) -> bool {
+        match self {
+            SinkError::Catalog(e) => e.may_pass(),
+            SinkError::OpenMetadata(e) => e.may_pass(),
+            SinkError::File(_) | SinkError::Stopped => false,
+        }
+    }
+
     /// How long the sink asked to be left alone, when it said.
     pub fn retry_after(&self) -> Option<Duration> {
         None

@@ -64,6 +64,9 @@ pub struct SinkFailure {
     /// run's accounting) or was sent unasked.
     pub requested: bool,
     pub reason: String,
+    /// The write failed for a reason that may pass (the server down after
+    /// the retries), not because the sink refused the document.
+    pub may_pass: bool,
 }
 
 /// What the sink did with the documents sent since the last flush.
@@ -208,7 +211,7 @@ async fn write_batch(sink: Arc<Sink>, run_id: Arc<str>, batch: Vec<Item>, retry:
             Ok(rejected) => {
                 for (doc, requested) in docs.iter().zip(&requested) {
                     match rejected.get(&doc.fqn) {
-                        Some(reason) => acks.failures.push(failure(doc, *requested, reason.clone())),
+                        Some(reason) => acks.failures.push(failure(doc, *requested, reason.clone(), false)),
                         None => {
                             acks.written_total += 1;
                             if *requested {
@@ -228,16 +231,18 @@ async fn write_batch(sink: Arc<Sink>, run_id: Arc<str>, batch: Vec<Item>, retry:
             }
             Err(err) => {
                 let reason = err.to_string();
+                let may_pass = err.may_pass();
                 tracing::error!(sink = sink.name(), documents = docs.len(), "{reason}");
-                acks.failures.extend(docs.iter().zip(&requested).map(|(d, r)| failure(d, *r, reason.clone())));
+                acks.failures
+                    .extend(docs.iter().zip(&requested).map(|(d, r)| failure(d, *r, reason.clone(), may_pass)));
                 return acks;
             }
         }
     }
 }
 
-fn failure(doc: &Document, requested: bool, reason: String) -> SinkFailure {
-    SinkFailure { kind: doc.kind.clone(), fqn: doc.fqn.clone(), requested, reason }
+fn failure(doc: &Document, requested: bool, reason: String, may_pass: bool) -> SinkFailure {
+    SinkFailure { kind: doc.kind.clone(), fqn: doc.fqn.clone(), requested, reason, may_pass }
 }
 
 #[cfg(test)]

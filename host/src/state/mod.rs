@@ -25,6 +25,18 @@ pub enum StateError {
     Corrupt { path: String, reason: String },
 }
 
+impl StateError {
+    /// Whether the same work may succeed later (the store busy or gone).
+    pub fn may_pass(&self) -> bool {
+        match self {
+            StateError::Open { source, .. } | StateError::Query { source, .. } => {
+                crate::retry::sqlx_error_may_pass(source)
+            }
+            StateError::Corrupt { .. } => false,
+        }
+    }
+}
+
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS deferred (
     run_id TEXT NOT NULL,

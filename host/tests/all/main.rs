@@ -9,6 +9,7 @@ mod common;
 
 mod bench;
 mod catalog_runs;
+mod exit_status;
 mod file_sink;
 mod host_memory;
 mod integrity;

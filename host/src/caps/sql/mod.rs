@@ -95,12 +95,21 @@ impl QueryLimits {
 
 #[derive(Debug, Error)]
 pub enum SqlError {
+    /// `may_pass`: the server could not be reached or was not ready (it
+    /// may be later), as opposed to refusing the login or the database.
     #[error("cannot connect to {target}: {reason}")]
-    Connect { target: String, reason: String },
+    Connect { target: String, reason: String, may_pass: bool },
     /// The server answered, but weir will not hand this connection to a
     /// plugin (a PostgreSQL role that can do more than read).
     #[error("refusing the connection to {target}: {reason}")]
     Refused { target: String, reason: String },
+}
+
+impl SqlError {
+    /// Whether running again later may succeed.
+    pub fn may_pass(&self) -> bool {
+        matches!(self, SqlError::Connect { may_pass: true, .. })
+    }
 }
 
 /// A server the run reaches, checked once when the run starts; the pool of
@@ -124,7 +133,7 @@ impl SqlServer {
         settings: &SqlSettings,
         max_connections: u32,
     ) -> Result<(SqlServer, Vec<String>), SqlError> {
-        let failed = |reason: String| SqlError::Connect { target: target.describe(), reason };
+        let failed = |reason: String, may_pass: bool| SqlError::Connect { target: target.describe(), reason, may_pass };
         match target {
             SqlTarget::Postgres(target) => {
                 let (server, warnings) = PgServer::connect(target, limits, settings, max_connections).await?;
@@ -133,7 +142,7 @@ impl SqlServer {
             SqlTarget::Mssql(target) => {
                 let server = SqlServer::Mssql { target: target.clone(), limits: limits.clone(), max_connections };
                 if let Some(SqlSource::Mssql(pool)) = server.source(None) {
-                    pool.check().await.map_err(failed)?;
+                    pool.check().await.map_err(|e| failed(e.reason, e.may_pass))?;
                 }
                 Ok((server, Vec::new()))
             }
@@ -142,8 +151,8 @@ impl SqlServer {
                 let check = async { pool.connect_options().connect().await?.close().await };
                 match tokio::time::timeout(limits.connect_timeout, check).await {
                     Ok(Ok(())) => {}
-                    Ok(Err(err)) => return Err(failed(err.to_string())),
-                    Err(_) => return Err(failed("no answer in time (weir.limits.connectTimeoutSecs)".into())),
+                    Ok(Err(err)) => return Err(failed(err.to_string(), crate::retry::sqlx_error_may_pass(&err))),
+                    Err(_) => return Err(failed("no answer in time (weir.limits.connectTimeoutSecs)".into(), true)),
                 }
                 Ok((SqlServer::Sqlite { path: path.clone(), max_connections }, Vec::new()))
             }
@@ -191,6 +200,7 @@ impl SqlSource {
         server.source(None).ok_or_else(|| SqlError::Connect {
             target: target.describe(),
             reason: "the engine has no database to open".into(),
+            may_pass: false,
         })
     }
 

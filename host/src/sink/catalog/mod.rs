@@ -39,6 +39,18 @@ pub enum CatalogError {
     Ambiguous { fqn: String, kinds: String },
 }
 
+impl CatalogError {
+    /// Whether the same work may succeed later (the file busy).
+    pub fn may_pass(&self) -> bool {
+        match self {
+            CatalogError::Open { source, .. } | CatalogError::Write(source) | CatalogError::Read(source) => {
+                crate::retry::sqlx_error_may_pass(source)
+            }
+            _ => false,
+        }
+    }
+}
+
 /// A relation that could not be applied, and why.
 #[derive(Debug, Clone)]
 pub struct Unresolved {

@@ -24,6 +24,16 @@ pub enum OpenMetadataError {
 }
 
 impl OpenMetadataError {
+    /// Whether the same request may succeed later: the server was down,
+    /// busy or unreachable (after the client's own retries), not refusing.
+    pub fn may_pass(&self) -> bool {
+        match self {
+            OpenMetadataError::Status { status, .. } => *status == 429 || *status >= 500,
+            OpenMetadataError::Transport { .. } => true,
+            OpenMetadataError::Answer { .. } | OpenMetadataError::Client(_) => false,
+        }
+    }
+
     pub fn status(&self) -> Option<u16> {
         match self {
             OpenMetadataError::Status { status, .. } => Some(*status),

@@ -36,6 +36,13 @@ pub enum SinkSetupError {
     Client(#[from] OpenMetadataError),
 }
 
+impl SinkSetupError {
+    /// Whether setting up may succeed later (the server was unreachable).
+    pub fn may_pass(&self) -> bool {
+        matches!(self, SinkSetupError::Client(e) if e.may_pass())
+    }
+}
+
 pub struct OpenMetadataSink {
     client: Client,
     /// OpenMetadata's `serviceType` for the service (`Postgres`).
@@ -308,6 +315,16 @@ pub enum SinkError {
     Server(#[from] OpenMetadataError),
     #[error(transparent)]
     State(#[from] StateError),
+}
+
+impl SinkError {
+    /// Whether the write may succeed later.
+    pub fn may_pass(&self) -> bool {
+        match self {
+            SinkError::Server(e) => e.may_pass(),
+            SinkError::State(e) => e.may_pass(),
+        }
+    }
 }
 
 /// The failed items of a `BulkOperationResult`, by FQN. An item names its

@@ -59,6 +59,11 @@ impl TestDb {
     }
 
     /// `host:port` of the server, for workflow files.
+    /// The role weir connects as.
+    pub fn reader(&self) -> &str {
+        &self.reader
+    }
+
     pub fn host_port(&self) -> String {
         let url = admin_url();
         let after_at = url.rsplit_once('@').map(|(_, r)| r).unwrap_or(&url);

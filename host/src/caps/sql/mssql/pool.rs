@@ -45,7 +45,7 @@ impl MssqlPool {
 
     /// Connects once now, so that a wrong host or password fails the run up
     /// front; the connection is kept for the first statement.
-    pub async fn check(&self) -> Result<(), String> {
+    pub async fn check(&self) -> Result<(), ConnectError> {
         let client = connect(&self.inner.target, &self.inner.limits).await?;
         self.inner.put_back(client);
         Ok(())
@@ -60,7 +60,7 @@ impl MssqlPool {
         let idle = self.inner.idle.lock().ok().and_then(|mut idle| idle.pop());
         let client = match idle {
             Some(client) => client,
-            None => connect(&self.inner.target, &self.inner.limits).await?,
+            None => connect(&self.inner.target, &self.inner.limits).await.map_err(|e| e.reason)?,
         };
         Ok(MssqlConnection { client: Some(client), pool: self.inner.clone(), _permit: permit })
     }
@@ -89,7 +89,14 @@ impl Inner {
 /// deadline (tiberius's handshake timeout does not cover the TCP connect).
 /// Follows one routing answer (an availability group listener sending a
 /// read-only session to a secondary, or Azure's gateway).
-async fn connect(target: &MssqlTarget, limits: &QueryLimits) -> Result<TdsClient, String> {
+/// Why a connection could not be made, and whether trying later may work
+/// (the server unreachable or slow, not a refused login).
+pub struct ConnectError {
+    pub reason: String,
+    pub may_pass: bool,
+}
+
+async fn connect(target: &MssqlTarget, limits: &QueryLimits) -> Result<TdsClient, ConnectError> {
     let deadline = limits.connect_timeout;
     let attempt = async {
         match open(target).await {
@@ -103,8 +110,14 @@ async fn connect(target: &MssqlTarget, limits: &QueryLimits) -> Result<TdsClient
     };
     match tokio::time::timeout(deadline, attempt).await {
         Ok(Ok(client)) => Ok(client),
-        Ok(Err(err)) => Err(err.to_string()),
-        Err(_) => Err(format!("no answer within {} s (weir.limits.connectTimeoutSecs)", deadline.as_secs())),
+        Ok(Err(err)) => {
+            let may_pass = matches!(err, tiberius::error::Error::Io { .. });
+            Err(ConnectError { reason: err.to_string(), may_pass })
+        }
+        Err(_) => Err(ConnectError {
+            reason: format!("no answer within {} s (weir.limits.connectTimeoutSecs)", deadline.as_secs()),
+            may_pass: true,
+        }),
     }
 }
 
@@ -147,7 +160,7 @@ impl MssqlConnection {
             Some(client) => client,
             None => connect(&self.pool.target, &self.pool.limits)
                 .await
-                .map_err(|reason| failure(ErrorKind::Transient, format!("reconnecting: {reason}")))?,
+                .map_err(|e| failure(ErrorKind::Transient, format!("reconnecting: {}", e.reason)))?,
         };
         let mut client = client;
         let read = tokio::time::timeout(limits.statement_timeout, fetch(&mut client, statement, params, limits)).await;

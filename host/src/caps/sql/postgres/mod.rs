@@ -83,7 +83,7 @@ impl PgServer {
         settings: &SqlSettings,
         wanted: u32,
     ) -> Result<(Arc<PgServer>, Vec<String>), SqlError> {
-        let failed = |reason: String| SqlError::Connect { target: target.describe(), reason };
+        let failed = |reason: String, may_pass: bool| SqlError::Connect { target: target.describe(), reason, may_pass };
         let options = target.options(&target.database, limits);
         // One direct connection, not a pool: a pool retries a refused
         // connection until its acquire timeout, which would hide a typo in
@@ -96,12 +96,12 @@ impl PgServer {
         };
         let facts = match tokio::time::timeout(limits.connect_timeout, inspect).await {
             Ok(Ok(facts)) => facts,
-            Ok(Err(err)) => return Err(failed(err.to_string())),
+            Ok(Err(err)) => return Err(failed(err.to_string(), crate::retry::sqlx_error_may_pass(&err))),
             Err(_) => {
-                return Err(failed(format!(
-                    "no answer within {} s (weir.limits.connectTimeoutSecs)",
-                    limits.connect_timeout.as_secs()
-                )));
+                return Err(failed(
+                    format!("no answer within {} s (weir.limits.connectTimeoutSecs)", limits.connect_timeout.as_secs()),
+                    true,
+                ));
             }
         };
         let mut warnings = Vec::new();
