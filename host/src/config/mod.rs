@@ -398,10 +398,15 @@ pub struct WeirSettings {
     /// Outbound HTTP for plugins: granted origins and limits.
     #[serde(default)]
     pub http: HttpSettings,
-    /// The run state store (deferred records); default `state.db` in the
-    /// user's state directory (`$WEIR_STATE_DIR` overrides it).
+    /// The run state store (deferred records) as a SQLite file; default
+    /// `state.db` in the user's state directory (`$WEIR_STATE_DIR`
+    /// overrides it).
     #[serde(default)]
     pub state_path: Option<PathBuf>,
+    /// The run state store on PostgreSQL (`postgres://user:pw@host/db`),
+    /// shared by every process of a run; instead of `statePath`.
+    #[serde(default)]
+    pub state_store: Option<Secret>,
     #[serde(default)]
     pub limits: Limits,
     /// What the host accepts of a database connection (`allowPrivilegedRole`,
@@ -507,6 +512,24 @@ impl Workflow {
         if self.weir.shard_size == Some(0) {
             return Err(invalid("weir.shardSize", "must be at least 1".into()));
         }
+        if let Some(url) = &self.weir.state_store {
+            if self.weir.state_path.is_some() {
+                return Err(invalid(
+                    "weir.stateStore",
+                    "set weir.stateStore (a PostgreSQL URL) or weir.statePath (a SQLite file), not both".into(),
+                ));
+            }
+            let url = url.expose();
+            let parsed = reqwest::Url::parse(url).ok().filter(|u| ["postgres", "postgresql"].contains(&u.scheme()));
+            if parsed.as_ref().and_then(|u| u.host_str()).is_none() {
+                return Err(invalid(
+                    "weir.stateStore",
+                    "takes a PostgreSQL URL, postgres://user:password@host:5432/database; for a SQLite file \
+                     set weir.statePath instead"
+                        .into(),
+                ));
+            }
+        }
         self.source
             .service_connection
             .config
@@ -593,11 +616,41 @@ impl Workflow {
     /// Every secret in the file, for redaction.
     pub fn secrets(&self) -> Vec<String> {
         let mut secrets = self.source.service_connection.config.secrets();
+        if let Some(url) = &self.weir.state_store {
+            // The whole URL, and its password as written and as meant.
+            secrets.push(url.expose().to_string());
+            if let Some(password) = reqwest::Url::parse(url.expose()).ok().and_then(|u| u.password().map(String::from))
+            {
+                secrets.push(percent_decoded(&password));
+                secrets.push(password);
+            }
+        }
         if let Some(token) = self.server().and_then(|s| s.security_config.as_ref()).and_then(|s| s.jwt_token.as_ref()) {
             secrets.push(token.expose().to_string());
         }
         secrets
     }
+}
+
+/// `%XX` escapes of a URL part turned back into the bytes they stand for.
+fn percent_decoded(part: &str) -> String {
+    let bytes = part.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// How refs are grouped into shards (`weir.shardStrategy`).

@@ -261,3 +261,22 @@ fn the_mssql_example_parses_and_its_password_stays_out_of_the_plugin_config() {
     let target = wf.source.service_connection.config.sql_keys().target("mssql", None);
     assert!(matches!(target, Some(SqlTarget::Mssql(t)) if t.port == 1433 && t.encryption == Encryption::Full));
 }
+
+#[test]
+fn a_postgres_state_store_is_a_url_its_password_redacted_and_never_beside_a_state_path() {
+    let url = "postgres://weir:p%40ss-Word9@state.db.internal:5432/weir";
+    let wf = Workflow::parse(&format!("{MINIMAL}weir:\n  stateStore: {url}\n"), "wf.yaml").unwrap();
+    assert_eq!(wf.weir.state_store.as_ref().map(Secret::expose), Some(url));
+    let secrets = wf.secrets();
+    for secret in [url, "p%40ss-Word9", "p@ss-Word9"] {
+        assert!(secrets.contains(&secret.to_string()), "{secret} is redacted: {secrets:?}");
+    }
+    assert!(!format!("{:?}", wf.weir).contains("Word9"), "Debug shows no password");
+
+    let err = parse_err(&format!("{MINIMAL}weir:\n  stateStore: {url}\n  statePath: /tmp/state.db\n"));
+    assert!(err.contains("weir.stateStore") && err.contains("not both"), "{err}");
+    for wrong in ["/var/lib/weir/state.db", "sqlite://state.db", "postgres://"] {
+        let err = parse_err(&format!("{MINIMAL}weir:\n  stateStore: \"{wrong}\"\n"));
+        assert!(err.contains("weir.stateStore") && err.contains("weir.statePath"), "{wrong}: {err}");
+    }
+}

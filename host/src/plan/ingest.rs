@@ -126,8 +126,10 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
     warn_ignored_keys(workflow, &mut report);
 
     let grants = grant(workflow, &plugin, &limits, instances, redactor.clone(), options, &mut report).await?;
-    let state_path = settings.state_path.clone().unwrap_or_else(StateStore::default_path);
-    let state = Arc::new(StateStore::open(&state_path).await?);
+    let state = Arc::new(match &settings.state_store {
+        Some(url) => StateStore::open_postgres(url.expose()).await?,
+        None => StateStore::open(&settings.state_path.clone().unwrap_or_else(StateStore::default_path)).await?,
+    });
     state.begin_run(&report.run_id, &service).await?;
     let run_id: Arc<str> = Arc::from(report.run_id.as_str());
     let sink = Arc::new(open_sink(workflow, options, &state, &run_id).await?);

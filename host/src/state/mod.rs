@@ -5,15 +5,28 @@
 //! them on disk, and a finalize step in another process can apply them
 //! later.
 //!
-//! One SQLite file: `weir.statePath`, else `state.db` in the user's state
-//! directory ([`StateStore::default_path`]). Records are kept per run and
-//! removed once phase 2 has applied them.
+//! Two engines, one set of queries: a SQLite file (`weir.statePath`, else
+//! `state.db` in the user's state directory, [`StateStore::default_path`])
+//! for runs on one machine, or a PostgreSQL database (`weir.stateStore:
+//! postgres://...`) that every process of a run shares, pods on other
+//! machines included. Records are kept per run and removed once phase 2
+//! has applied them.
+
+mod process;
+mod schema;
 
 use crate::model::Relation;
+use process::Process;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{Connection, QueryBuilder, Row};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
 use thiserror::Error;
+
+use crate::sqlite_file::{self, WRITE};
 
 #[derive(Debug, Error)]
 pub enum StateError {
@@ -23,6 +36,8 @@ pub enum StateError {
     Query { path: String, source: sqlx::Error },
     #[error("state store {path}: a stored record is not readable: {reason}")]
     Corrupt { path: String, reason: String },
+    #[error("state store {path}: {reason}")]
+    Unusable { path: String, reason: String },
 }
 
 impl StateError {
@@ -32,59 +47,69 @@ impl StateError {
             StateError::Open { source, .. } | StateError::Query { source, .. } => {
                 crate::retry::sqlx_error_may_pass(source)
             }
-            StateError::Corrupt { .. } => false,
+            StateError::Corrupt { .. } | StateError::Unusable { .. } => false,
         }
     }
 }
 
-const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS deferred (
-    run_id TEXT NOT NULL,
-    seq    INTEGER NOT NULL,
-    kind   TEXT NOT NULL,
-    owner  TEXT NOT NULL,
-    target TEXT NOT NULL,
-    record TEXT NOT NULL,
-    PRIMARY KEY (run_id, seq)
-);
-CREATE TABLE IF NOT EXISTS document (
-    run_id TEXT NOT NULL,
-    fqn    TEXT NOT NULL,
-    body   TEXT NOT NULL,
-    PRIMARY KEY (run_id, fqn)
-);
--- The column names of each table a run wrote, for checking the far end
--- of its foreign keys in phase 2.
-CREATE TABLE IF NOT EXISTS table_columns (
-    run_id  TEXT NOT NULL,
-    fqn     TEXT NOT NULL,
-    columns TEXT NOT NULL,
-    PRIMARY KEY (run_id, fqn)
-);
-CREATE TABLE IF NOT EXISTS run (
-    run_id        TEXT PRIMARY KEY,
-    service       TEXT NOT NULL,
-    host          TEXT NOT NULL,
-    pid           INTEGER NOT NULL,
-    -- when the process started (Linux /proc), so a reused pid is told apart
-    process_start TEXT NOT NULL,
-    started_at    TEXT NOT NULL
-);
-PRAGMA user_version = 2;
-"#;
-
-use crate::sqlite_file::{self, WRITE};
-
 /// Rows per insert: SQLite caps a statement's bound parameters.
 const ROWS_PER_INSERT: usize = 500;
 
+/// Sessions one process holds on a PostgreSQL store: its writes come from
+/// the sink pipeline's workers and phase 2, a few at a time.
+const PG_SESSIONS: u32 = 4;
+
+/// How long opening a PostgreSQL store waits for an answer.
+const PG_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// What differs between the engines beyond the shared SQL.
+struct Dialect {
+    /// How a write transaction begins.
+    begin_write: &'static str,
+    /// The current time as an ISO 8601 UTC string.
+    now: &'static str,
+}
+
+const SQLITE: Dialect = Dialect { begin_write: WRITE, now: "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')" };
+const POSTGRES: Dialect = Dialect {
+    begin_write: "BEGIN",
+    now: r#"to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#,
+};
+
+/// Runs `$body` with `$pool` bound to the store's pool and `$dialect` to
+/// its engine's [`Dialect`]: each method is written once, and compiled for
+/// each engine.
+macro_rules! on_pool {
+    ($store:expr, |$pool:ident, $dialect:ident| $body:expr) => {
+        match &$store.pool {
+            Pool::Sqlite($pool) => {
+                let $dialect = &SQLITE;
+                let _ = $dialect;
+                $body
+            }
+            Pool::Postgres($pool) => {
+                let $dialect = &POSTGRES;
+                let _ = $dialect;
+                $body
+            }
+        }
+    };
+}
+
 pub struct StateStore {
-    pool: SqlitePool,
-    path: PathBuf,
-    /// The next sequence number per run. Kept here so that a write
-    /// transaction never starts by reading: several runs share one file,
-    /// and a read that turns into a write cannot wait for another writer.
-    next_seq: tokio::sync::Mutex<std::collections::HashMap<String, i64>>,
+    pool: Pool,
+    /// The file, or the URL without its password: what errors name.
+    shown: String,
+    /// The next sequence number per run (SQLite only, where one process
+    /// writes a run's records). Kept here so that a write transaction
+    /// never starts by reading: several runs share one file, and a read
+    /// that turns into a write cannot wait for another writer.
+    next_seq: tokio::sync::Mutex<HashMap<String, i64>>,
 }
 
 impl StateStore {
@@ -99,6 +124,7 @@ impl StateStore {
             .join("state.db")
     }
 
+    /// The SQLite store in `path`, created if missing.
     pub async fn open(path: &Path) -> Result<StateStore, StateError> {
         let err = |source| StateError::Open { path: path.display().to_string(), source };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -106,22 +132,64 @@ impl StateStore {
         }
         // Switching a new file to WAL and creating the tables take locks
         // SQLite's busy timeout does not wait for.
-        let pool = sqlite_file::retry_busy(|| StateStore::connect(path)).await.map_err(err)?;
-        Ok(StateStore { pool, path: path.to_path_buf(), next_seq: Default::default() })
+        let pool = sqlite_file::retry_busy(|| StateStore::connect_sqlite(path)).await.map_err(err)?;
+        Ok(StateStore { pool: Pool::Sqlite(pool), shown: path.display().to_string(), next_seq: Default::default() })
     }
 
-    async fn connect(path: &Path) -> Result<SqlitePool, sqlx::Error> {
+    async fn connect_sqlite(path: &Path) -> Result<SqlitePool, sqlx::Error> {
         let pool = SqlitePoolOptions::new().max_connections(1).connect_with(sqlite_file::options(path, true)).await?;
-        sqlx::raw_sql(SCHEMA).execute(&pool).await?;
+        sqlx::raw_sql(schema::SQLITE).execute(&pool).await?;
         Ok(pool)
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The PostgreSQL store at `url` (`postgres://user:password@host/db`):
+    /// its schema is created, or checked, on first use. The role needs
+    /// `CREATE` on the database the first time, and to read and write the
+    /// `weir_state` schema's tables after that.
+    pub async fn open_postgres(url: &str) -> Result<StateStore, StateError> {
+        let shown = shown_url(url);
+        let err = |source| StateError::Open { path: shown.clone(), source };
+        let options = PgConnectOptions::from_str(url)
+            .map_err(err)?
+            .application_name("weir state store")
+            .options([("search_path", schema::PG_SCHEMA)]);
+        let setup = async {
+            let mut conn = sqlx::PgConnection::connect_with(&options).await?;
+            let version = migrate(&mut conn).await;
+            let _ = conn.close().await;
+            version
+        };
+        let version = match tokio::time::timeout(PG_CONNECT_TIMEOUT, setup).await {
+            Ok(outcome) => outcome.map_err(err)?,
+            Err(_) => return Err(err(sqlx::Error::PoolTimedOut)),
+        };
+        if version > schema::VERSION {
+            return Err(StateError::Unusable {
+                path: shown,
+                reason: format!(
+                    "its schema is version {version}, newer than this weir's ({}): run a newer weir",
+                    schema::VERSION
+                ),
+            });
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(PG_SESSIONS)
+            .acquire_timeout(PG_CONNECT_TIMEOUT)
+            .connect_lazy_with(options);
+        Ok(StateStore { pool: Pool::Postgres(pool), shown, next_seq: Default::default() })
+    }
+
+    /// The file, or the URL without its password.
+    pub fn shown(&self) -> &str {
+        &self.shown
     }
 
     fn query_error(&self) -> impl Fn(sqlx::Error) -> StateError + '_ {
-        |source| StateError::Query { path: self.path.display().to_string(), source }
+        |source| StateError::Query { path: self.shown.clone(), source }
+    }
+
+    fn corrupt(&self, reason: String) -> StateError {
+        StateError::Corrupt { path: self.shown.clone(), reason }
     }
 
     /// Keeps `records` for `run_id`, after the ones already kept.
@@ -129,84 +197,97 @@ impl StateStore {
         if records.is_empty() {
             return Ok(());
         }
-        let mut seqs = self.next_seq.lock().await;
-        let next = match seqs.get(run_id) {
-            Some(next) => *next,
-            None => sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM deferred WHERE run_id = ?1")
-                .bind(run_id)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(self.query_error())?,
+        let row_of = |r: &Relation| {
+            (r.kind(), r.owner().to_string(), r.target().to_string(), serde_json::to_string(r).unwrap_or_default())
         };
-        let mut tx = self.pool.begin_with(WRITE).await.map_err(self.query_error())?;
-        for (n, chunk) in records.chunks(ROWS_PER_INSERT).enumerate() {
-            let first = next + (n * ROWS_PER_INSERT) as i64;
-            let mut insert: QueryBuilder<Sqlite> =
-                QueryBuilder::new("INSERT INTO deferred (run_id, seq, kind, owner, target, record) ");
-            let rows = chunk.iter().enumerate().map(|(i, r)| (first + i as i64, r));
-            insert.push_values(rows, |mut row, (seq, r)| {
-                row.push_bind(run_id)
-                    .push_bind(seq)
-                    .push_bind(r.kind())
-                    .push_bind(r.owner().to_string())
-                    .push_bind(r.target().to_string())
-                    .push_bind(serde_json::to_string(r).unwrap_or_default());
-            });
-            insert.build().execute(&mut *tx).await.map_err(self.query_error())?;
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                let mut seqs = self.next_seq.lock().await;
+                let next = match seqs.get(run_id) {
+                    Some(next) => *next,
+                    None => sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM deferred WHERE run_id = $1")
+                        .bind(run_id)
+                        .fetch_one(pool)
+                        .await
+                        .map_err(self.query_error())?,
+                };
+                let mut tx = pool.begin_with(SQLITE.begin_write).await.map_err(self.query_error())?;
+                for (n, chunk) in records.chunks(ROWS_PER_INSERT).enumerate() {
+                    let first = next + (n * ROWS_PER_INSERT) as i64;
+                    let mut insert =
+                        QueryBuilder::new("INSERT INTO deferred (run_id, seq, kind, owner, target, record) ");
+                    insert.push_values(chunk.iter().enumerate(), |mut row, (i, r)| {
+                        let (kind, owner, target, record) = row_of(r);
+                        row.push_bind(run_id)
+                            .push_bind(first + i as i64)
+                            .push_bind(kind)
+                            .push_bind(owner)
+                            .push_bind(target)
+                            .push_bind(record);
+                    });
+                    insert.build().execute(&mut *tx).await.map_err(self.query_error())?;
+                }
+                tx.commit().await.map_err(self.query_error())?;
+                seqs.insert(run_id.to_string(), next + records.len() as i64);
+            }
+            Pool::Postgres(pool) => {
+                let mut tx = pool.begin().await.map_err(self.query_error())?;
+                for chunk in records.chunks(ROWS_PER_INSERT) {
+                    let mut insert = QueryBuilder::new("INSERT INTO deferred (run_id, kind, owner, target, record) ");
+                    insert.push_values(chunk, |mut row, r| {
+                        let (kind, owner, target, record) = row_of(r);
+                        row.push_bind(run_id).push_bind(kind).push_bind(owner).push_bind(target).push_bind(record);
+                    });
+                    insert.build().execute(&mut *tx).await.map_err(self.query_error())?;
+                }
+                tx.commit().await.map_err(self.query_error())?;
+            }
         }
-        tx.commit().await.map_err(self.query_error())?;
-        seqs.insert(run_id.to_string(), next + records.len() as i64);
         Ok(())
     }
 
     /// Up to `limit` records of `run_id` after sequence number `after`, in
     /// the order they were kept, with their sequence numbers.
     pub async fn deferred(&self, run_id: &str, after: i64, limit: usize) -> Result<Vec<(i64, Relation)>, StateError> {
-        let rows = sqlx::query("SELECT seq, record FROM deferred WHERE run_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3")
-            .bind(run_id)
-            .bind(after)
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(self.query_error())?;
-        rows.iter()
-            .map(|row| {
-                let seq: i64 = row.try_get("seq").map_err(self.query_error())?;
-                let text: String = row.try_get("record").map_err(self.query_error())?;
-                let record = serde_json::from_str(&text).map_err(|e| StateError::Corrupt {
-                    path: self.path.display().to_string(),
-                    reason: format!("record {seq} of run {run_id}: {e}"),
-                })?;
+        const PAGE: &str = "SELECT seq, record FROM deferred WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3";
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows: Vec<(i64, String)> = on_pool!(self, |pool, _d| {
+            let rows = sqlx::query(PAGE).bind(run_id).bind(after).bind(limit).fetch_all(pool).await;
+            let rows = rows.map_err(self.query_error())?;
+            rows.iter()
+                .map(|row| Ok((row.try_get("seq")?, row.try_get("record")?)))
+                .collect::<Result<_, sqlx::Error>>()
+                .map_err(self.query_error())?
+        });
+        rows.into_iter()
+            .map(|(seq, text)| {
+                let record = serde_json::from_str(&text)
+                    .map_err(|e| self.corrupt(format!("record {seq} of run {run_id}: {e}")))?;
                 Ok((seq, record))
             })
             .collect()
     }
 
     pub async fn count(&self, run_id: &str) -> Result<usize, StateError> {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM deferred WHERE run_id = ?1")
+        const COUNT: &str = "SELECT count(*) FROM deferred WHERE run_id = $1";
+        let n: i64 = on_pool!(self, |pool, _d| sqlx::query_scalar(COUNT)
             .bind(run_id)
-            .fetch_one(&self.pool)
+            .fetch_one(pool)
             .await
-            .map_err(self.query_error())?;
+            .map_err(self.query_error())?);
         Ok(usize::try_from(n).unwrap_or_default())
     }
 
     /// Keeps phase-1 documents (FQN, body) of `run_id` for phase 2.
     pub async fn keep_documents(&self, run_id: &str, docs: &[(&str, &serde_json::Value)]) -> Result<(), StateError> {
-        if docs.is_empty() {
-            return Ok(());
-        }
-        let mut tx = self.pool.begin_with(WRITE).await.map_err(self.query_error())?;
-        for chunk in docs.chunks(ROWS_PER_INSERT) {
-            let mut insert: QueryBuilder<Sqlite> =
-                QueryBuilder::new("INSERT OR REPLACE INTO document (run_id, fqn, body) ");
-            insert.push_values(chunk, |mut row, (fqn, body)| {
-                row.push_bind(run_id).push_bind(fqn.to_string()).push_bind(body.to_string());
-            });
-            insert.build().execute(&mut *tx).await.map_err(self.query_error())?;
-        }
-        tx.commit().await.map_err(self.query_error())?;
-        Ok(())
+        let rows: Vec<(String, String)> = docs.iter().map(|(fqn, body)| (fqn.to_string(), body.to_string())).collect();
+        self.upsert_by_fqn(
+            "INSERT INTO document (run_id, fqn, body) ",
+            " ON CONFLICT (run_id, fqn) DO UPDATE SET body = excluded.body",
+            run_id,
+            &rows,
+        )
+        .await
     }
 
     /// The kept documents of `run_id` among `fqns`, by FQN.
@@ -214,8 +295,54 @@ impl StateStore {
         &self,
         run_id: &str,
         fqns: &[&str],
-    ) -> Result<std::collections::HashMap<String, serde_json::Value>, StateError> {
+    ) -> Result<HashMap<String, serde_json::Value>, StateError> {
         self.json_by_fqn("SELECT fqn, body AS value FROM document WHERE run_id = ", run_id, fqns).await
+    }
+
+    /// Keeps the column names of tables `run_id` wrote.
+    pub async fn keep_columns(&self, run_id: &str, tables: &[(String, Vec<String>)]) -> Result<(), StateError> {
+        let rows: Vec<(String, String)> = tables
+            .iter()
+            .map(|(fqn, columns)| (fqn.clone(), serde_json::to_string(columns).unwrap_or_default()))
+            .collect();
+        self.upsert_by_fqn(
+            "INSERT INTO table_columns (run_id, fqn, columns) ",
+            " ON CONFLICT (run_id, fqn) DO UPDATE SET columns = excluded.columns",
+            run_id,
+            &rows,
+        )
+        .await
+    }
+
+    /// The column names of those of `fqns` that `run_id` wrote, by FQN.
+    pub async fn columns(&self, run_id: &str, fqns: &[&str]) -> Result<HashMap<String, Vec<String>>, StateError> {
+        self.json_by_fqn("SELECT fqn, columns AS value FROM table_columns WHERE run_id = ", run_id, fqns).await
+    }
+
+    /// Inserts (run, FQN, text) rows, replacing those already kept.
+    async fn upsert_by_fqn(
+        &self,
+        insert_into: &'static str,
+        on_conflict: &'static str,
+        run_id: &str,
+        rows: &[(String, String)],
+    ) -> Result<(), StateError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        on_pool!(self, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin_write).await.map_err(self.query_error())?;
+            for chunk in rows.chunks(ROWS_PER_INSERT) {
+                let mut insert = QueryBuilder::new(insert_into);
+                insert.push_values(chunk, |mut row, (fqn, text)| {
+                    row.push_bind(run_id).push_bind(fqn.as_str()).push_bind(text.as_str());
+                });
+                insert.push(on_conflict);
+                insert.build().execute(&mut *tx).await.map_err(self.query_error())?;
+            }
+            tx.commit().await.map_err(self.query_error())?;
+        });
+        Ok(())
     }
 
     /// The JSON column `value` of the rows `select` (which ends in `run_id =
@@ -225,72 +352,55 @@ impl StateStore {
         select_where_run_is: &'static str,
         run_id: &str,
         fqns: &[&str],
-    ) -> Result<std::collections::HashMap<String, T>, StateError> {
-        let mut found = std::collections::HashMap::with_capacity(fqns.len());
+    ) -> Result<HashMap<String, T>, StateError> {
+        let mut texts: Vec<(String, String)> = Vec::with_capacity(fqns.len());
         for chunk in fqns.chunks(ROWS_PER_INSERT) {
-            let mut select: QueryBuilder<Sqlite> = QueryBuilder::new(select_where_run_is);
-            select.push_bind(run_id).push(" AND fqn IN (");
-            let mut list = select.separated(", ");
-            for fqn in chunk {
-                list.push_bind(*fqn);
-            }
-            select.push(")");
-            for row in select.build().fetch_all(&self.pool).await.map_err(self.query_error())? {
-                let fqn: String = row.try_get("fqn").map_err(self.query_error())?;
-                let text: String = row.try_get("value").map_err(self.query_error())?;
-                let value = serde_json::from_str(&text).map_err(|e| StateError::Corrupt {
-                    path: self.path.display().to_string(),
-                    reason: format!("{fqn} of run {run_id}: {e}"),
-                })?;
-                found.insert(fqn, value);
-            }
-        }
-        Ok(found)
-    }
-
-    /// Keeps the column names of tables `run_id` wrote.
-    pub async fn keep_columns(&self, run_id: &str, tables: &[(String, Vec<String>)]) -> Result<(), StateError> {
-        if tables.is_empty() {
-            return Ok(());
-        }
-        let mut tx = self.pool.begin_with(WRITE).await.map_err(self.query_error())?;
-        for chunk in tables.chunks(ROWS_PER_INSERT) {
-            let mut insert: QueryBuilder<Sqlite> =
-                QueryBuilder::new("INSERT OR REPLACE INTO table_columns (run_id, fqn, columns) ");
-            insert.push_values(chunk, |mut row, (fqn, columns)| {
-                row.push_bind(run_id).push_bind(fqn).push_bind(serde_json::to_string(columns).unwrap_or_default());
+            on_pool!(self, |pool, _d| {
+                let mut select = QueryBuilder::new(select_where_run_is);
+                select.push_bind(run_id).push(" AND fqn IN (");
+                let mut list = select.separated(", ");
+                for fqn in chunk {
+                    list.push_bind(*fqn);
+                }
+                select.push(")");
+                for row in select.build().fetch_all(pool).await.map_err(self.query_error())? {
+                    let pair = (row.try_get("fqn"), row.try_get("value"));
+                    texts.push((pair.0.map_err(self.query_error())?, pair.1.map_err(self.query_error())?));
+                }
             });
-            insert.build().execute(&mut *tx).await.map_err(self.query_error())?;
         }
-        tx.commit().await.map_err(self.query_error())?;
-        Ok(())
-    }
-
-    /// The column names of those of `fqns` that `run_id` wrote, by FQN.
-    pub async fn columns(
-        &self,
-        run_id: &str,
-        fqns: &[&str],
-    ) -> Result<std::collections::HashMap<String, Vec<String>>, StateError> {
-        self.json_by_fqn("SELECT fqn, columns AS value FROM table_columns WHERE run_id = ", run_id, fqns).await
+        texts
+            .into_iter()
+            .map(|(fqn, text)| {
+                let value =
+                    serde_json::from_str(&text).map_err(|e| self.corrupt(format!("{fqn} of run {run_id}: {e}")))?;
+                Ok((fqn, value))
+            })
+            .collect()
     }
 
     /// Records that `run_id` of `service` runs in this process, so a later
     /// run can tell its records from those of a run that died.
     pub async fn begin_run(&self, run_id: &str, service: &str) -> Result<(), StateError> {
         let me = Process::current();
-        sqlx::query(
-            "INSERT OR REPLACE INTO run (run_id, service, host, pid, process_start, started_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
-        )
-        .bind(run_id)
-        .bind(service)
-        .bind(&me.host)
-        .bind(i64::from(me.pid))
-        .bind(&me.start)
-        .execute(&self.pool)
-        .await
-        .map_err(self.query_error())?;
+        on_pool!(self, |pool, dialect| {
+            let insert = format!(
+                "INSERT INTO run (run_id, service, host, pid, process_start, started_at)
+                 VALUES ($1, $2, $3, $4, $5, {})
+                 ON CONFLICT (run_id) DO UPDATE SET service = excluded.service, host = excluded.host,
+                     pid = excluded.pid, process_start = excluded.process_start, started_at = excluded.started_at",
+                dialect.now
+            );
+            sqlx::query(sqlx::AssertSqlSafe(insert))
+                .bind(run_id)
+                .bind(service)
+                .bind(&me.host)
+                .bind(i64::from(me.pid))
+                .bind(&me.start)
+                .execute(pool)
+                .await
+                .map_err(self.query_error())?;
+        });
         Ok(())
     }
 
@@ -299,55 +409,97 @@ impl StateStore {
     /// (killed before their phase 2), or of runs that left no record of
     /// themselves (weir before 0.2). Returns what was purged, to warn about.
     pub async fn finish_run(&self, run_id: &str, service: &str) -> Result<Vec<Purged>, StateError> {
-        let rows = sqlx::query("SELECT run_id, host, pid, process_start FROM run WHERE service = ?1 AND run_id <> ?2")
-            .bind(service)
-            .bind(run_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(self.query_error())?;
-        let mut dead = Vec::new();
-        for row in rows {
-            let other = Process {
-                host: row.try_get("host").map_err(self.query_error())?,
-                pid: u32::try_from(row.try_get::<i64, _>("pid").map_err(self.query_error())?).unwrap_or(0),
-                start: row.try_get("process_start").map_err(self.query_error())?,
-            };
-            if !other.alive() {
-                dead.push(row.try_get::<String, _>("run_id").map_err(self.query_error())?);
+        const OTHERS: &str = "SELECT run_id, host, pid, process_start FROM run WHERE service = $1 AND run_id <> $2";
+        const UNRECORDED: &str = "SELECT DISTINCT run_id FROM deferred WHERE run_id NOT IN (SELECT run_id FROM run)";
+        const RECORDS: &str = "SELECT count(*) FROM deferred WHERE run_id = $1";
+        const FORGET: [&str; 4] = [
+            "DELETE FROM deferred WHERE run_id = $1",
+            "DELETE FROM document WHERE run_id = $1",
+            "DELETE FROM table_columns WHERE run_id = $1",
+            "DELETE FROM run WHERE run_id = $1",
+        ];
+        let (others, unrecorded): (Vec<(String, Process)>, Vec<String>) = on_pool!(self, |pool, _d| {
+            let rows = sqlx::query(OTHERS).bind(service).bind(run_id).fetch_all(pool).await;
+            let mut others = Vec::new();
+            for row in rows.map_err(self.query_error())? {
+                let read = || -> Result<(String, Process), sqlx::Error> {
+                    let pid: i64 = row.try_get("pid")?;
+                    let process = Process {
+                        host: row.try_get("host")?,
+                        pid: u32::try_from(pid).unwrap_or(0),
+                        start: row.try_get("process_start")?,
+                    };
+                    Ok((row.try_get("run_id")?, process))
+                };
+                others.push(read().map_err(self.query_error())?);
             }
-        }
-        let unrecorded: Vec<String> =
-            sqlx::query_scalar("SELECT DISTINCT run_id FROM deferred WHERE run_id NOT IN (SELECT run_id FROM run)")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(self.query_error())?;
+            let unrecorded = sqlx::query_scalar(UNRECORDED).fetch_all(pool).await.map_err(self.query_error())?;
+            (others, unrecorded)
+        });
+        let dead = others.into_iter().filter(|(_, process)| !process.alive()).map(|(id, _)| id);
+        let forget: Vec<String> = std::iter::once(run_id.to_string())
+            .chain(dead)
+            .chain(unrecorded.into_iter().filter(|r| r != run_id))
+            .collect();
         let mut purged = Vec::new();
-        let mut tx = self.pool.begin_with(WRITE).await.map_err(self.query_error())?;
-        for id in std::iter::once(run_id.to_string()).chain(dead).chain(unrecorded.into_iter().filter(|r| r != run_id))
-        {
-            let records: i64 = sqlx::query_scalar("SELECT count(*) FROM deferred WHERE run_id = ?1")
-                .bind(&id)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(self.query_error())?;
-            for statement in [
-                "DELETE FROM deferred WHERE run_id = ?1",
-                "DELETE FROM document WHERE run_id = ?1",
-                "DELETE FROM table_columns WHERE run_id = ?1",
-                "DELETE FROM run WHERE run_id = ?1",
-            ] {
-                sqlx::query(statement).bind(&id).execute(&mut *tx).await.map_err(self.query_error())?;
+        on_pool!(self, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin_write).await.map_err(self.query_error())?;
+            for id in &forget {
+                let records: i64 =
+                    sqlx::query_scalar(RECORDS).bind(id).fetch_one(&mut *tx).await.map_err(self.query_error())?;
+                for statement in FORGET {
+                    sqlx::query(statement).bind(id).execute(&mut *tx).await.map_err(self.query_error())?;
+                }
+                if id != run_id && records > 0 {
+                    purged.push(Purged { run_id: id.clone(), records: usize::try_from(records).unwrap_or(0) });
+                }
             }
-            if id != run_id && records > 0 {
-                purged.push(Purged { run_id: id, records: usize::try_from(records).unwrap_or(0) });
-            }
-        }
-        tx.commit().await.map_err(self.query_error())?;
+            tx.commit().await.map_err(self.query_error())?;
+        });
         Ok(purged)
     }
 
     pub async fn close(&self) {
-        self.pool.close().await;
+        on_pool!(self, |pool, _d| pool.close().await)
+    }
+}
+
+/// Creates or checks the PostgreSQL schema, one session at a time, and
+/// returns the version the store is at.
+async fn migrate(conn: &mut sqlx::PgConnection) -> Result<i64, sqlx::Error> {
+    let mut tx = conn.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(schema::PG_SCHEMA_LOCK).execute(&mut *tx).await?;
+    sqlx::raw_sql(schema::POSTGRES).execute(&mut *tx).await?;
+    let version: Option<i64> =
+        sqlx::query_scalar("SELECT max(version) FROM weir_state.schema_version").fetch_one(&mut *tx).await?;
+    let version = match version {
+        Some(version) => version,
+        None => {
+            sqlx::query("INSERT INTO weir_state.schema_version (version) VALUES ($1)")
+                .bind(schema::VERSION)
+                .execute(&mut *tx)
+                .await?;
+            schema::VERSION
+        }
+    };
+    tx.commit().await?;
+    Ok(version)
+}
+
+/// A PostgreSQL URL as errors and logs may show it: without its password
+/// or query string.
+pub fn shown_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(parsed) => {
+            let user = match parsed.username() {
+                "" => String::new(),
+                user => format!("{user}@"),
+            };
+            let host = parsed.host_str().unwrap_or_default();
+            let port = parsed.port().map(|p| format!(":{p}")).unwrap_or_default();
+            format!("{}://{user}{host}{port}{}", parsed.scheme(), parsed.path())
+        }
+        Err(_) => "(a PostgreSQL URL that does not parse)".to_string(),
     }
 }
 
@@ -356,46 +508,6 @@ impl StateStore {
 pub struct Purged {
     pub run_id: String,
     pub records: usize,
-}
-
-/// Which process a run is, as far as this machine can tell.
-struct Process {
-    host: String,
-    pid: u32,
-    /// Field 22 of `/proc/<pid>/stat`; empty where there is no `/proc`.
-    start: String,
-}
-
-impl Process {
-    fn current() -> Process {
-        let pid = std::process::id();
-        Process { host: host_name(), pid, start: process_start(pid).unwrap_or_default() }
-    }
-
-    /// Whether the process may still be running: on another machine, or
-    /// where this one cannot tell, it may.
-    fn alive(&self) -> bool {
-        if self.host != host_name() || self.start.is_empty() {
-            return true;
-        }
-        process_start(self.pid).is_some_and(|start| start == self.start)
-    }
-}
-
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .or_else(|_| std::env::var("HOSTNAME"))
-        .unwrap_or_default()
-}
-
-/// When `pid` started, in clock ticks since boot (Linux); `None` when there
-/// is no such process, or no `/proc`.
-fn process_start(pid: u32) -> Option<String> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name, in parentheses, may hold spaces: count after it.
-    let after_name = stat.rsplit_once(')')?.1;
-    after_name.split_whitespace().nth(19).map(String::from)
 }
 
 #[cfg(test)]
@@ -413,90 +525,201 @@ mod tests {
         }
     }
 
+    /// Where a test's store lives: a SQLite file in a temporary directory,
+    /// or a PostgreSQL database made for the test on the server the tests
+    /// use (`WEIR_TEST_PG_URL`) and dropped after it.
+    enum Place {
+        Sqlite(tempfile::TempDir),
+        Postgres { admin: String, name: String, url: String },
+    }
+
+    impl Place {
+        async fn sqlite() -> Place {
+            Place::Sqlite(tempfile::tempdir().unwrap())
+        }
+
+        async fn postgres(test: &str) -> Place {
+            let admin = std::env::var("WEIR_TEST_PG_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+            let name = format!("weir_state_{test}_{}_{nanos}", std::process::id());
+            let mut conn = sqlx::PgConnection::connect(&admin)
+                .await
+                .unwrap_or_else(|e| panic!("PostgreSQL at {admin} (set WEIR_TEST_PG_URL): {e}"));
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\""))).execute(&mut conn).await.unwrap();
+            let _ = conn.close().await;
+            let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or_else(|| admin.clone());
+            Place::Postgres { url: format!("{base}/{name}"), admin, name }
+        }
+
+        /// Both places, for a test that must hold on either engine.
+        async fn both(test: &str) -> [Place; 2] {
+            [Place::sqlite().await, Place::postgres(test).await]
+        }
+
+        /// A new handle on the store, as another process would open it.
+        async fn open(&self) -> StateStore {
+            match self {
+                Place::Sqlite(dir) => StateStore::open(&dir.path().join("state/state.db")).await.unwrap(),
+                Place::Postgres { url, .. } => StateStore::open_postgres(url).await.unwrap(),
+            }
+        }
+    }
+
+    impl Drop for Place {
+        fn drop(&mut self) {
+            let Place::Postgres { admin, name, .. } = self else { return };
+            let (admin, name) = (admin.clone(), name.clone());
+            // Its own thread and runtime: a test's runtime may be gone.
+            let dropped = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                runtime.block_on(async {
+                    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+                    let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(drop)).execute(&mut conn).await.unwrap();
+                })
+            });
+            let _ = dropped.join();
+        }
+    }
+
     #[tokio::test]
     async fn records_survive_the_store_in_order_and_per_run() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state/state.db");
-        let store = StateStore::open(&path).await.unwrap();
-        store.begin_run("run-1", "svc").await.unwrap();
-        store.begin_run("run-2", "svc").await.unwrap();
-        let lineage = Relation::Lineage {
-            from: "s.d.x.a".into(),
-            to: "s.d.x.v".into(),
-            body: json!({ "edge": { "fromEntity": { "type": "table", "fqn": "s.d.x.a" } } }),
-        };
-        let first: Vec<Relation> = (0..700).map(fk).collect();
-        store.defer("run-1", &first).await.unwrap();
-        store.defer("run-1", std::slice::from_ref(&lineage)).await.unwrap();
-        store.defer("run-2", &[fk(9)]).await.unwrap();
-        store.close().await;
+        for place in Place::both("order").await {
+            let store = place.open().await;
+            store.begin_run("run-1", "svc").await.unwrap();
+            store.begin_run("run-2", "svc").await.unwrap();
+            let lineage = Relation::Lineage {
+                from: "s.d.x.a".into(),
+                to: "s.d.x.v".into(),
+                body: json!({ "edge": { "fromEntity": { "type": "table", "fqn": "s.d.x.a" } } }),
+            };
+            let first: Vec<Relation> = (0..700).map(fk).collect();
+            store.defer("run-1", &first).await.unwrap();
+            store.defer("run-1", std::slice::from_ref(&lineage)).await.unwrap();
+            store.defer("run-2", &[fk(9)]).await.unwrap();
+            store.keep_documents("run-1", &[("s.d.x.t0", &json!({ "v": 1 }))]).await.unwrap();
+            store.keep_documents("run-1", &[("s.d.x.t0", &json!({ "v": 2 }))]).await.unwrap();
+            store.keep_columns("run-1", &[("s.d.x.t0".into(), vec!["a".into(), "b".into()])]).await.unwrap();
+            store.close().await;
 
-        // Another process (here: another handle) reads them back.
-        let store = StateStore::open(&path).await.unwrap();
-        assert_eq!(store.count("run-1").await.unwrap(), 701);
-        let mut seen = Vec::new();
-        let mut after = 0;
-        loop {
-            let page = store.deferred("run-1", after, 300).await.unwrap();
-            let Some((last, _)) = page.last() else { break };
-            after = *last;
-            seen.extend(page.into_iter().map(|(_, r)| r));
+            // Another process (here: another handle) reads them back.
+            let store = place.open().await;
+            let shown = store.shown().to_string();
+            assert_eq!(store.count("run-1").await.unwrap(), 701, "{shown}");
+            let mut seen = Vec::new();
+            let mut after = 0;
+            loop {
+                let page = store.deferred("run-1", after, 300).await.unwrap();
+                let Some((last, _)) = page.last() else { break };
+                after = *last;
+                seen.extend(page.into_iter().map(|(_, r)| r));
+            }
+            assert_eq!(seen.len(), 701, "{shown}");
+            assert_eq!(seen[0].owner(), "s.d.x.t0");
+            assert_eq!(seen[699].owner(), "s.d.x.t699");
+            assert_eq!(seen[700].kind(), "lineage");
+            assert_eq!(seen[700].body(), lineage.body());
+            let docs = store.documents("run-1", &["s.d.x.t0", "s.d.x.none"]).await.unwrap();
+            assert_eq!(docs.len(), 1, "{shown}");
+            assert_eq!(docs["s.d.x.t0"], json!({ "v": 2 }), "the later document replaces the earlier: {shown}");
+            let columns = store.columns("run-1", &["s.d.x.t0"]).await.unwrap();
+            assert_eq!(columns["s.d.x.t0"], vec!["a".to_string(), "b".to_string()], "{shown}");
+            assert_eq!(store.finish_run("run-1", "svc").await.unwrap(), vec![], "{shown}");
+            assert_eq!(store.count("run-1").await.unwrap(), 0, "{shown}");
+            assert!(store.documents("run-1", &["s.d.x.t0"]).await.unwrap().is_empty(), "{shown}");
+            assert_eq!(store.count("run-2").await.unwrap(), 1, "a run still going is left alone: {shown}");
         }
-        assert_eq!(seen.len(), 701);
-        assert_eq!(seen[0].owner(), "s.d.x.t0");
-        assert_eq!(seen[699].owner(), "s.d.x.t699");
-        assert_eq!(seen[700].kind(), "lineage");
-        assert_eq!(seen[700].body(), lineage.body());
-        assert_eq!(store.finish_run("run-1", "svc").await.unwrap(), vec![]);
-        assert_eq!(store.count("run-1").await.unwrap(), 0);
-        assert_eq!(store.count("run-2").await.unwrap(), 1, "a run still going is left alone");
     }
 
     #[tokio::test]
     async fn a_dead_runs_records_are_purged_when_a_later_run_of_its_service_finishes() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = StateStore::open(&dir.path().join("state.db")).await.unwrap();
-        for (run, service) in [("killed", "svc"), ("other-service", "elsewhere"), ("now", "svc")] {
-            store.begin_run(run, service).await.unwrap();
-            store.defer(run, &[fk(1), fk(2)]).await.unwrap();
+        for place in Place::both("purge").await {
+            let store = place.open().await;
+            for (run, service) in [("killed", "svc"), ("other-service", "elsewhere"), ("now", "svc")] {
+                store.begin_run(run, service).await.unwrap();
+                store.defer(run, &[fk(1), fk(2)]).await.unwrap();
+            }
+            // The killed run's process is gone (as is the other service's).
+            const KILL: &str = "UPDATE run SET pid = 2147483000 WHERE run_id IN ('killed', 'other-service')";
+            on_pool!(store, |pool, _d| {
+                sqlx::query(KILL).execute(pool).await.unwrap();
+            });
+            // A weir that kept no run record left these.
+            store.defer("unrecorded", &[fk(3)]).await.unwrap();
+            let purged = store.finish_run("now", "svc").await.unwrap();
+            assert_eq!(
+                purged,
+                vec![
+                    Purged { run_id: "killed".into(), records: 2 },
+                    Purged { run_id: "unrecorded".into(), records: 1 }
+                ],
+                "{}",
+                store.shown()
+            );
+            assert_eq!(store.count("killed").await.unwrap(), 0);
+            assert_eq!(store.count("other-service").await.unwrap(), 2, "another service's run waits for its own");
+            assert_eq!(store.count("now").await.unwrap(), 0);
         }
-        // The killed run's process is gone (as is the other service's).
-        sqlx::query("UPDATE run SET pid = 2147483000 WHERE run_id IN ('killed', 'other-service')")
-            .execute(&store.pool)
-            .await
-            .unwrap();
-        // A weir that kept no run record left these.
-        store.defer("unrecorded", &[fk(3)]).await.unwrap();
-        let purged = store.finish_run("now", "svc").await.unwrap();
-        assert_eq!(
-            purged,
-            vec![Purged { run_id: "killed".into(), records: 2 }, Purged { run_id: "unrecorded".into(), records: 1 }]
-        );
-        assert_eq!(store.count("killed").await.unwrap(), 0);
-        assert_eq!(store.count("other-service").await.unwrap(), 2, "another service's run waits for its own");
-        assert_eq!(store.count("now").await.unwrap(), 0);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn runs_sharing_one_file_do_not_lock_each_other_out() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.db");
-        let mut tasks = Vec::new();
-        for run in 0..4 {
-            let path = path.clone();
-            tasks.push(tokio::spawn(async move {
-                // Each run its own handle, as separate processes would have.
-                let store = StateStore::open(&path).await.unwrap();
-                let run_id = format!("run-{run}");
-                for i in 0..25 {
-                    store.defer(&run_id, &[fk(i), fk(i + 100)]).await.unwrap();
-                    store.keep_documents(&run_id, &[("s.d.x.t", &json!({ "i": i }))]).await.unwrap();
-                }
-                store.count(&run_id).await.unwrap()
-            }));
+    async fn runs_sharing_one_store_do_not_lock_each_other_out() {
+        for place in Place::both("share").await {
+            let place = std::sync::Arc::new(place);
+            let mut tasks = Vec::new();
+            for run in 0..4 {
+                let place = place.clone();
+                tasks.push(tokio::spawn(async move {
+                    // Each run its own handle, as separate processes would
+                    // have: on PostgreSQL they also create the schema at once.
+                    let store = place.open().await;
+                    let run_id = format!("run-{run}");
+                    for i in 0..25 {
+                        store.defer(&run_id, &[fk(i), fk(i + 100)]).await.unwrap();
+                        store.keep_documents(&run_id, &[("s.d.x.t", &json!({ "i": i }))]).await.unwrap();
+                    }
+                    store.count(&run_id).await.unwrap()
+                }));
+            }
+            for task in tasks {
+                assert_eq!(task.await.unwrap(), 50);
+            }
         }
-        for task in tasks {
-            assert_eq!(task.await.unwrap(), 50);
-        }
+    }
+
+    #[tokio::test]
+    async fn a_postgres_store_of_a_newer_schema_is_refused_and_its_password_never_shown() {
+        let place = Place::postgres("newer").await;
+        let Place::Postgres { url, .. } = &place else { unreachable!() };
+        let store = place.open().await;
+        on_pool!(store, |pool, _d| {
+            sqlx::query("UPDATE schema_version SET version = 99").execute(pool).await.unwrap();
+        });
+        store.close().await;
+        let mut with_password = reqwest::Url::parse(url).unwrap();
+        with_password.set_password(Some("Sekr3t-pw")).unwrap();
+        let with_password = with_password.to_string();
+        let err = StateStore::open_postgres(&with_password).await.err().expect("a newer schema is refused");
+        let text = err.to_string();
+        assert!(text.contains("version 99") && text.contains("newer weir"), "{text}");
+        assert!(!text.contains("Sekr3t-pw"), "the password leaked: {text}");
+        assert!(!err.may_pass(), "waiting will not fix it");
+
+        let nobody = StateStore::open_postgres("postgres://postgres:Sekr3t-pw@127.0.0.1:1/x").await.err().unwrap();
+        let text = nobody.to_string();
+        assert!(text.contains("postgres://postgres@127.0.0.1:1/x"), "{text}");
+        assert!(!text.contains("Sekr3t-pw"), "the password leaked: {text}");
+        assert!(nobody.may_pass(), "a store nobody answers for may come back: {text}");
+    }
+
+    #[test]
+    fn a_shown_url_keeps_the_user_and_the_place_and_drops_the_password() {
+        assert_eq!(
+            shown_url("postgres://u:p%40ss@db.example:5433/state?sslmode=require"),
+            "postgres://u@db.example:5433/state"
+        );
+        assert_eq!(shown_url("postgresql://db/state"), "postgresql://db/state");
+        assert!(!shown_url("postgres://u:pw@[::1").contains("pw"));
     }
 }

@@ -34,3 +34,4 @@ mod postgres_sessions;
 mod quickstart;
 mod sandbox;
 mod scheduler;
+mod state_store;
