@@ -30,6 +30,11 @@ pub struct LatencyProxy {
     addr: SocketAddr,
     rtt: Duration,
     connections: Arc<AtomicU64>,
+    /// Reads from clients: each is one flight of requests a client sent
+    /// before waiting for an answer (a client that writes a whole request
+    /// at once with Nagle off, as sqlx does), so the count is the round
+    /// trips the clients made, give or take a request split in two reads.
+    requests: Arc<AtomicU64>,
     /// The proxy's own runtime, so its timers fire on time while the
     /// ingestion keeps the caller's workers busy: on a shared runtime the
     /// added delay would grow with the load, and with the instance count.
@@ -70,8 +75,10 @@ impl LatencyProxy {
             TcpListener::from_std(listener).map_err(failed("listen on 127.0.0.1".into()))?
         };
         let connections = Arc::new(AtomicU64::new(0));
-        runtime.spawn(accept(listener, targets, rtt / 2, connections.clone()));
-        Ok(LatencyProxy { addr, rtt, connections, runtime: Some(runtime) })
+        let requests = Arc::new(AtomicU64::new(0));
+        let counters = Counters { connections: connections.clone(), requests: requests.clone() };
+        runtime.spawn(accept(listener, targets, rtt / 2, counters));
+        Ok(LatencyProxy { addr, rtt, connections, requests, runtime: Some(runtime) })
     }
 
     /// Where clients connect.
@@ -87,6 +94,17 @@ impl LatencyProxy {
     pub fn connections(&self) -> u64 {
         self.connections.load(Ordering::Relaxed)
     }
+
+    /// Flights of requests from clients so far: their round trips.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+}
+
+#[derive(Clone)]
+struct Counters {
+    connections: Arc<AtomicU64>,
+    requests: Arc<AtomicU64>,
 }
 
 impl Drop for LatencyProxy {
@@ -99,12 +117,12 @@ impl Drop for LatencyProxy {
     }
 }
 
-async fn accept(listener: TcpListener, upstream: Arc<[SocketAddr]>, one_way: Duration, connections: Arc<AtomicU64>) {
+async fn accept(listener: TcpListener, upstream: Arc<[SocketAddr]>, one_way: Duration, counters: Counters) {
     loop {
         match listener.accept().await {
             Ok((client, _)) => {
-                connections.fetch_add(1, Ordering::Relaxed);
-                tokio::spawn(serve(client, upstream.clone(), one_way));
+                counters.connections.fetch_add(1, Ordering::Relaxed);
+                tokio::spawn(serve(client, upstream.clone(), one_way, counters.requests.clone()));
             }
             Err(err) => {
                 // Out of descriptors, or a connection reset before it was
@@ -116,7 +134,7 @@ async fn accept(listener: TcpListener, upstream: Arc<[SocketAddr]>, one_way: Dur
     }
 }
 
-async fn serve(client: TcpStream, upstream: Arc<[SocketAddr]>, one_way: Duration) {
+async fn serve(client: TcpStream, upstream: Arc<[SocketAddr]>, one_way: Duration, requests: Arc<AtomicU64>) {
     let server = match TcpStream::connect(&upstream[..]).await {
         Ok(server) => server,
         Err(err) => {
@@ -138,19 +156,25 @@ async fn serve(client: TcpStream, upstream: Arc<[SocketAddr]>, one_way: Duration
     }
     let (client_read, client_write) = client.into_split();
     let (server_read, server_write) = server.into_split();
-    tokio::join!(pump(client_read, server_write, one_way), pump(server_read, client_write, one_way));
+    tokio::join!(
+        pump(client_read, server_write, one_way, Some(requests)),
+        pump(server_read, client_write, one_way, None)
+    );
 }
 
 /// Copies one direction, each chunk delivered `delay` after it was read.
 /// The reader and the writer run concurrently, so a chunk's delay
 /// overlaps the chunks behind it.
-async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, delay: Duration) {
+async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, delay: Duration, reads: Option<Arc<AtomicU64>>) {
     let (tx, mut rx) = mpsc::channel::<(Instant, Vec<u8>)>(IN_FLIGHT);
     let read = async move {
         let mut buf = vec![0; CHUNK];
         // An error ends the direction as an end of stream would: the far
         // side sees a close either way.
         while let Ok(n @ 1..) = from.read(&mut buf).await {
+            if let Some(reads) = &reads {
+                reads.fetch_add(1, Ordering::Relaxed);
+            }
             if tx.send((Instant::now() + delay, buf[..n].to_vec())).await.is_err() {
                 break;
             }

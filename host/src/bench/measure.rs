@@ -53,6 +53,8 @@ pub(super) struct RunSpec<'a> {
     pub batch_size: usize,
     pub cache_dir: Option<&'a Path>,
     pub verbose: bool,
+    /// `weir.sql.eagerRollback`: each statement's rollback on its own.
+    pub eager_rollback: bool,
 }
 
 impl BenchOptions {
@@ -63,6 +65,7 @@ impl BenchOptions {
             batch_size,
             cache_dir: self.cache_dir.as_deref(),
             verbose: self.verbose,
+            eager_rollback: false,
         }
     }
 }
@@ -335,7 +338,7 @@ pub(super) async fn run_once(
             spec.instances
         );
     }
-    let yaml = spec.url.workflow(&dir.join("weir.db"), spec.instances, batch_size)?;
+    let yaml = spec.url.workflow(&dir.join("weir.db"), spec.instances, batch_size, spec.eager_rollback)?;
     let ingest_options = IngestOptions {
         catalog: None,
         progress: false,

@@ -62,6 +62,9 @@ pub struct Cell {
     /// Connections the proxy accepted during the cell's runs: proof that
     /// the ingestion's traffic went through it.
     pub proxied_connections: u64,
+    /// Round trips to the server (the proxy's request flights) in the
+    /// cell's runs, per run.
+    pub round_trips: u64,
     /// Wall time at the fewest instances (same round-trip time) over this
     /// cell's.
     pub speedup: f64,
@@ -90,7 +93,28 @@ pub struct ScalingResult {
     /// next one.
     pub cells: Vec<Cell>,
     pub targets: Vec<TargetCheck>,
+    /// How a statement's rollback is sent, compared at one instance and
+    /// the highest round-trip time.
+    pub rollback: Option<RollbackComparison>,
     pub notes: Vec<String>,
+}
+
+/// The same run with each statement's rollback sent with the next
+/// statement's `BEGIN` (the default) and on its own
+/// (`weir.sql.eagerRollback`, how weir ran before): one round trip less per
+/// statement is what a pod far from its database gains.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RollbackComparison {
+    pub rtt_ms: f64,
+    pub instances: u32,
+    pub lazy: Cell,
+    pub eager: Cell,
+    /// Eager wall time over lazy: above 1, the default is faster.
+    pub wall_ratio: f64,
+    /// Round trips per statement, lazy and eager.
+    pub lazy_per_query: f64,
+    pub eager_per_query: f64,
 }
 
 /// Runs the matrix: for each round-trip time, for each instance count, a
@@ -111,33 +135,18 @@ pub async fn bench_scaling(options: &ScalingOptions) -> Result<ScalingResult, Be
     let mut cells = Vec::with_capacity(rtts.len() * instances.len());
     for &rtt in &rtts {
         for &count in &instances {
-            // A proxy per cell: no connection of one cell outlives it into
-            // the next, and its count is the cell's own.
-            let proxy = LatencyProxy::start(&upstream, rtt).await?;
-            let url = options.url.via(proxy.addr())?;
-            let spec = RunSpec {
-                url: &url,
-                instances: count,
-                batch_size: options.batch_size,
-                cache_dir: options.cache_dir.as_deref(),
-                verbose: options.verbose,
-            };
-            let label = format!("rtt {} ms", millis(rtt));
-            let dir = TempDir::new(&options.work_dir, &format!("rtt{}us-{count}", rtt.as_micros()))?;
-            let peak_ok = reset_peak_rss();
-            let runs = run_repeated(&spec, &label, dir.path(), &options.work_dir, options.repeat, peak_ok).await?;
-            cells.push(Cell {
-                rtt,
-                rtt_ms: millis(rtt),
-                proxied_connections: proxy.connections(),
-                speedup: 1.0,
-                vs_lowest_rtt: 1.0,
-                repeats: runs.walls,
-                run: runs.median,
-            });
+            cells.push(run_cell(options, &upstream, rtt, count, false).await?);
         }
     }
     compare(&mut cells, &rtts, &instances);
+    let rollback = match (rtts.last(), instances.first()) {
+        (Some(&rtt), Some(&count)) if !rtt.is_zero() => {
+            let lazy = find(&cells, rtt, count).cloned();
+            let eager = run_cell(options, &upstream, rtt, count, true).await?;
+            lazy.map(|lazy| RollbackComparison::of(lazy, eager))
+        }
+        _ => None,
+    };
 
     let targets = targets(&cells);
     let mut notes = saturation_notes(&cells, &rtts, &instances);
@@ -158,8 +167,77 @@ pub async fn bench_scaling(options: &ScalingOptions) -> Result<ScalingResult, Be
         instances,
         cells,
         targets,
+        rollback,
         notes,
     })
+}
+
+/// One instance count at one round-trip time, through a proxy of its own:
+/// no connection of one cell outlives it into the next, and its counts are
+/// the cell's own.
+async fn run_cell(
+    options: &ScalingOptions,
+    upstream: &str,
+    rtt: Duration,
+    count: u32,
+    eager_rollback: bool,
+) -> Result<Cell, BenchError> {
+    let proxy = LatencyProxy::start(upstream, rtt).await?;
+    let url = options.url.via(proxy.addr())?;
+    let spec = RunSpec {
+        url: &url,
+        instances: count,
+        batch_size: options.batch_size,
+        cache_dir: options.cache_dir.as_deref(),
+        verbose: options.verbose,
+        eager_rollback,
+    };
+    let eager = if eager_rollback { ", eager rollback" } else { "" };
+    let label = format!("rtt {} ms{eager}", millis(rtt));
+    let dir = TempDir::new(&options.work_dir, &format!("rtt{}us-{count}{}", rtt.as_micros(), eager.len()))?;
+    let peak_ok = reset_peak_rss();
+    let runs = run_repeated(&spec, &label, dir.path(), &options.work_dir, options.repeat, peak_ok).await?;
+    let repeats = runs.walls.len().max(1) as u64;
+    Ok(Cell {
+        rtt,
+        rtt_ms: millis(rtt),
+        proxied_connections: proxy.connections(),
+        round_trips: proxy.requests() / repeats,
+        speedup: 1.0,
+        vs_lowest_rtt: 1.0,
+        repeats: runs.walls,
+        run: runs.median,
+    })
+}
+
+impl RollbackComparison {
+    fn of(lazy: Cell, eager: Cell) -> RollbackComparison {
+        let per_query = |c: &Cell| c.round_trips as f64 / c.run.queries.max(1) as f64;
+        RollbackComparison {
+            rtt_ms: lazy.rtt_ms,
+            instances: lazy.run.instances,
+            wall_ratio: eager.run.wall_secs / lazy.run.wall_secs.max(f64::EPSILON),
+            lazy_per_query: per_query(&lazy),
+            eager_per_query: per_query(&eager),
+            lazy,
+            eager,
+        }
+    }
+
+    fn line(&self) -> String {
+        format!(
+            "rollback at rtt {} ms, {} instance(s): with the next BEGIN (default) {:.2} s, {:.1} round trips a \
+             query; on its own (weir.sql.eagerRollback) {:.2} s, {:.1}: the default is {:.2}× as fast (round trips \
+             of the whole run, connecting and each session's open and close included, over its queries)",
+            self.rtt_ms,
+            self.instances,
+            self.lazy.run.wall_secs,
+            self.lazy_per_query,
+            self.eager.run.wall_secs,
+            self.eager_per_query,
+            self.wall_ratio
+        )
+    }
 }
 
 fn ascending<T: Ord + Copy>(values: &[T]) -> Vec<T> {
@@ -325,6 +403,9 @@ impl ScalingResult {
         for t in &self.targets {
             writeln!(out, "{}", t.line())?;
         }
+        if let Some(rollback) = &self.rollback {
+            writeln!(out, "{}", rollback.line())?;
+        }
         for n in &self.notes {
             writeln!(out, "note: {n}")?;
         }
@@ -342,6 +423,7 @@ mod tests {
             rtt,
             rtt_ms: millis(rtt),
             proxied_connections: u64::from(instances) + 1,
+            round_trips: 0,
             speedup: 1.0,
             vs_lowest_rtt: 1.0,
             repeats: vec![wall_secs],
@@ -416,6 +498,10 @@ mod tests {
             rtt_ms: vec![0.0, 10.0],
             instances: vec![1, 2, 4, 8, 16],
             targets: targets(&cells),
+            rollback: Some(RollbackComparison::of(
+                Cell { round_trips: 2_000, ..cells[5].clone() },
+                Cell { round_trips: 3_000, ..cell(10, 1, 10_500, 60.0) },
+            )),
             cells,
             notes: vec![],
         };
@@ -433,5 +519,7 @@ mod tests {
         let group_end = column(header, "CPU busy").unwrap() + "CPU busy".len();
         assert_eq!(column(titles, "rtt 10 ms"), Some(group_end + 3), "{text}");
         assert!(text.contains("wall at 10 ms RTT, 16 instances ≤ 10 s: 4.00 s (one run)  PASS"), "{text}");
+        let rollback = text.lines().find(|l| l.starts_with("rollback at rtt 10 ms, 1 instance")).unwrap();
+        assert!(rollback.contains("(default) 40.00 s") && rollback.contains("1.50× as fast"), "{rollback}");
     }
 }

@@ -95,7 +95,13 @@ impl PgUrl {
 
     /// A workflow that ingests the database into the catalog at `catalog`.
     /// Values are JSON strings, which YAML reads as double-quoted scalars.
-    pub fn workflow(&self, catalog: &Path, instances: u32, batch_size: usize) -> Result<String, BenchError> {
+    pub fn workflow(
+        &self,
+        catalog: &Path,
+        instances: u32,
+        batch_size: usize,
+        eager_rollback: bool,
+    ) -> Result<String, BenchError> {
         let o = &self.options;
         let host_port = self.host_port()?;
         let q = |s: &str| serde_json::Value::from(s).to_string();
@@ -127,6 +133,7 @@ weir:
   # generated it: accepted knowingly (the run warns).
   sql:
     allowPrivilegedRole: true
+    eagerRollback: {eager_rollback}
 ",
             host_port = q(&host_port),
             user = q(o.get_username()),
@@ -175,7 +182,7 @@ mod tests {
         assert_eq!(url.describe(), "bench@db.example:6543/weir_bench");
         assert_eq!(url.password.as_deref(), Some("p@ss:w"));
         assert!(!format!("{url:?}").contains("p@ss"));
-        let yaml = url.workflow(Path::new("/tmp/x/weir.db"), 4, 200).unwrap();
+        let yaml = url.workflow(Path::new("/tmp/x/weir.db"), 4, 200, false).unwrap();
         let workflow = crate::config::Workflow::parse(&yaml, "bench").unwrap();
         assert_eq!(workflow.weir.instances, Some(4));
         assert_eq!(workflow.weir.shard_size, Some(200));
@@ -188,7 +195,7 @@ mod tests {
         assert_eq!(url.host_port().unwrap(), "db.example:6543");
         let proxied = url.via("127.0.0.1:41000".parse().unwrap()).unwrap();
         assert_eq!(proxied.describe(), "bench@127.0.0.1:41000/weir_bench");
-        let yaml = proxied.workflow(Path::new("weir.db"), 1, 1).unwrap();
+        let yaml = proxied.workflow(Path::new("weir.db"), 1, 1, false).unwrap();
         assert!(yaml.contains("hostPort: \"127.0.0.1:41000\""), "{yaml}");
         assert!(yaml.contains("password: \"secret\""), "{yaml}");
         let v6 = url.via("[::1]:41000".parse().unwrap()).unwrap();
@@ -201,7 +208,7 @@ mod tests {
     fn no_password_no_auth_type() {
         let url = PgUrl::parse("postgres://postgres@127.0.0.1:5432/weir_bench").unwrap();
         assert_eq!(url.password, None);
-        let yaml = url.workflow(Path::new("weir.db"), 1, 1).unwrap();
+        let yaml = url.workflow(Path::new("weir.db"), 1, 1, false).unwrap();
         assert!(!yaml.contains("authType"));
         crate::config::Workflow::parse(&yaml, "bench").unwrap();
     }

@@ -212,6 +212,7 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
     }
     let acks = pipeline.flush().await?;
     intake.acknowledge(acks, &mut report);
+    scheduler.retire();
     progress.finish();
     report.phases.process_secs = clock.lap();
     // Shards in plan order, whatever order they finished in.

@@ -93,6 +93,15 @@ impl Scheduler {
         }
     }
 
+    /// Drops the parked instances once no shard is left: their memory, and
+    /// the connections a plugin kept in them, which the pools wait for
+    /// before they can close.
+    pub fn retire(&self) {
+        let retired: Vec<WorkerInstance> =
+            self.idle.lock().map(|mut idle| idle.drain(..).collect()).unwrap_or_default();
+        drop(retired);
+    }
+
     /// Runs `shards` (all of one kind) and reports everything to `out` as
     /// it happens. Returns when every shard is done or cancelled.
     pub async fn run(self: &Arc<Self>, shards: Arc<Vec<Shard>>, out: mpsc::Sender<Event>) {

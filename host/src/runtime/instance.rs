@@ -134,6 +134,7 @@ impl Instance {
         // Same layout on both sides: the conversion reuses the list's memory.
         let mut refs = self.store.data_mut().caps.discovery.take().into_model();
         let returned = self.outcome_or_fault("discover", outcome)?.into_model();
+        self.store.data_mut().caps.sql.end_call().await;
         Ok(returned.and_then(|more| {
             if (refs.len() + more.len()) as u64 > self.limits.max_refs {
                 return Err(Failure {
@@ -154,7 +155,10 @@ impl Instance {
         let refs = refs_into_contract(refs);
         let call = self.bindings.call_process(&mut self.store, config, &refs);
         let outcome = tokio::time::timeout(deadline, call).await;
-        self.outcome_or_fault("process", outcome).map(IntoModel::into_model)
+        let batch = self.outcome_or_fault("process", outcome)?.into_model();
+        // After a fault the instance is dropped, its sessions closed.
+        self.store.data_mut().caps.sql.end_call().await;
+        Ok(batch)
     }
 
     /// Names the shard later log lines of this instance belong to.

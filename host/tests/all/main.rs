@@ -30,6 +30,7 @@ mod postgres_ingest;
 mod postgres_pagila;
 mod postgres_privileges;
 mod postgres_queries;
+mod postgres_round_trips;
 mod postgres_sessions;
 mod quickstart;
 mod sandbox;

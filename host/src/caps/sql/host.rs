@@ -66,7 +66,9 @@ impl HostConnection for SqlState {
     }
 
     async fn drop(&mut self, conn: Resource<Connection>) -> wasmtime::Result<()> {
-        self.open.remove(&conn.rep());
+        if let Some(mut conn) = self.open.remove(&conn.rep()) {
+            conn.settle().await;
+        }
         Ok(())
     }
 }

@@ -324,6 +324,14 @@ impl SqlState {
     pub fn queries(&self) -> u64 {
         self.queries
     }
+
+    /// A plugin call ended: nothing it began stays open on a server while
+    /// the host goes on, even on connections the plugin keeps for later.
+    pub async fn end_call(&mut self) {
+        for conn in self.open.values_mut() {
+            conn.settle().await;
+        }
+    }
 }
 
 /// A connection handed to a plugin, held in its resource table until the
@@ -341,6 +349,14 @@ impl SqlConnection {
             SqlConnection::Postgres(session) => session.query(statement, params, limits).await,
             SqlConnection::Sqlite(conn) => sqlite::query(conn, statement, params, limits).await,
             SqlConnection::Mssql(conn) => conn.query(statement, params, limits).await,
+        }
+    }
+
+    /// Ends what a statement left open on the server (PostgreSQL's
+    /// read-only transaction); the other engines leave nothing.
+    async fn settle(&mut self) {
+        if let SqlConnection::Postgres(session) = self {
+            session.settle().await;
         }
     }
 

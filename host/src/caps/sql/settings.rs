@@ -15,11 +15,18 @@ pub struct SqlSettings {
     /// run starts) weir may hold at once, between 0 and 1.
     #[serde(deserialize_with = "share")]
     pub connection_share: f64,
+    /// PostgreSQL: roll each plugin statement's read-only transaction back
+    /// as soon as the statement returns, at one more round trip per
+    /// statement. Off (the default), the rollback travels with the next
+    /// statement's `BEGIN`, or is sent when the plugin's call ends or it
+    /// drops the connection: the statement's snapshot and locks are held
+    /// that much longer, within one plugin call.
+    pub eager_rollback: bool,
 }
 
 impl Default for SqlSettings {
     fn default() -> Self {
-        SqlSettings { allow_privileged_role: false, connection_share: 0.5 }
+        SqlSettings { allow_privileged_role: false, connection_share: 0.5, eager_rollback: false }
     }
 }
 

@@ -67,6 +67,8 @@ pub struct PgServer {
     /// and parsing a long catalog query costs half a millisecond.
     verdicts: std::sync::Mutex<HashMap<String, Result<(), String>>>,
     sessions: Sessions,
+    /// `weir.sql.eagerRollback`.
+    eager_rollback: bool,
 }
 
 /// Statements whose verdicts are kept, and the longest kept.
@@ -130,6 +132,7 @@ impl PgServer {
             functions: facts.functions,
             verdicts: std::sync::Mutex::new(HashMap::new()),
             sessions: Sessions::new(budget, limits.session_wait),
+            eager_rollback: settings.eager_rollback,
         };
         Ok((Arc::new(server), warnings))
     }
@@ -177,7 +180,14 @@ impl PgSource {
     /// A session for a plugin, within the server's budget.
     pub async fn acquire(&self) -> Result<PgSession, String> {
         let (conn, permit) = self.server.sessions.acquire(&self.database, &self.pool).await?;
-        Ok(PgSession { conn, backend: None, pool: self.pool.clone(), server: self.server.clone(), _permit: permit })
+        Ok(PgSession {
+            conn,
+            backend: None,
+            in_transaction: false,
+            pool: self.pool.clone(),
+            server: self.server.clone(),
+            _permit: permit,
+        })
     }
 
     pub async fn close(&self) {
@@ -186,12 +196,24 @@ impl PgSource {
 }
 
 /// A session a plugin holds.
+///
+/// Every plugin statement runs in a read-only transaction of its own that
+/// is rolled back, whatever the statement did. Begun and rolled back on
+/// their own, those cost two round trips beside the statement's; so the
+/// rollback of one statement travels with the `BEGIN` of the next, in one
+/// message, and a statement costs two round trips (one more the first
+/// time its text is prepared on the session). The last statement's
+/// transaction is rolled back when the plugin's call ends or it drops the
+/// connection ([`PgSession::settle`]), or at once with
+/// `weir.sql.eagerRollback`.
 pub struct PgSession {
     conn: PoolConnection<Postgres>,
     /// The server process behind the session, learnt with the first
     /// statement: a statement cut off by the plugin's deadline is
     /// cancelled on the server by it.
     backend: Option<i32>,
+    /// A statement's transaction is still open (not yet rolled back).
+    in_transaction: bool,
     pool: PgPool,
     server: Arc<PgServer>,
     _permit: OwnedSemaphorePermit,
@@ -210,7 +232,11 @@ impl PgSession {
         let conn = &mut *self.conn;
         let backend = match self.backend {
             Some(pid) => {
-                sqlx::raw_sql("BEGIN READ ONLY").execute(&mut *conn).await.map_err(to_failure)?;
+                // Whatever the last statement did (even COMMIT or SET
+                // TRANSACTION), this one starts from a fresh read-only
+                // transaction.
+                let begin = if self.in_transaction { "ROLLBACK; BEGIN READ ONLY" } else { "BEGIN READ ONLY" };
+                sqlx::raw_sql(begin).execute(&mut *conn).await.map_err(to_failure)?;
                 pid
             }
             None => {
@@ -223,15 +249,40 @@ impl PgSession {
                 pid
             }
         };
+        self.in_transaction = true;
         let mut cancel = CancelOnDrop { backend, options: Some(self.pool.connect_options()) };
         let result = fetch(conn, statement, params, limits).await;
         cancel.disarm();
-        // Whatever the statement did (even COMMIT or SET TRANSACTION), the
-        // next one starts from a fresh read-only transaction.
-        if let Err(err) = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await {
-            tracing::debug!(error = %err, "rollback after a plugin statement failed");
+        if self.server.eager_rollback {
+            self.settle().await;
         }
         result
+    }
+
+    /// Rolls back the last statement's transaction, if it is still open:
+    /// when the plugin's call ends, or it drops the connection.
+    pub(super) async fn settle(&mut self) {
+        if !self.in_transaction {
+            return;
+        }
+        match sqlx::raw_sql("ROLLBACK").execute(&mut *self.conn).await {
+            Ok(_) => self.in_transaction = false,
+            Err(err) => {
+                tracing::debug!(error = %err, "rollback after a plugin statement failed");
+                // Not back in the pool with a transaction open.
+                self.conn.close_on_drop();
+            }
+        }
+    }
+}
+
+impl Drop for PgSession {
+    fn drop(&mut self) {
+        // Dropped without settling (the instance faulted): close it, so the
+        // server ends the transaction, rather than pool it half-used.
+        if self.in_transaction {
+            self.conn.close_on_drop();
+        }
     }
 }
 

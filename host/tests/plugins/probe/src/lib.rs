@@ -24,7 +24,8 @@
 //! sleep that long first.
 //!
 //! Modes that play a hostile plugin against the host's outputs and limits:
-//! `statements` runs each of `probeStatements` (`stmt-<n>`); `query-call`
+//! `statements` runs each of `probeStatements` (`stmt-<n>`); `keep-open`
+//! runs `probeArg` on a connection kept from call to call; `query-call`
 //! runs `probeArg` and fails the whole call with its failure; `leak-sql`
 //! and `leak-http` get a text from a query or from what a server echoes of
 //! a POST carrying `{{secret:password}}`, and smuggle it out everywhere a
@@ -129,6 +130,7 @@ impl Guest for Probe {
             "echo-config" => report.push(("config".into(), Failure::permanent(raw))),
             "query" => report.push(("query".into(), run_query(arg(config, "query")?))),
             "statements" => report.extend(run_statements(config)),
+            "keep-open" => report.push(("keep-open".into(), keep_open(arg(config, "keep-open")?))),
             // The query's failure fails the whole call, with its kind: a
             // transient one is retried by the host.
             "query-call" => {
@@ -154,7 +156,7 @@ impl Guest for Probe {
             other => {
                 return Err(Failure::config(format!(
                     "unknown probeMode `{other}`: expected ok, escape, http, loop, alloc, panic, \
-                     panic-on, write, echo-config, query, query-call, statements, leak-sql, leak-http, log-big-key, \
+                     panic-on, write, echo-config, query, query-call, statements, keep-open, leak-sql, leak-http, log-big-key, \
                      log-forge, lineage, raw, open-db, fetch or discover-panic"
                 )));
             }
@@ -221,6 +223,29 @@ fn first_times(name: &str) -> bool {
         let count = seen.entry(name.to_string()).or_default();
         *count += 1;
         *count <= 2
+    })
+}
+
+/// Runs `statement` on a `source` connection this instance opened once and
+/// keeps from call to call, as a plugin caching its connection would.
+fn keep_open(statement: &str) -> Failure {
+    use std::cell::RefCell;
+    thread_local! {
+        static KEPT: RefCell<Option<sql::Connection>> = const { RefCell::new(None) };
+    }
+    KEPT.with(|kept| {
+        let mut kept = kept.borrow_mut();
+        if kept.is_none() {
+            match sql::open("source") {
+                Ok(conn) => *kept = Some(conn),
+                Err(f) => return Failure::new(f.kind, format!("open source: {}", failure_text(&f))),
+            }
+        }
+        match kept.as_ref().map(|conn| conn.query(statement, &[])) {
+            Some(Ok(rows)) => Failure::permanent(format!("{statement}: ok {} rows", rows.len())),
+            Some(Err(f)) => Failure::new(f.kind, format!("{statement}: {}", failure_text(&f))),
+            None => Failure::permanent("no connection"),
+        }
     })
 }
 
