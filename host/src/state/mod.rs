@@ -73,12 +73,20 @@ struct Dialect {
     begin_write: &'static str,
     /// The current time as an ISO 8601 UTC string.
     now: &'static str,
+    /// The current time in milliseconds since the epoch: leases are read
+    /// against the store's one clock, not each process's.
+    now_ms: &'static str,
 }
 
-const SQLITE: Dialect = Dialect { begin_write: WRITE, now: "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')" };
+const SQLITE: Dialect = Dialect {
+    begin_write: WRITE,
+    now: "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+    now_ms: "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
+};
 const POSTGRES: Dialect = Dialect {
     begin_write: "BEGIN",
     now: r#"to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#,
+    now_ms: "CAST(extract(epoch FROM clock_timestamp()) * 1000 AS BIGINT)",
 };
 
 /// Runs `$body` with `$pool` bound to the store's pool and `$dialect` to
@@ -87,19 +95,24 @@ const POSTGRES: Dialect = Dialect {
 macro_rules! on_pool {
     ($store:expr, |$pool:ident, $dialect:ident| $body:expr) => {
         match &$store.pool {
-            Pool::Sqlite($pool) => {
-                let $dialect = &SQLITE;
+            crate::state::Pool::Sqlite($pool) => {
+                let $dialect = &crate::state::SQLITE;
                 let _ = $dialect;
                 $body
             }
-            Pool::Postgres($pool) => {
-                let $dialect = &POSTGRES;
+            crate::state::Pool::Postgres($pool) => {
+                let $dialect = &crate::state::POSTGRES;
                 let _ = $dialect;
                 $body
             }
         }
     };
 }
+
+// After the macro, which the shard queries use too.
+mod shards;
+
+pub use shards::{Claim, NewShard, ShardState};
 
 pub struct StateStore {
     pool: Pool,
@@ -412,11 +425,12 @@ impl StateStore {
         const OTHERS: &str = "SELECT run_id, host, pid, process_start FROM run WHERE service = $1 AND run_id <> $2";
         const UNRECORDED: &str = "SELECT DISTINCT run_id FROM deferred WHERE run_id NOT IN (SELECT run_id FROM run)";
         const RECORDS: &str = "SELECT count(*) FROM deferred WHERE run_id = $1";
-        const FORGET: [&str; 4] = [
+        const FORGET: [&str; 5] = [
             "DELETE FROM deferred WHERE run_id = $1",
             "DELETE FROM document WHERE run_id = $1",
             "DELETE FROM table_columns WHERE run_id = $1",
             "DELETE FROM run WHERE run_id = $1",
+            "DELETE FROM shard WHERE run_id = $1",
         ];
         let (others, unrecorded): (Vec<(String, Process)>, Vec<String>) = on_pool!(self, |pool, _d| {
             let rows = sqlx::query(OTHERS).bind(service).bind(run_id).fetch_all(pool).await;
@@ -472,8 +486,17 @@ async fn migrate(conn: &mut sqlx::PgConnection) -> Result<i64, sqlx::Error> {
     sqlx::raw_sql(schema::POSTGRES).execute(&mut *tx).await?;
     let version: Option<i64> =
         sqlx::query_scalar("SELECT max(version) FROM weir_state.schema_version").fetch_one(&mut *tx).await?;
+    // Every version so far only adds tables, which the script above
+    // created: an older store is brought up by recording the new version.
     let version = match version {
-        Some(version) => version,
+        Some(version) if version >= schema::VERSION => version,
+        Some(_) => {
+            sqlx::query("UPDATE weir_state.schema_version SET version = $1")
+                .bind(schema::VERSION)
+                .execute(&mut *tx)
+                .await?;
+            schema::VERSION
+        }
         None => {
             sqlx::query("INSERT INTO weir_state.schema_version (version) VALUES ($1)")
                 .bind(schema::VERSION)
@@ -528,7 +551,7 @@ mod tests {
     /// Where a test's store lives: a SQLite file in a temporary directory,
     /// or a PostgreSQL database made for the test on the server the tests
     /// use (`WEIR_TEST_PG_URL`) and dropped after it.
-    enum Place {
+    pub(super) enum Place {
         Sqlite(tempfile::TempDir),
         Postgres { admin: String, name: String, url: String },
     }
@@ -553,12 +576,12 @@ mod tests {
         }
 
         /// Both places, for a test that must hold on either engine.
-        async fn both(test: &str) -> [Place; 2] {
+        pub(super) async fn both(test: &str) -> [Place; 2] {
             [Place::sqlite().await, Place::postgres(test).await]
         }
 
         /// A new handle on the store, as another process would open it.
-        async fn open(&self) -> StateStore {
+        pub(super) async fn open(&self) -> StateStore {
             match self {
                 Place::Sqlite(dir) => StateStore::open(&dir.path().join("state/state.db")).await.unwrap(),
                 Place::Postgres { url, .. } => StateStore::open_postgres(url).await.unwrap(),
@@ -711,6 +734,24 @@ mod tests {
         assert!(text.contains("postgres://postgres@127.0.0.1:1/x"), "{text}");
         assert!(!text.contains("Sekr3t-pw"), "the password leaked: {text}");
         assert!(nobody.may_pass(), "a store nobody answers for may come back: {text}");
+    }
+
+    #[tokio::test]
+    async fn a_postgres_store_of_an_older_schema_is_brought_up_to_date() {
+        let place = Place::postgres("older").await;
+        let store = place.open().await;
+        on_pool!(store, |pool, _d| {
+            sqlx::raw_sql("DROP TABLE shard; UPDATE schema_version SET version = 2").execute(pool).await.unwrap();
+        });
+        store.close().await;
+        let store = place.open().await;
+        store.plan_shards("run", &[]).await.unwrap();
+        assert!(store.shards("run").await.unwrap().is_empty(), "the shard table is back");
+        let version: i64 = on_pool!(store, |pool, _d| sqlx::query_scalar("SELECT max(version) FROM schema_version")
+            .fetch_one(pool)
+            .await
+            .unwrap());
+        assert_eq!(version, schema::VERSION);
     }
 
     #[test]

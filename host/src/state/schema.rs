@@ -4,7 +4,7 @@
 
 /// The schema version this weir writes. A store of a newer version is
 /// refused rather than misread.
-pub const VERSION: i64 = 2;
+pub const VERSION: i64 = 3;
 
 /// SQLite: one file per machine (`weir.statePath`). `seq` is numbered by
 /// the one process that writes a run's records.
@@ -41,7 +41,24 @@ CREATE TABLE IF NOT EXISTS run (
     process_start TEXT NOT NULL,
     started_at    TEXT NOT NULL
 );
-PRAGMA user_version = 2;
+-- The shards of a run's plan, for processes that each take some: claimed
+-- with a lease (milliseconds since the epoch, by the store's clock), so the
+-- shard of a process that died is taken again once its lease runs out.
+CREATE TABLE IF NOT EXISTS shard (
+    run_id      TEXT NOT NULL,
+    shard_id    TEXT NOT NULL,
+    position    INTEGER NOT NULL,
+    kind        TEXT NOT NULL,
+    cost        INTEGER NOT NULL,
+    body        TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    attempts    INTEGER NOT NULL,
+    owner       TEXT,
+    lease_until INTEGER,
+    outcome     TEXT,
+    PRIMARY KEY (run_id, shard_id)
+);
+PRAGMA user_version = 3;
 "#;
 
 /// The PostgreSQL schema the tables live in; sessions put it on their
@@ -84,6 +101,20 @@ CREATE TABLE IF NOT EXISTS weir_state.run (
     pid           BIGINT NOT NULL,
     process_start TEXT NOT NULL,
     started_at    TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS weir_state.shard (
+    run_id      TEXT NOT NULL,
+    shard_id    TEXT NOT NULL,
+    position    BIGINT NOT NULL,
+    kind        TEXT NOT NULL,
+    cost        BIGINT NOT NULL,
+    body        TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    attempts    BIGINT NOT NULL,
+    owner       TEXT,
+    lease_until BIGINT,
+    outcome     TEXT,
+    PRIMARY KEY (run_id, shard_id)
 );
 CREATE TABLE IF NOT EXISTS weir_state.schema_version (
     version BIGINT NOT NULL

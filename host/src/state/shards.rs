@@ -1,0 +1,271 @@
+//! The shards of a run's plan in the store, for runs whose shards several
+//! processes take (the pods of a distributed run, or a run resumed after it
+//! was killed). A process claims a shard with a lease and renews it while
+//! it works; a shard whose owner died is taken again once the lease has run
+//! out; a shard done is never done twice.
+//!
+//! The store keeps each shard's body (its refs, as the planner serializes
+//! them) and outcome (its counts) as text it does not read, so it needs to
+//! know nothing of plans.
+
+use super::{StateError, StateStore};
+use sqlx::Row;
+use std::time::Duration;
+
+/// One shard of a plan, as the planner hands it to the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewShard {
+    pub id: String,
+    pub kind: String,
+    pub cost: u64,
+    /// The refs, serialized by the planner.
+    pub body: String,
+}
+
+/// What became of a claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// Yours until the lease runs out: this is attempt `attempt` (1 for
+    /// the first), and `body` is what the planner stored.
+    Claimed { attempt: u32, body: String },
+    /// Already done, by an earlier attempt: nothing to do.
+    Done,
+    /// Another process holds a lease that runs out in `left`.
+    Held { owner: String, left: Duration },
+    /// The run has no such shard.
+    Missing,
+}
+
+/// A shard's standing, for progress and the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardState {
+    pub id: String,
+    pub kind: String,
+    pub status: String,
+    pub attempts: u32,
+    pub owner: Option<String>,
+    pub outcome: Option<String>,
+}
+
+impl StateStore {
+    /// Stores the plan of `run_id`, in order. Storing it again (a discovery
+    /// run twice for one run id) keeps the shards already stored, and their
+    /// progress.
+    pub async fn plan_shards(&self, run_id: &str, shards: &[NewShard]) -> Result<(), StateError> {
+        const INSERT: &str = "INSERT INTO shard (run_id, shard_id, position, kind, cost, body, status, attempts) ";
+        const KEEP: &str = " ON CONFLICT (run_id, shard_id) DO NOTHING";
+        let positioned: Vec<(i64, &NewShard)> = shards.iter().enumerate().map(|(i, s)| (i as i64, s)).collect();
+        on_pool!(self, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin_write).await.map_err(self.query_error())?;
+            for chunk in positioned.chunks(super::ROWS_PER_INSERT) {
+                let mut insert = sqlx::QueryBuilder::new(INSERT);
+                insert.push_values(chunk, |mut row, (position, s)| {
+                    row.push_bind(run_id)
+                        .push_bind(s.id.as_str())
+                        .push_bind(*position)
+                        .push_bind(s.kind.as_str())
+                        .push_bind(i64::try_from(s.cost).unwrap_or(i64::MAX))
+                        .push_bind(s.body.as_str())
+                        .push_bind("pending")
+                        .push_bind(0_i64);
+                });
+                insert.push(KEEP);
+                insert.build().execute(&mut *tx).await.map_err(self.query_error())?;
+            }
+            tx.commit().await.map_err(self.query_error())?;
+        });
+        Ok(())
+    }
+
+    /// Claims `shard_id` of `run_id` for `owner` for `lease`: a pending
+    /// shard, one whose holder's lease ran out, or one `owner` holds
+    /// already (its own retry).
+    pub async fn claim(&self, run_id: &str, shard_id: &str, owner: &str, lease: Duration) -> Result<Claim, StateError> {
+        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        let claimed: Option<(i64, String)> = on_pool!(self, |pool, dialect| {
+            let claim = format!(
+                "UPDATE shard SET status = 'running', attempts = attempts + 1, owner = $3, lease_until = {now} + $4
+                 WHERE run_id = $1 AND shard_id = $2
+                   AND (status = 'pending' OR (status = 'running' AND (lease_until < {now} OR owner = $3)))
+                 RETURNING attempts, body",
+                now = dialect.now_ms
+            );
+            let row = sqlx::query(sqlx::AssertSqlSafe(claim))
+                .bind(run_id)
+                .bind(shard_id)
+                .bind(owner)
+                .bind(lease_ms)
+                .fetch_optional(pool)
+                .await
+                .map_err(self.query_error())?;
+            match row {
+                Some(row) => Some((
+                    row.try_get("attempts").map_err(self.query_error())?,
+                    row.try_get("body").map_err(self.query_error())?,
+                )),
+                None => None,
+            }
+        });
+        if let Some((attempts, body)) = claimed {
+            return Ok(Claim::Claimed { attempt: u32::try_from(attempts).unwrap_or(u32::MAX), body });
+        }
+        let standing: Option<(String, Option<String>, i64)> = on_pool!(self, |pool, dialect| {
+            let look = format!(
+                "SELECT status, owner, COALESCE(lease_until, 0) - {} AS left_ms FROM shard
+                 WHERE run_id = $1 AND shard_id = $2",
+                dialect.now_ms
+            );
+            let row = sqlx::query(sqlx::AssertSqlSafe(look))
+                .bind(run_id)
+                .bind(shard_id)
+                .fetch_optional(pool)
+                .await
+                .map_err(self.query_error())?;
+            match row {
+                Some(row) => Some((
+                    row.try_get("status").map_err(self.query_error())?,
+                    row.try_get("owner").map_err(self.query_error())?,
+                    row.try_get("left_ms").map_err(self.query_error())?,
+                )),
+                None => None,
+            }
+        });
+        Ok(match standing {
+            None => Claim::Missing,
+            Some((status, _, _)) if status == "done" => Claim::Done,
+            Some((_, owner, left_ms)) => Claim::Held {
+                owner: owner.unwrap_or_default(),
+                left: Duration::from_millis(u64::try_from(left_ms).unwrap_or(0)),
+            },
+        })
+    }
+
+    /// Extends `owner`'s lease on a shard it works on; `false` when it no
+    /// longer holds it (its lease ran out and another process took it).
+    pub async fn renew(&self, run_id: &str, shard_id: &str, owner: &str, lease: Duration) -> Result<bool, StateError> {
+        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        let renewed = on_pool!(self, |pool, dialect| {
+            let renew = format!(
+                "UPDATE shard SET lease_until = {} + $4
+                 WHERE run_id = $1 AND shard_id = $2 AND owner = $3 AND status = 'running'",
+                dialect.now_ms
+            );
+            sqlx::query(sqlx::AssertSqlSafe(renew))
+                .bind(run_id)
+                .bind(shard_id)
+                .bind(owner)
+                .bind(lease_ms)
+                .execute(pool)
+                .await
+                .map_err(self.query_error())?
+                .rows_affected()
+        });
+        Ok(renewed == 1)
+    }
+
+    /// Marks a shard `owner` holds done, with its outcome; `false` when it
+    /// no longer held it, and the outcome was not recorded: each shard's
+    /// counts are recorded once.
+    pub async fn complete(&self, run_id: &str, shard_id: &str, owner: &str, outcome: &str) -> Result<bool, StateError> {
+        const DONE: &str = "UPDATE shard SET status = 'done', outcome = $4, lease_until = NULL
+             WHERE run_id = $1 AND shard_id = $2 AND owner = $3 AND status = 'running'";
+        let done = on_pool!(self, |pool, _d| sqlx::query(DONE)
+            .bind(run_id)
+            .bind(shard_id)
+            .bind(owner)
+            .bind(outcome)
+            .execute(pool)
+            .await
+            .map_err(self.query_error())?
+            .rows_affected());
+        Ok(done == 1)
+    }
+
+    /// Every shard of `run_id`, in plan order.
+    pub async fn shards(&self, run_id: &str) -> Result<Vec<ShardState>, StateError> {
+        const ALL: &str = "SELECT shard_id, kind, status, attempts, owner, outcome FROM shard
+             WHERE run_id = $1 ORDER BY position";
+        on_pool!(self, |pool, _d| {
+            let rows = sqlx::query(ALL).bind(run_id).fetch_all(pool).await.map_err(self.query_error())?;
+            rows.iter()
+                .map(|row| {
+                    let attempts: i64 = row.try_get("attempts")?;
+                    Ok(ShardState {
+                        id: row.try_get("shard_id")?,
+                        kind: row.try_get("kind")?,
+                        status: row.try_get("status")?,
+                        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                        owner: row.try_get("owner")?,
+                        outcome: row.try_get("outcome")?,
+                    })
+                })
+                .collect::<Result<Vec<_>, sqlx::Error>>()
+                .map_err(self.query_error())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::Place;
+    use super::*;
+
+    fn plan() -> Vec<NewShard> {
+        ["schema-0000", "table-0000", "table-0001"]
+            .iter()
+            .map(|id| NewShard {
+                id: id.to_string(),
+                kind: id.split('-').next().unwrap_or_default().into(),
+                cost: 10,
+                body: format!("[\"refs of {id}\"]"),
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_shard_is_claimed_once_taken_again_after_its_lease_and_done_once() {
+        for place in Place::both("shards").await {
+            let store = place.open().await;
+            let shown = store.shown().to_string();
+            store.plan_shards("run", &plan()).await.unwrap();
+            store.plan_shards("run", &plan()[..1]).await.unwrap();
+            store.plan_shards("other-run", &plan()).await.unwrap();
+            let ids: Vec<String> = store.shards("run").await.unwrap().into_iter().map(|s| s.id).collect();
+            assert_eq!(ids, ["schema-0000", "table-0000", "table-0001"], "in plan order, once: {shown}");
+
+            let long = Duration::from_secs(60);
+            let first = store.claim("run", "table-0000", "pod-a", long).await.unwrap();
+            assert_eq!(first, Claim::Claimed { attempt: 1, body: "[\"refs of table-0000\"]".into() }, "{shown}");
+            match store.claim("run", "table-0000", "pod-b", long).await.unwrap() {
+                Claim::Held { owner, left } => {
+                    assert_eq!(owner, "pod-a", "{shown}");
+                    assert!(left > Duration::from_secs(50) && left <= long, "{left:?}: {shown}");
+                }
+                other => panic!("a held shard was handed to another pod: {other:?} ({shown})"),
+            }
+            assert!(store.renew("run", "table-0000", "pod-a", long).await.unwrap(), "{shown}");
+            assert!(!store.renew("run", "table-0000", "pod-b", long).await.unwrap(), "{shown}");
+
+            // pod-a dies: a lease of 50 ms runs out and pod-b takes the shard.
+            store.claim("run", "table-0001", "pod-a", Duration::from_millis(50)).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(120)).await;
+            let retaken = store.claim("run", "table-0001", "pod-b", long).await.unwrap();
+            assert!(matches!(retaken, Claim::Claimed { attempt: 2, .. }), "{retaken:?}: {shown}");
+            assert!(!store.complete("run", "table-0001", "pod-a", "{}").await.unwrap(), "the dead pod's outcome");
+            assert!(store.complete("run", "table-0001", "pod-b", "{\"written\":1}").await.unwrap(), "{shown}");
+            assert!(!store.complete("run", "table-0001", "pod-b", "{\"written\":2}").await.unwrap(), "twice");
+            assert_eq!(store.claim("run", "table-0001", "pod-c", long).await.unwrap(), Claim::Done, "{shown}");
+            assert_eq!(store.claim("run", "nope", "pod-c", long).await.unwrap(), Claim::Missing, "{shown}");
+
+            let states = store.shards("run").await.unwrap();
+            let done = states.iter().find(|s| s.id == "table-0001").unwrap();
+            assert_eq!((done.status.as_str(), done.attempts), ("done", 2), "{shown}");
+            assert_eq!(done.outcome.as_deref(), Some("{\"written\":1}"), "recorded once: {shown}");
+            assert_eq!(store.shards("other-run").await.unwrap()[1].status, "pending", "runs apart: {shown}");
+
+            store.finish_run("run", "svc").await.unwrap();
+            assert!(store.shards("run").await.unwrap().is_empty(), "forgotten with its run: {shown}");
+            assert_eq!(store.shards("other-run").await.unwrap().len(), 3, "{shown}");
+        }
+    }
+}
