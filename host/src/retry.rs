@@ -83,21 +83,25 @@ pub fn sqlx_error_may_pass(err: &sqlx::Error) -> bool {
         sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::WorkerCrashed => true,
         sqlx::Error::Database(db) => {
             let code = db.code().unwrap_or_default();
-            match code.parse::<u32>() {
-                // SQLite's (extended) codes: busy and locked, another
-                // writer holds the file. PostgreSQL's have five characters.
-                Ok(sqlite) if code.len() < 5 => matches!(sqlite & 0xff, 5 | 6),
-                // PostgreSQL: class 08 connection exception, 53 insufficient
-                // resources, 57P0x shutdowns, 40001/40P01 lost races.
-                _ => {
-                    code.starts_with("08")
+            // PostgreSQL's codes have five characters: class 08 connection
+            // exception, 53 insufficient resources, 57P0x shutdowns,
+            // 40001/40P01 lost races.
+            sqlite_busy(err)
+                || (code.len() == 5
+                    && (code.starts_with("08")
                         || code.starts_with("53")
-                        || ["57P01", "57P02", "57P03", "40001", "40P01"].contains(&code.as_ref())
-                }
-            }
+                        || ["57P01", "57P02", "57P03", "40001", "40P01"].contains(&code.as_ref())))
         }
         _ => false,
     }
+}
+
+/// SQLite's "busy" and "locked" codes, extended ones included: another
+/// writer holds the file.
+pub fn sqlite_busy(err: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(db) = err else { return false };
+    let code = db.code().unwrap_or_default();
+    code.len() < 5 && code.parse::<u32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
 }
 
 /// A `Retry-After` header's value in delta-seconds. The HTTP-date form is

@@ -31,11 +31,7 @@ pub fn options(path: &Path, create: bool) -> SqliteConnectOptions {
         .busy_timeout(BUSY_TIMEOUT)
 }
 
-/// SQLite's "busy" and "locked" codes, extended ones included.
-pub fn is_busy(err: &sqlx::Error) -> bool {
-    let sqlx::Error::Database(db) = err else { return false };
-    db.code().and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| c & 0xff == 5 || c & 0xff == 6)
-}
+pub use crate::retry::sqlite_busy as is_busy;
 
 /// Runs `attempt` again, after a short random pause, while it fails because
 /// another run holds the file; up to about ten seconds of tries.

@@ -38,10 +38,8 @@ impl SinkError {
     /// Whether trying the same write again may work.
     pub fn is_transient(&self) -> bool {
         match self {
-            // SQLite's "busy" and "locked": another writer holds the file.
-            SinkError::Catalog(CatalogError::Write(sqlx::Error::Database(db))) => {
-                matches!(db.code().as_deref(), Some("5") | Some("6"))
-            }
+            // Another writer holds the file.
+            SinkError::Catalog(CatalogError::Write(err)) => crate::sqlite_file::is_busy(err),
             _ => false,
         }
     }

@@ -69,11 +69,10 @@ fn decode_row(row: &SqliteRow) -> Result<Vec<SqlValue>, Failure> {
 
 fn to_failure(err: sqlx::Error) -> Failure {
     let kind = match &err {
+        busy if crate::retry::sqlite_busy(busy) => ErrorKind::Transient,
         sqlx::Error::Database(db) => match db.code().as_deref() {
             // SQLITE_READONLY, SQLITE_AUTH, SQLITE_PERM
             Some("8") | Some("23") | Some("3") => ErrorKind::Denied,
-            // SQLITE_BUSY, SQLITE_LOCKED
-            Some("5") | Some("6") => ErrorKind::Transient,
             _ if db.message().contains("readonly") => ErrorKind::Denied,
             _ => ErrorKind::Permanent,
         },
