@@ -7,10 +7,12 @@
 //! runs the work across instances; [`sink`] writes what comes out;
 //! [`report`] says what happened.
 
+pub mod argo;
 pub mod bench;
 pub mod caps;
 pub mod config;
 pub mod contract;
+pub mod engines;
 pub mod logging;
 pub mod model;
 /// Percent-encoding, shared with the SDK so host and plugins agree.

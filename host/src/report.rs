@@ -3,10 +3,10 @@
 
 use crate::model::KindCounts;
 use crate::text::escape_controls;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::io::Write;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FailureRecord {
     /// The FQN, or the entity path when no FQN could be built.
@@ -20,13 +20,13 @@ pub struct FailureRecord {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub may_pass: bool,
     /// The shard it was processed in.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
 }
 
 /// One shard of the plan, as it ran.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct ShardRecord {
     pub id: String,
     pub kind: String,
@@ -46,6 +46,18 @@ pub struct ShardRecord {
     pub filtered: usize,
     pub failed: usize,
     pub cancelled: usize,
+    /// The process that ran it, for a run whose shards ran in pods (the
+    /// pod's name, else host and pid).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub process: Option<String>,
+    /// Times the shard was taken, for a run whose shards ran in pods: more
+    /// than one when a pod died or failed and the shard was run again.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub attempts: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl ShardRecord {
@@ -54,8 +66,8 @@ impl ShardRecord {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct BatchStats {
     pub count: usize,
     /// Plugin instances lost to traps, memory or deadlines.
@@ -66,8 +78,8 @@ pub struct BatchStats {
 }
 
 /// Where a run's wall time went, phase by phase, in seconds.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct Phases {
     /// Engine, plugin load (compile or cache) and `describe`.
     pub load_secs: f64,
@@ -81,10 +93,13 @@ pub struct Phases {
     pub relations_secs: f64,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct RunReport {
     pub run_id: String,
+    /// When the run began, in milliseconds since the epoch: the origin of
+    /// every shard's timeline, whichever process ran it.
+    pub started_unix_ms: u64,
     pub service: String,
     pub plugin: String,
     pub plugin_version: String,
@@ -182,6 +197,47 @@ impl RunReport {
         stats.faults += cost.faults as usize;
         stats.total_ms += ms;
         stats.slowest_ms = stats.slowest_ms.max(ms);
+    }
+
+    /// Adds what another process did for the same run (one shard's pod, or
+    /// the discovery) to this report: counts are summed, records appended.
+    /// The run's identity and the plan stay this report's.
+    pub fn absorb(&mut self, part: RunReport) {
+        for k in part.kinds {
+            let into = self.kind_mut(&k.kind);
+            into.found += k.found;
+            into.filtered += k.filtered;
+            into.written += k.written;
+            into.failed += k.failed;
+            into.cancelled += k.cancelled;
+            into.unrequested += k.unrequested;
+            into.batches += k.batches;
+            into.queries += k.queries;
+        }
+        self.failures.extend(part.failures);
+        self.unrequested_failures.extend(part.unrequested_failures);
+        self.relations_applied += part.relations_applied;
+        self.relations_unresolved.extend(part.relations_unresolved);
+        let (into, from) = (&mut self.batches, part.batches);
+        into.count += from.count;
+        into.faults += from.faults;
+        into.retries += from.retries;
+        into.total_ms += from.total_ms;
+        into.slowest_ms = into.slowest_ms.max(from.slowest_ms);
+        self.sink_retries += part.sink_retries;
+        for text in part.warnings {
+            if !self.warnings.contains(&text) {
+                self.warnings.push(text);
+            }
+        }
+        if self.stopped.is_none() {
+            self.stopped = part.stopped;
+        }
+        self.shards.extend(part.shards);
+        self.peak_rss_mib = match (self.peak_rss_mib, part.peak_rss_mib) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
     }
 
     pub fn kind_mut(&mut self, kind: &str) -> &mut KindCounts {

@@ -1,6 +1,6 @@
 use super::Ui;
 use anyhow::{Context, Result};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use weir::config::Workflow;
 use weir::plan::{IngestOptions, ingest};
@@ -21,17 +21,33 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, catalog: Option<PathBuf>, ui: Ui) -> Result<ExitCode> {
-    let workflow = Workflow::load(&args.config)?;
-    weir::logging::redact_secrets(std::sync::Arc::new(weir::caps::Redactor::new(workflow.secrets())));
+    let (workflow, options) = load(&args.config, catalog, ui, args.max_failures)?;
+    let report = ingest(&workflow, &options).await.with_context(|| format!("ingest {}", args.config.display()))?;
+    finish(&report, args.report.as_deref(), ui)
+}
+
+/// Reads the workflow (its secrets kept out of every log line from here
+/// on) and the options the command line sets.
+pub fn load(
+    config: &Path,
+    catalog: Option<PathBuf>,
+    ui: Ui,
+    max_failures: Option<usize>,
+) -> Result<(Workflow, IngestOptions)> {
+    let workflow = Workflow::load(config)?;
+    let mut secrets = workflow.secrets();
+    if let Some(url) = catalog.as_ref().and_then(|c| c.to_str()).filter(|c| weir::engines::is_postgres_url(c)) {
+        secrets.extend(weir::engines::url_secrets(url));
+    }
+    weir::logging::redact_secrets(std::sync::Arc::new(weir::caps::Redactor::new(secrets)));
     let options = IngestOptions {
         catalog,
         progress: ui.progress,
         cache_dir: super::cache_dir(),
-        base_dir: args.config.parent().map(PathBuf::from),
-        max_failures: args.max_failures,
+        base_dir: config.parent().map(PathBuf::from),
+        max_failures,
     };
-    let report = ingest(&workflow, &options).await.with_context(|| format!("ingest {}", args.config.display()))?;
-    finish(&report, args.report.as_deref(), ui)
+    Ok((workflow, options))
 }
 
 /// Prints the summary, writes the JSON report, picks the exit status.

@@ -2,6 +2,7 @@
 
 mod bench;
 mod catalog;
+mod distributed;
 mod exit;
 mod ingest;
 mod plugin;
@@ -23,7 +24,8 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(name = "weir", version, propagate_version = true, max_term_width = 100)]
 struct Cli {
-    /// The catalog file (default ./weir.db; overrides sink.config.path).
+    /// The catalog: a file (default ./weir.db) or a PostgreSQL database
+    /// (postgres://USER:PASSWORD@HOST/DB). Overrides sink.config.
     #[arg(long, global = true, env = "WEIR_CATALOG", value_name = "PATH")]
     catalog: Option<PathBuf>,
 
@@ -57,6 +59,15 @@ enum Command {
     /// but some entities failed (listed in the summary and the report),
     /// 1 when the run could not go on.
     Ingest(ingest::Args),
+    /// Distributed run, first stage: discover, filter and plan into the
+    /// shared state store (`weir.stateStore`); write the shard ids.
+    Discover(distributed::DiscoverArgs),
+    /// Distributed run: process one shard of the plan `weir discover`
+    /// stored. Exit status as `ingest`'s; 0 when an earlier attempt did it.
+    Process(distributed::ProcessArgs),
+    /// Distributed run, last stage: phase 2 (foreign keys, lineage) once,
+    /// and the run report put together from every shard's.
+    Finalize(distributed::FinalizeArgs),
     /// Build a demo SQLite database and ingest it, no server needed.
     Quickstart(quickstart::Args),
     /// Read the catalog: list, show, export.
@@ -85,6 +96,9 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {
+    if let Some(url) = cli.catalog.as_ref().and_then(|c| c.to_str()).filter(|c| weir::engines::is_postgres_url(c)) {
+        weir::logging::redact_secrets(std::sync::Arc::new(weir::caps::Redactor::new(weir::engines::url_secrets(url))));
+    }
     let ui = Ui {
         progress: !cli.quiet && cli.log_format == LogFormat::Text && std::io::stderr().is_terminal(),
         quiet: cli.quiet,
@@ -92,6 +106,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Ingest(args) => ingest::run(args, cli.catalog, ui).await,
         Command::Quickstart(args) => quickstart::run(args, cli.catalog, ui).await,
+        Command::Discover(args) => distributed::discover(args, cli.catalog, ui).await,
+        Command::Process(args) => distributed::process(args, cli.catalog, ui).await,
+        Command::Finalize(args) => distributed::finalize(args, cli.catalog, ui).await,
         Command::Catalog(cmd) => catalog::run(cmd, cli.catalog).await,
         Command::Plugin(cmd) => plugin::run(cmd).await,
         Command::Bench(cmd) => bench::run(cmd, ui).await,

@@ -12,7 +12,7 @@ mod env;
 mod filter;
 
 pub use connection::ConnectionConfig;
-pub use env::{EnvString, Secret};
+pub use env::{EnvString, Secret, resolve as resolve_env};
 pub use filter::FilterPattern;
 
 use crate::caps::http::HttpSettings;
@@ -324,6 +324,10 @@ pub struct SinkSettings {
     /// The catalog file (`catalog`) or the JSON Lines file (`file`).
     #[serde(default)]
     pub path: Option<EnvString>,
+    /// The catalog on PostgreSQL (`catalog`), `postgres://user:pw@host/db`:
+    /// one catalog every process of a distributed run writes into.
+    #[serde(default)]
+    pub url: Option<Secret>,
     /// Documents per write (default 100).
     #[serde(default)]
     pub bulk_sink_batch_size: Option<usize>,
@@ -339,8 +343,84 @@ pub struct WorkflowConfig {
     pub logger_level: Option<String>,
     #[serde(default)]
     pub open_metadata_server_config: Option<ServerConfig>,
+    /// How `weir argo render` (and `weir ingest`, when `enabled`) runs the
+    /// workflow as pods.
     #[serde(default)]
-    pub distributed_execution: Option<Yaml>,
+    pub distributed_execution: Option<DistributedExecution>,
+}
+
+/// Where a workflow file keeps each secret weir reads, and the environment
+/// variable `weir argo render` has pods read it from (fed from a
+/// Kubernetes Secret, so it is in no ConfigMap and no parameter).
+pub const SECRET_KEYS: &[(&[&str], &str)] = &[
+    (&["source", "serviceConnection", "config", "authType", "password"], "WEIR_SOURCE_PASSWORD"),
+    (&["source", "serviceConnection", "config", "password"], "WEIR_SOURCE_PASSWORD"),
+    (&["source", "serviceConnection", "config", "clientSecret"], "WEIR_SOURCE_CLIENT_SECRET"),
+    (&["sink", "config", "url"], "WEIR_CATALOG_URL"),
+    (&["workflowConfig", "openMetadataServerConfig", "securityConfig", "jwtToken"], "WEIR_OPENMETADATA_TOKEN"),
+    (&["weir", "stateStore"], "WEIR_STATE_STORE"),
+];
+
+/// `workflowConfig.distributedExecution`: the workflow as an Argo workflow
+/// of pods: discover, one pod per shard, finalize.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DistributedExecution {
+    /// `weir ingest` submits the workflow to Argo instead of running it.
+    #[serde(default)]
+    pub enabled: bool,
+    /// `argo`, the one there is.
+    #[serde(default)]
+    pub orchestrator: Option<String>,
+    /// Shard pods at once (the workflow's `parallelism`).
+    #[serde(default)]
+    pub parallelism: Option<u32>,
+    /// Shard pods in all at most: shards are made big enough to fit.
+    #[serde(default)]
+    pub max_pods: Option<u32>,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// The weir image the pods run, `REGISTRY/weir:TAG`.
+    #[serde(default)]
+    pub image: Option<String>,
+    /// The Kubernetes Secret the pods read the workflow's secrets from.
+    #[serde(default)]
+    pub secret_name: Option<String>,
+    /// The service account the pods run as.
+    #[serde(default)]
+    pub service_account_name: Option<String>,
+    #[serde(default)]
+    pub retry_policy: Option<PodRetryPolicy>,
+    /// `{cpu: 500m, memory: 512Mi}`, per pod.
+    #[serde(default)]
+    pub resource_requests: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(default)]
+    pub resource_limits: Option<std::collections::BTreeMap<String, String>>,
+    /// The Argo Server `weir ingest` submits to, `https://argo.example:2746`.
+    #[serde(default)]
+    pub argo_server: Option<EnvString>,
+    /// The environment variable holding the Argo Server's bearer token.
+    #[serde(default)]
+    pub token_env: Option<String>,
+    /// Seconds a shard stays a pod's without a renewal.
+    #[serde(default)]
+    pub lease_seconds: Option<u64>,
+}
+
+/// How a failed pod is run again: only for exit status 75 (a cause that
+/// may pass) and for a pod that was killed or lost.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PodRetryPolicy {
+    /// Runs of a pod in all, the first included (default 4).
+    #[serde(default)]
+    pub max_attempts: Option<u32>,
+    /// The wait before the first retry (default 10).
+    #[serde(default)]
+    pub backoff_seconds: Option<u32>,
+    /// Each wait this many times the one before (default 2).
+    #[serde(default)]
+    pub backoff_factor: Option<u32>,
 }
 
 /// `workflowConfig.openMetadataServerConfig`: where the `metadata-rest`
@@ -509,6 +589,22 @@ impl Workflow {
         if self.weir.batch_size == Some(0) {
             return Err(invalid("weir.batchSize", "must be at least 1".into()));
         }
+        if let Some(d) = self.distributed() {
+            let key = |k: &str| format!("workflowConfig.distributedExecution.{k}");
+            if let Some(other) = d.orchestrator.as_deref().filter(|o| *o != "argo") {
+                return Err(invalid(&key("orchestrator"), format!("`{other}`: weir runs on `argo`")));
+            }
+            for (name, value) in [("parallelism", d.parallelism), ("maxPods", d.max_pods)] {
+                if value == Some(0) {
+                    return Err(invalid(&key(name), "must be at least 1".into()));
+                }
+            }
+            if let Some(retry) = &d.retry_policy
+                && retry.max_attempts == Some(0)
+            {
+                return Err(invalid(&key("retryPolicy.maxAttempts"), "must be at least 1 (the first run)".into()));
+            }
+        }
         if self.weir.shard_size == Some(0) {
             return Err(invalid("weir.shardSize", "must be at least 1".into()));
         }
@@ -519,15 +615,30 @@ impl Workflow {
                     "set weir.stateStore (a PostgreSQL URL) or weir.statePath (a SQLite file), not both".into(),
                 ));
             }
-            let url = url.expose();
-            let parsed = reqwest::Url::parse(url).ok().filter(|u| ["postgres", "postgresql"].contains(&u.scheme()));
-            if parsed.as_ref().and_then(|u| u.host_str()).is_none() {
+            if let Err(problem) = crate::engines::check_postgres_url(url.expose()) {
                 return Err(invalid(
                     "weir.stateStore",
-                    "takes a PostgreSQL URL, postgres://user:password@host:5432/database; for a SQLite file \
-                     set weir.statePath instead"
-                        .into(),
+                    format!("{problem}; for a SQLite file set weir.statePath instead"),
                 ));
+            }
+        }
+        if let Some(settings) = self.sink.as_ref().and_then(|s| s.config.as_ref())
+            && let Some(url) = &settings.url
+        {
+            if settings.path.is_some() {
+                return Err(invalid(
+                    "sink.config.url",
+                    "set sink.config.url (a PostgreSQL catalog) or sink.config.path (a file), not both".into(),
+                ));
+            }
+            if self.sink_kind() != "catalog" {
+                return Err(invalid(
+                    "sink.config.url",
+                    format!("is for `sink.type: catalog`, not `{}`", self.sink_kind()),
+                ));
+            }
+            if let Err(problem) = crate::engines::check_postgres_url(url.expose()) {
+                return Err(invalid("sink.config.url", format!("{problem}; for a catalog file set sink.config.path")));
             }
         }
         self.source
@@ -593,11 +704,21 @@ impl Workflow {
     }
 
     /// `sink.type`: `catalog` unless the workflow says otherwise.
+    /// `workflowConfig.distributedExecution`, if set.
+    pub fn distributed(&self) -> Option<&DistributedExecution> {
+        self.workflow_config.as_ref()?.distributed_execution.as_ref()
+    }
+
     pub fn sink_kind(&self) -> &str {
         self.sink.as_ref().map(|s| s.kind.as_str()).unwrap_or("catalog")
     }
 
     /// The catalog or output file named by `sink.config.path`, if any.
+    /// `sink.config.url`: the catalog on PostgreSQL.
+    pub fn sink_url(&self) -> Option<&Secret> {
+        self.sink.as_ref()?.config.as_ref()?.url.as_ref()
+    }
+
     pub fn sink_path(&self) -> Option<PathBuf> {
         self.sink.as_ref()?.config.as_ref()?.path.as_ref().map(|p| PathBuf::from(p.as_str()))
     }
@@ -616,41 +737,14 @@ impl Workflow {
     /// Every secret in the file, for redaction.
     pub fn secrets(&self) -> Vec<String> {
         let mut secrets = self.source.service_connection.config.secrets();
-        if let Some(url) = &self.weir.state_store {
-            // The whole URL, and its password as written and as meant.
-            secrets.push(url.expose().to_string());
-            if let Some(password) = reqwest::Url::parse(url.expose()).ok().and_then(|u| u.password().map(String::from))
-            {
-                secrets.push(percent_decoded(&password));
-                secrets.push(password);
-            }
+        for url in self.weir.state_store.iter().chain(self.sink_url()) {
+            secrets.extend(crate::engines::url_secrets(url.expose()));
         }
         if let Some(token) = self.server().and_then(|s| s.security_config.as_ref()).and_then(|s| s.jwt_token.as_ref()) {
             secrets.push(token.expose().to_string());
         }
         secrets
     }
-}
-
-/// `%XX` escapes of a URL part turned back into the bytes they stand for.
-fn percent_decoded(part: &str) -> String {
-    let bytes = part.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// How refs are grouped into shards (`weir.shardStrategy`).

@@ -83,8 +83,8 @@ impl Relation {
 
 /// What became of one kind's entities in a run: every one found is
 /// filtered, written, failed or cancelled.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct KindCounts {
     pub kind: String,
     /// Listed by `discover`.

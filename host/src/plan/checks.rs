@@ -41,6 +41,25 @@ impl Parents {
         }
     }
 
+    /// Notes a parent another process of the run wrote (`kind` as the
+    /// sink names it).
+    pub fn note_written(&mut self, kind: &str, fqn: &str) {
+        if let Some(set) = self.set_mut(kind) {
+            set.insert(fqn.to_string());
+        }
+    }
+
+    /// The parents written so far, (FQN, kind), for the processes that
+    /// write their children.
+    pub fn written(&self) -> Vec<(String, String)> {
+        let of = |set: &Option<HashSet<String>>, kind: Kind| {
+            set.iter().flatten().map(move |fqn| (fqn.clone(), kind.entity_type().to_string())).collect::<Vec<_>>()
+        };
+        let mut all = of(&self.databases, Kind::Database);
+        all.extend(of(&self.schemas, Kind::DatabaseSchema));
+        all
+    }
+
     /// Forgets a document the sink refused.
     pub fn forget(&mut self, kind: &str, fqn: &str) {
         if let Some(set) = self.set_mut(kind) {

@@ -1,31 +1,28 @@
 //! One ingestion run, start to end.
 
-use super::checks::{self, Parents};
-use super::intake::Intake;
+use super::checks;
 use super::progress::Progress;
-use super::scheduler::{Event, Scheduler};
+use super::run::{Run, Scope, unix_ms};
+use super::scheduler::Scheduler;
 use super::select::Selection;
-use super::shard::{DEFAULT_SHARD_SIZE, Plan, Shard};
 use crate::caps::http::grant::{HttpGrantError, HttpWorkflow};
 use crate::caps::sql::SqlError;
 use crate::caps::sql::grant::SqlWorkflow;
 use crate::caps::{self, Grants, Redactor};
 use crate::config::Workflow;
 use crate::model::entity::{EntityRef, ErrorKind};
-use crate::model::{Kind, Relation, ServiceKind};
+use crate::model::{Kind, Relation};
 use crate::report::{FailureRecord, RunReport};
-use crate::runtime::{Fault, Plugin, Runtime, RuntimeError, RuntimeOptions};
+use crate::runtime::{Fault, Plugin, RuntimeError};
 use crate::sink::catalog::{Catalog, CatalogError};
 use crate::sink::file::FileSink;
 use crate::sink::openmetadata::{OpenMetadataSink, SinkSetupError};
-use crate::sink::{Pipeline, PipelineSettings, Sink, SinkError};
+use crate::sink::{Sink, SinkError};
 use crate::state::{StateError, StateStore};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 use thiserror::Error;
-use tokio::sync::mpsc;
 
 /// The catalog file when neither `--catalog` nor `sink.config.path` says.
 pub const DEFAULT_CATALOG: &str = "weir.db";
@@ -57,6 +54,17 @@ pub enum IngestError {
     /// went away, say); a fault or any other failure will not pass.
     #[error("discover {kind}: {reason}")]
     Discover { kind: &'static str, reason: String, may_pass: bool },
+    /// A run whose stages run in separate processes needs something every
+    /// one of them reaches.
+    #[error("a run in separate processes needs {what} they all share: {fix}")]
+    Unshared { what: String, fix: String },
+    /// What a distributed run's stage needs from an earlier one is not in
+    /// the state store.
+    #[error("run {run_id}: {reason}")]
+    Stage { run_id: String, reason: String },
+    /// Another process keeps renewing its claim on the shard.
+    #[error("shard {shard} is held by {owner}, which is still working on it")]
+    Held { shard: String, owner: String },
 }
 
 impl IngestError {
@@ -72,10 +80,13 @@ impl IngestError {
             IngestError::State(e) => e.may_pass(),
             IngestError::SinkSetup(e) => e.may_pass(),
             IngestError::Discover { may_pass, .. } => *may_pass,
+            IngestError::Held { .. } => true,
             IngestError::NoPlugin { .. }
             | IngestError::PluginFile { .. }
             | IngestError::Runtime(_)
-            | IngestError::Http(_) => false,
+            | IngestError::Http(_)
+            | IngestError::Unshared { .. }
+            | IngestError::Stage { .. } => false,
         }
     }
 }
@@ -94,173 +105,50 @@ pub struct IngestOptions {
     pub max_failures: Option<usize>,
 }
 
-/// Runs the workflow end to end and returns its report. Entity failures
-/// are in the report; an `Err` means the run as a whole could not go on.
+/// Runs the workflow end to end in this process and returns its report.
+/// Entity failures are in the report; an `Err` means the run as a whole
+/// could not go on.
 pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunReport, IngestError> {
-    let started = Instant::now();
-    let service = workflow.source.service_name.to_string();
-    let settings = &workflow.weir;
-    let instances = settings.instances.unwrap_or_else(default_instances);
-    let limits = settings.limits.clone();
-    let redactor = Arc::new(Redactor::new(workflow.secrets()));
+    let mut run = Run::open(workflow, options, run_id(), false).await?;
+    run.begin().await?;
+    let mut plan = run.discover(None).await?;
+    let shards = std::mem::take(&mut plan.shards);
+    plan.shards = run.process(shards, &Scope::Whole).await?;
+    run.finish(plan).await
+}
 
-    let wasm = plugin_bytes(workflow)?;
-    let runtime =
-        Runtime::new(RuntimeOptions { instances, limits: limits.clone(), cache_dir: options.cache_dir.clone() })?;
-    let plugin = Arc::new(runtime.load(&wasm).await?);
-    let mut clock = PhaseClock::start(started);
-    tracing::info!(
-        plugin = %plugin.info.name, version = %plugin.info.version, wit = %plugin.wit_version,
-        compile = ?plugin.outcome, pooling = runtime.pooling(), "plugin loaded"
-    );
-
-    let mut report = RunReport {
-        run_id: run_id(),
-        service: service.clone(),
-        plugin: plugin.info.name.clone(),
-        plugin_version: plugin.info.version.clone(),
-        instances,
-        ..RunReport::default()
-    };
-    report.phases.load_secs = clock.lap();
-    warn_ignored_keys(workflow, &mut report);
-
-    let grants = grant(workflow, &plugin, &limits, instances, redactor.clone(), options, &mut report).await?;
-    let state = Arc::new(match &settings.state_store {
-        Some(url) => StateStore::open_postgres(url.expose()).await?,
-        None => StateStore::open(&settings.state_path.clone().unwrap_or_else(StateStore::default_path)).await?,
-    });
-    state.begin_run(&report.run_id, &service).await?;
-    let run_id: Arc<str> = Arc::from(report.run_id.as_str());
-    let sink = Arc::new(open_sink(workflow, options, &state, &run_id).await?);
-    report.catalog = sink.target();
-    sink.put_service(&service, &workflow.source.kind, ServiceKind::of(&plugin.info.entity_kinds)).await?;
-    let pipeline = Pipeline::start(sink.clone(), run_id, PipelineSettings::of(workflow));
-
-    report.phases.connect_secs = clock.lap();
-    let config: Arc<str> = Arc::from(workflow.plugin_config());
-    let selection = Selection::new(workflow.metadata_config().clone(), &service);
-    let mut scheduler = Scheduler::new(plugin.clone(), grants.clone(), config.clone(), instances as usize);
-    scheduler.batch_size = settings.batch_size.unwrap_or(DEFAULT_REFS_PER_CALL);
-    scheduler.retry = settings.retry.clone();
-    scheduler.max_failures = options.max_failures.or(settings.max_failures);
-    let scheduler = Arc::new(scheduler);
-    let progress = Progress::new(options.progress);
-
-    // Every kind is discovered before anything is processed, so the plan
-    // (and the progress bar) knows the whole amount.
-    let discovered = discover(&scheduler, &plugin, &config, &selection, &redactor, &progress, &mut report).await?;
-    let mut plan = Plan::new(settings.shard_strategy, settings.shard_size.unwrap_or(DEFAULT_SHARD_SIZE), discovered);
-    progress.planned(plan.refs(), plan.shards.len());
-    tracing::info!(
-        plugin = %plugin.info.name, strategy = %plan.strategy, shards = plan.shards.len(), refs = plan.refs(),
-        instances, "planned"
-    );
-    report.phases.discover_secs = clock.lap();
-
-    let mut intake = Intake {
-        service: &service,
-        plugin: &plugin.info.name,
-        selection: &selection,
-        pipeline: &pipeline,
-        state: &state,
-        run_id: &report.run_id.clone(),
-        started,
-        progress: &progress,
-        max_failures: scheduler.max_failures,
-        stop: scheduler.stop.clone(),
-        relations: Vec::new(),
-        redactor: &redactor,
-        redacted: 0,
-        parents: Parents::new(&plugin.info.entity_kinds),
-        columns: Vec::new(),
-    };
-    // Kinds run one after another, so parents are written before children.
-    // Each kind's shards are lent to the scheduler and put back after, so
-    // the refs are held once, not once more per kind.
-    let kinds = kinds_in_order(plan.shards.iter().map(|s| s.kind));
-    let mut pending = std::mem::take(&mut plan.shards).into_iter().peekable();
-    for kind in kinds {
-        let mut of_kind = Vec::new();
-        while let Some(shard) = pending.next_if(|s| s.kind == kind) {
-            of_kind.push(shard);
-        }
-        let shards: Arc<Vec<Shard>> = Arc::new(of_kind);
-        if scheduler.stop.load(Ordering::Relaxed) {
-            for shard in shards.iter() {
-                intake.cancel(shard, &mut report);
-            }
-            plan.shards.extend(Arc::try_unwrap(shards).unwrap_or_else(|shared| (*shared).clone()));
-            continue;
-        }
-        progress.processing(kind.entity_type());
-        let (tx, mut rx) = mpsc::channel::<Event>(instances as usize * 2);
-        let producer = scheduler.run(shards.clone(), tx);
-        let consumer = async {
-            while let Some(event) = rx.recv().await {
-                intake.receive(event, &shards, &mut report).await?;
-            }
-            Ok::<(), IngestError>(())
-        };
-        let ((), written) = tokio::join!(producer, consumer);
-        written?;
-        // Every document of this kind is in the sink before the next kind
-        // (their children) starts.
-        let acks = pipeline.flush().await?;
-        intake.acknowledge(acks, &mut report);
-        plan.shards.extend(Arc::try_unwrap(shards).unwrap_or_else(|shared| (*shared).clone()));
-    }
-    let acks = pipeline.flush().await?;
-    intake.acknowledge(acks, &mut report);
-    scheduler.retire();
-    progress.finish();
-    report.phases.process_secs = clock.lap();
-    // Shards in plan order, whatever order they finished in.
-    let order: std::collections::HashMap<&str, usize> =
-        plan.shards.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
-    report.shards.sort_by_key(|r| order.get(r.id.as_str()).copied().unwrap_or(usize::MAX));
-
-    // Phase 2: records that point at other entities.
-    intake.defer().await?;
-    if intake.redacted > 0 {
-        report.warnings.push(format!(
-            "{} documents from the plugin held a secret of the workflow; it was replaced by *** before they were \
-             written",
-            intake.redacted
-        ));
-    }
-    drop(intake);
-    // Everything was flushed above: closing only stops the writers.
-    pipeline.close().await?;
-    apply_deferred(&sink, &state, &mut report).await?;
+/// The end of every run, whichever process ends it: phase 2, the state
+/// store's records forgotten, the counts checked, the run recorded in the
+/// sink.
+pub(super) async fn finish_run(
+    sink: &Sink,
+    state: &StateStore,
+    redactor: &Redactor,
+    mut report: RunReport,
+) -> Result<RunReport, IngestError> {
+    let phase2 = Instant::now();
+    apply_deferred(sink, state, &mut report).await?;
     state.close().await;
     report.sink_retries += sink.retries();
-
-    report.warnings.extend(grants.warnings.take());
     for problem in report.unaccounted() {
         tracing::error!("accounting error: {problem}");
     }
-    report.phases.relations_secs = clock.lap();
-    report.elapsed_secs = started.elapsed().as_secs_f64();
-    report.peak_rss_mib = crate::procfs::rss_mib("VmHWM:");
-    report.plan = match serde_json::value::to_raw_value(&plan) {
-        Ok(plan) => Some(plan),
-        Err(e) => {
-            tracing::warn!("the plan is left out of the report: {e}");
-            None
-        }
+    report.phases.relations_secs = phase2.elapsed().as_secs_f64();
+    report.elapsed_secs = unix_ms().saturating_sub(report.started_unix_ms) as f64 / 1000.0;
+    report.peak_rss_mib = match (report.peak_rss_mib, crate::procfs::rss_mib("VmHWM:")) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
     };
     // Failure reasons and warnings carry what plugins and servers said.
-    report.redact(&redactor);
+    report.redact(redactor);
     let summary = serde_json::to_value(&report).unwrap_or_default();
-    sink.finish(&report.run_id, &service, &summary).await?;
-    grants.sql.close().await;
+    sink.finish(&report.run_id, &report.service, &summary).await?;
     Ok(report)
 }
 
 /// Phase 2: the run's deferred records, from the state store, page by page;
 /// they are forgotten once applied.
-async fn apply_deferred(sink: &Sink, state: &StateStore, report: &mut RunReport) -> Result<(), IngestError> {
+pub(super) async fn apply_deferred(sink: &Sink, state: &StateStore, report: &mut RunReport) -> Result<(), IngestError> {
     const PAGE: usize = 5_000;
     let run_id = report.run_id.clone();
     let mut after = 0;
@@ -318,9 +206,30 @@ async fn apply_deferred(sink: &Sink, state: &StateStore, report: &mut RunReport)
     Ok(())
 }
 
+/// The workflow's state store. `shared`: the run's stages run in separate
+/// processes, maybe on separate machines, so only a PostgreSQL store will
+/// do.
+pub(super) async fn open_state(workflow: &Workflow, shared: bool) -> Result<StateStore, IngestError> {
+    let settings = &workflow.weir;
+    match &settings.state_store {
+        Some(url) => Ok(StateStore::open_postgres(url.expose()).await?),
+        None if shared => Err(unshared_state()),
+        None => Ok(StateStore::open(&settings.state_path.clone().unwrap_or_else(StateStore::default_path)).await?),
+    }
+}
+
+pub(super) fn unshared_state() -> IngestError {
+    IngestError::Unshared {
+        what: "the state store".into(),
+        fix: "set `weir.stateStore: postgres://USER:PASSWORD@HOST/DB` in the workflow (`weir.statePath` is a SQLite \
+              file only one machine sees)"
+            .into(),
+    }
+}
+
 /// The workflow's sink: the embedded catalog (`--catalog` wins over
 /// `sink.config.path`), an OpenMetadata server or a JSON Lines file.
-async fn open_sink(
+pub(super) async fn open_sink(
     workflow: &Workflow,
     options: &IngestOptions,
     state: &Arc<StateStore>,
@@ -336,14 +245,23 @@ async fn open_sink(
         // Relative to the working directory, as the catalog's path is.
         return Ok(Sink::File(Box::new(FileSink::create(&path).await.map_err(SinkError::from)?)));
     }
-    let path =
-        options.catalog.clone().or_else(|| workflow.sink_path()).unwrap_or_else(|| PathBuf::from(DEFAULT_CATALOG));
-    Ok(Sink::Catalog(Catalog::open(&path).await?))
+    Ok(Sink::Catalog(Catalog::open(&catalog_location(workflow, options)).await?))
+}
+
+/// Where the catalog is: `--catalog`, else `sink.config.url` (PostgreSQL),
+/// else `sink.config.path`, else `weir.db`.
+pub(super) fn catalog_location(workflow: &Workflow, options: &IngestOptions) -> PathBuf {
+    options
+        .catalog
+        .clone()
+        .or_else(|| workflow.sink_url().map(|url| PathBuf::from(url.expose())))
+        .or_else(|| workflow.sink_path())
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CATALOG))
 }
 
 /// Lists every wanted kind, parents first, and keeps what the filters
 /// allow. The instance used is parked for the scheduler afterwards.
-async fn discover(
+pub(super) async fn discover(
     scheduler: &Scheduler,
     plugin: &Plugin,
     config: &str,
@@ -352,9 +270,7 @@ async fn discover(
     progress: &Progress,
     report: &mut RunReport,
 ) -> Result<Vec<(Kind, Vec<EntityRef>)>, IngestError> {
-    let mut kinds = plugin.info.entity_kinds.clone();
-    kinds.sort();
-    kinds.dedup();
+    let kinds = wanted_kinds(&plugin.info.entity_kinds, selection);
     let mut named = scheduler.instantiate().await.map_err(|f| IngestError::Discover {
         kind: "(instance)",
         reason: f.to_string(),
@@ -362,9 +278,6 @@ async fn discover(
     })?;
     let mut discovered = Vec::new();
     for kind in kinds {
-        if !selection.wants_kind(kind) {
-            continue;
-        }
         let name = kind.entity_type();
         progress.discovering(name);
         let probe = &mut named.instance;
@@ -393,6 +306,15 @@ async fn discover(
     }
     scheduler.park(named);
     Ok(discovered)
+}
+
+/// The kinds a run lists, parents first: the plugin's, less those the
+/// workflow leaves out (`includeStoredProcedures: false`, say).
+pub(super) fn wanted_kinds(kinds: &[Kind], selection: &Selection) -> Vec<Kind> {
+    let mut kinds: Vec<Kind> = kinds.iter().copied().filter(|k| selection.wants_kind(*k)).collect();
+    kinds.sort();
+    kinds.dedup();
+    kinds
 }
 
 /// Drops refs that name an entity already listed (the same path and key),
@@ -431,19 +353,8 @@ fn merge_duplicates(refs: Vec<EntityRef>, kind: &str, report: &mut RunReport) ->
     unique
 }
 
-/// The kinds of a plan's shards, in their (parent-first) order.
-fn kinds_in_order(kinds: impl Iterator<Item = Kind>) -> Vec<Kind> {
-    let mut ordered: Vec<Kind> = Vec::new();
-    for kind in kinds {
-        if ordered.last() != Some(&kind) {
-            ordered.push(kind);
-        }
-    }
-    ordered
-}
-
 /// The plugin's component: `weir.plugin`, else the built-in one.
-fn plugin_bytes(workflow: &Workflow) -> Result<Vec<u8>, IngestError> {
+pub(super) fn plugin_bytes(workflow: &Workflow) -> Result<Vec<u8>, IngestError> {
     if let Some(path) = &workflow.weir.plugin {
         return std::fs::read(path)
             .map_err(|source| IngestError::PluginFile { path: path.display().to_string(), source });
@@ -457,7 +368,7 @@ fn plugin_bytes(workflow: &Workflow) -> Result<Vec<u8>, IngestError> {
 /// Grants what the plugin asks for and the workflow allows, each
 /// capability deciding its own; warns about the rest, which the plugin
 /// will see denied.
-async fn grant(
+pub(super) async fn grant(
     workflow: &Workflow,
     plugin: &Plugin,
     limits: &crate::runtime::Limits,
@@ -497,7 +408,7 @@ async fn grant(
     })
 }
 
-fn warn_ignored_keys(workflow: &Workflow, report: &mut RunReport) {
+pub(super) fn warn_ignored_keys(workflow: &Workflow, report: &mut RunReport) {
     let mut ignored: Vec<String> = workflow
         .source
         .service_connection
@@ -523,16 +434,16 @@ fn discover_fault(kind: &'static str, fault: Fault, redactor: &Redactor) -> Inge
 }
 
 /// Seconds since the previous lap.
-struct PhaseClock {
+pub(super) struct PhaseClock {
     last: Instant,
 }
 
 impl PhaseClock {
-    fn start(at: Instant) -> Self {
+    pub(super) fn start(at: Instant) -> Self {
         PhaseClock { last: at }
     }
 
-    fn lap(&mut self) -> f64 {
+    pub(super) fn lap(&mut self) -> f64 {
         let now = Instant::now();
         let secs = now.duration_since(self.last).as_secs_f64();
         self.last = now;
@@ -541,12 +452,12 @@ impl PhaseClock {
 }
 
 /// The work is I/O-bound: twice the cores.
-fn default_instances() -> u32 {
+pub(super) fn default_instances() -> u32 {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     u32::try_from(cores * 2).unwrap_or(8)
 }
 
-fn run_id() -> String {
+pub fn run_id() -> String {
     let nanos =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
     format!("{nanos:x}-{:x}", std::process::id())

@@ -46,6 +46,9 @@ pub struct Intake<'a> {
     pub parents: Parents,
     /// Column names of tables written, not yet in the state store.
     pub columns: Vec<(String, Vec<String>)>,
+    /// The one shard this process works on, when the run's shards run in
+    /// separate processes: its deferred records are kept under its id.
+    pub shard_scope: Option<String>,
 }
 
 /// Deferred records are moved to the state store this many at a time.
@@ -260,7 +263,7 @@ impl Intake<'_> {
     pub async fn defer(&mut self) -> Result<(), IngestError> {
         self.state.keep_columns(self.run_id, &self.columns).await?;
         self.columns.clear();
-        self.state.defer(self.run_id, &self.relations).await?;
+        self.state.defer(self.run_id, self.shard_scope.as_deref(), &self.relations).await?;
         self.relations.clear();
         Ok(())
     }

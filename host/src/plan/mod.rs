@@ -2,9 +2,11 @@
 //! them across sandboxed instances, hand the results to the sink.
 
 mod checks;
+pub mod distributed;
 mod ingest;
 mod intake;
 mod progress;
+mod run;
 mod scheduler;
 mod select;
 mod shard;

@@ -20,6 +20,7 @@ pub use instance::{Fault, Instance};
 pub use limits::Limits;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
+use std::sync::Arc;
 use thiserror::Error;
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker, types::ComponentItem};
@@ -54,7 +55,7 @@ pub struct Runtime {
     cache: CompileCache,
     pooling: bool,
     limits: Limits,
-    _ticker: EpochTicker,
+    ticker: Arc<EpochTicker>,
 }
 
 impl Runtime {
@@ -70,7 +71,7 @@ impl Runtime {
             cache: CompileCache::new(options.cache_dir),
             pooling,
             limits: options.limits,
-            _ticker: ticker,
+            ticker: Arc::new(ticker),
         })
     }
 
@@ -99,6 +100,7 @@ impl Runtime {
             outcome,
             pre,
             limits: self.limits.clone(),
+            _ticker: self.ticker.clone(),
         })
     }
 }
@@ -113,6 +115,10 @@ pub struct Plugin {
     pub outcome: LoadOutcome,
     pre: ConnectorPre<instance::HostState>,
     limits: Limits,
+    /// The engine's clock, which the deadlines of its calls go by: kept
+    /// going as long as the plugin can be called, whatever became of the
+    /// [`Runtime`] that loaded it.
+    _ticker: Arc<EpochTicker>,
 }
 
 impl Plugin {

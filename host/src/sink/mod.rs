@@ -92,7 +92,7 @@ impl Sink {
     /// Where the documents end up, for the report.
     pub fn target(&self) -> String {
         match self {
-            Sink::Catalog(c) => c.path().display().to_string(),
+            Sink::Catalog(c) => c.shown().to_string(),
             Sink::File(f) => f.path().display().to_string(),
             Sink::OpenMetadata(om) => om.server().to_string(),
         }

@@ -17,16 +17,15 @@ mod schema;
 
 use crate::model::Relation;
 use process::Process;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
-use sqlx::{Connection, QueryBuilder, Row};
+use sqlx::{QueryBuilder, Row};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
-use std::time::Duration;
+
 use thiserror::Error;
 
-use crate::sqlite_file::{self, WRITE};
+use crate::engines::{self, PgOpenError, Pool, SQLITE, on_pool};
+use crate::sqlite_file;
 
 #[derive(Debug, Error)]
 pub enum StateError {
@@ -55,61 +54,6 @@ impl StateError {
 /// Rows per insert: SQLite caps a statement's bound parameters.
 const ROWS_PER_INSERT: usize = 500;
 
-/// Sessions one process holds on a PostgreSQL store: its writes come from
-/// the sink pipeline's workers and phase 2, a few at a time.
-const PG_SESSIONS: u32 = 4;
-
-/// How long opening a PostgreSQL store waits for an answer.
-const PG_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-
-enum Pool {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
-}
-
-/// What differs between the engines beyond the shared SQL.
-struct Dialect {
-    /// How a write transaction begins.
-    begin_write: &'static str,
-    /// The current time as an ISO 8601 UTC string.
-    now: &'static str,
-    /// The current time in milliseconds since the epoch: leases are read
-    /// against the store's one clock, not each process's.
-    now_ms: &'static str,
-}
-
-const SQLITE: Dialect = Dialect {
-    begin_write: WRITE,
-    now: "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
-    now_ms: "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
-};
-const POSTGRES: Dialect = Dialect {
-    begin_write: "BEGIN",
-    now: r#"to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#,
-    now_ms: "CAST(extract(epoch FROM clock_timestamp()) * 1000 AS BIGINT)",
-};
-
-/// Runs `$body` with `$pool` bound to the store's pool and `$dialect` to
-/// its engine's [`Dialect`]: each method is written once, and compiled for
-/// each engine.
-macro_rules! on_pool {
-    ($store:expr, |$pool:ident, $dialect:ident| $body:expr) => {
-        match &$store.pool {
-            crate::state::Pool::Sqlite($pool) => {
-                let $dialect = &crate::state::SQLITE;
-                let _ = $dialect;
-                $body
-            }
-            crate::state::Pool::Postgres($pool) => {
-                let $dialect = &crate::state::POSTGRES;
-                let _ = $dialect;
-                $body
-            }
-        }
-    };
-}
-
-// After the macro, which the shard queries use too.
 mod shards;
 
 pub use shards::{Claim, NewShard, ShardState};
@@ -152,6 +96,7 @@ impl StateStore {
     async fn connect_sqlite(path: &Path) -> Result<SqlitePool, sqlx::Error> {
         let pool = SqlitePoolOptions::new().max_connections(1).connect_with(sqlite_file::options(path, true)).await?;
         sqlx::raw_sql(schema::SQLITE).execute(&pool).await?;
+        schema::upgrade_sqlite(&pool).await?;
         Ok(pool)
     }
 
@@ -161,34 +106,12 @@ impl StateStore {
     /// `weir_state` schema's tables after that.
     pub async fn open_postgres(url: &str) -> Result<StateStore, StateError> {
         let shown = shown_url(url);
-        let err = |source| StateError::Open { path: shown.clone(), source };
-        let options = PgConnectOptions::from_str(url)
-            .map_err(err)?
-            .application_name("weir state store")
-            .options([("search_path", schema::PG_SCHEMA)]);
-        let setup = async {
-            let mut conn = sqlx::PgConnection::connect_with(&options).await?;
-            let version = migrate(&mut conn).await;
-            let _ = conn.close().await;
-            version
-        };
-        let version = match tokio::time::timeout(PG_CONNECT_TIMEOUT, setup).await {
-            Ok(outcome) => outcome.map_err(err)?,
-            Err(_) => return Err(err(sqlx::Error::PoolTimedOut)),
-        };
-        if version > schema::VERSION {
-            return Err(StateError::Unusable {
-                path: shown,
-                reason: format!(
-                    "its schema is version {version}, newer than this weir's ({}): run a newer weir",
-                    schema::VERSION
-                ),
-            });
-        }
-        let pool = PgPoolOptions::new()
-            .max_connections(PG_SESSIONS)
-            .acquire_timeout(PG_CONNECT_TIMEOUT)
-            .connect_lazy_with(options);
+        let pool = engines::open_postgres(url, &schema::PG_LAYOUT).await.map_err(|e| match e {
+            PgOpenError::Connect(source) => StateError::Open { path: shown.clone(), source },
+            PgOpenError::Newer { found, ours } => {
+                StateError::Unusable { path: shown.clone(), reason: PgOpenError::newer(found, ours) }
+            }
+        })?;
         Ok(StateStore { pool: Pool::Postgres(pool), shown, next_seq: Default::default() })
     }
 
@@ -205,8 +128,10 @@ impl StateStore {
         StateError::Corrupt { path: self.shown.clone(), reason }
     }
 
-    /// Keeps `records` for `run_id`, after the ones already kept.
-    pub async fn defer(&self, run_id: &str, records: &[Relation]) -> Result<(), StateError> {
+    /// Keeps `records` for `run_id`, after the ones already kept; `shard`
+    /// names the shard they came from when it runs in a process of its own
+    /// (see [`StateStore::forget_shard`]).
+    pub async fn defer(&self, run_id: &str, shard: Option<&str>, records: &[Relation]) -> Result<(), StateError> {
         if records.is_empty() {
             return Ok(());
         }
@@ -228,7 +153,7 @@ impl StateStore {
                 for (n, chunk) in records.chunks(ROWS_PER_INSERT).enumerate() {
                     let first = next + (n * ROWS_PER_INSERT) as i64;
                     let mut insert =
-                        QueryBuilder::new("INSERT INTO deferred (run_id, seq, kind, owner, target, record) ");
+                        QueryBuilder::new("INSERT INTO deferred (run_id, seq, kind, owner, target, record, shard_id) ");
                     insert.push_values(chunk.iter().enumerate(), |mut row, (i, r)| {
                         let (kind, owner, target, record) = row_of(r);
                         row.push_bind(run_id)
@@ -236,7 +161,8 @@ impl StateStore {
                             .push_bind(kind)
                             .push_bind(owner)
                             .push_bind(target)
-                            .push_bind(record);
+                            .push_bind(record)
+                            .push_bind(shard);
                     });
                     insert.build().execute(&mut *tx).await.map_err(self.query_error())?;
                 }
@@ -246,10 +172,16 @@ impl StateStore {
             Pool::Postgres(pool) => {
                 let mut tx = pool.begin().await.map_err(self.query_error())?;
                 for chunk in records.chunks(ROWS_PER_INSERT) {
-                    let mut insert = QueryBuilder::new("INSERT INTO deferred (run_id, kind, owner, target, record) ");
+                    let mut insert =
+                        QueryBuilder::new("INSERT INTO deferred (run_id, kind, owner, target, record, shard_id) ");
                     insert.push_values(chunk, |mut row, r| {
                         let (kind, owner, target, record) = row_of(r);
-                        row.push_bind(run_id).push_bind(kind).push_bind(owner).push_bind(target).push_bind(record);
+                        row.push_bind(run_id)
+                            .push_bind(kind)
+                            .push_bind(owner)
+                            .push_bind(target)
+                            .push_bind(record)
+                            .push_bind(shard);
                     });
                     insert.build().execute(&mut *tx).await.map_err(self.query_error())?;
                 }
@@ -289,6 +221,69 @@ impl StateStore {
             .await
             .map_err(self.query_error())?);
         Ok(usize::try_from(n).unwrap_or_default())
+    }
+
+    /// Forgets the deferred records an earlier attempt at `shard` kept, so
+    /// a shard run again (its process killed) keeps each record once.
+    pub async fn forget_shard(&self, run_id: &str, shard: &str) -> Result<u64, StateError> {
+        const FORGET: &str = "DELETE FROM deferred WHERE run_id = $1 AND shard_id = $2";
+        let gone = on_pool!(self, |pool, _d| sqlx::query(FORGET)
+            .bind(run_id)
+            .bind(shard)
+            .execute(pool)
+            .await
+            .map_err(self.query_error())?
+            .rows_affected());
+        Ok(gone)
+    }
+
+    /// Keeps the databases and schemas (FQN, kind) `run_id` wrote, for the
+    /// processes that write their children.
+    pub async fn keep_parents(&self, run_id: &str, parents: &[(String, String)]) -> Result<(), StateError> {
+        self.upsert_by_fqn(
+            "INSERT INTO written_parent (run_id, fqn, kind) ",
+            " ON CONFLICT (run_id, fqn) DO UPDATE SET kind = excluded.kind",
+            run_id,
+            parents,
+        )
+        .await
+    }
+
+    /// Every database and schema (FQN, kind) processes of `run_id` wrote.
+    pub async fn parents(&self, run_id: &str) -> Result<Vec<(String, String)>, StateError> {
+        const ALL: &str = "SELECT fqn, kind FROM written_parent WHERE run_id = $1 ORDER BY fqn";
+        let rows = on_pool!(self, |pool, _d| sqlx::query_as(ALL)
+            .bind(run_id)
+            .fetch_all(pool)
+            .await
+            .map_err(self.query_error())?);
+        Ok(rows)
+    }
+
+    /// Keeps what the discovery of `run_id` found (its part of the run
+    /// report, as JSON), for the run's finalize in another process.
+    pub async fn keep_discovery(&self, run_id: &str, report: &str) -> Result<(), StateError> {
+        const KEEP: &str = "INSERT INTO run_discovery (run_id, report) VALUES ($1, $2)
+             ON CONFLICT (run_id) DO UPDATE SET report = excluded.report";
+        on_pool!(self, |pool, _d| sqlx::query(KEEP)
+            .bind(run_id)
+            .bind(report)
+            .execute(pool)
+            .await
+            .map_err(self.query_error())?
+            .rows_affected());
+        Ok(())
+    }
+
+    /// What [`StateStore::keep_discovery`] kept for `run_id`, if anything.
+    pub async fn discovery(&self, run_id: &str) -> Result<Option<String>, StateError> {
+        const READ: &str = "SELECT report FROM run_discovery WHERE run_id = $1";
+        let report = on_pool!(self, |pool, _d| sqlx::query_scalar(READ)
+            .bind(run_id)
+            .fetch_optional(pool)
+            .await
+            .map_err(self.query_error())?);
+        Ok(report)
     }
 
     /// Keeps phase-1 documents (FQN, body) of `run_id` for phase 2.
@@ -422,10 +417,15 @@ impl StateStore {
     /// (killed before their phase 2), or of runs that left no record of
     /// themselves (weir before 0.2). Returns what was purged, to warn about.
     pub async fn finish_run(&self, run_id: &str, service: &str) -> Result<Vec<Purged>, StateError> {
-        const OTHERS: &str = "SELECT run_id, host, pid, process_start FROM run WHERE service = $1 AND run_id <> $2";
+        // A run whose shards run in separate processes is owned by none of
+        // them: it is kept until its finalize, whichever process is gone.
+        const OTHERS: &str = "SELECT run_id, host, pid, process_start FROM run WHERE service = $1 AND run_id <> $2
+             AND run_id NOT IN (SELECT run_id FROM run_discovery)";
         const UNRECORDED: &str = "SELECT DISTINCT run_id FROM deferred WHERE run_id NOT IN (SELECT run_id FROM run)";
         const RECORDS: &str = "SELECT count(*) FROM deferred WHERE run_id = $1";
-        const FORGET: [&str; 5] = [
+        const FORGET: [&str; 7] = [
+            "DELETE FROM written_parent WHERE run_id = $1",
+            "DELETE FROM run_discovery WHERE run_id = $1",
             "DELETE FROM deferred WHERE run_id = $1",
             "DELETE FROM document WHERE run_id = $1",
             "DELETE FROM table_columns WHERE run_id = $1",
@@ -474,57 +474,11 @@ impl StateStore {
     }
 
     pub async fn close(&self) {
-        on_pool!(self, |pool, _d| pool.close().await)
+        self.pool.close().await
     }
 }
 
-/// Creates or checks the PostgreSQL schema, one session at a time, and
-/// returns the version the store is at.
-async fn migrate(conn: &mut sqlx::PgConnection) -> Result<i64, sqlx::Error> {
-    let mut tx = conn.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(schema::PG_SCHEMA_LOCK).execute(&mut *tx).await?;
-    sqlx::raw_sql(schema::POSTGRES).execute(&mut *tx).await?;
-    let version: Option<i64> =
-        sqlx::query_scalar("SELECT max(version) FROM weir_state.schema_version").fetch_one(&mut *tx).await?;
-    // Every version so far only adds tables, which the script above
-    // created: an older store is brought up by recording the new version.
-    let version = match version {
-        Some(version) if version >= schema::VERSION => version,
-        Some(_) => {
-            sqlx::query("UPDATE weir_state.schema_version SET version = $1")
-                .bind(schema::VERSION)
-                .execute(&mut *tx)
-                .await?;
-            schema::VERSION
-        }
-        None => {
-            sqlx::query("INSERT INTO weir_state.schema_version (version) VALUES ($1)")
-                .bind(schema::VERSION)
-                .execute(&mut *tx)
-                .await?;
-            schema::VERSION
-        }
-    };
-    tx.commit().await?;
-    Ok(version)
-}
-
-/// A PostgreSQL URL as errors and logs may show it: without its password
-/// or query string.
-pub fn shown_url(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(parsed) => {
-            let user = match parsed.username() {
-                "" => String::new(),
-                user => format!("{user}@"),
-            };
-            let host = parsed.host_str().unwrap_or_default();
-            let port = parsed.port().map(|p| format!(":{p}")).unwrap_or_default();
-            format!("{}://{user}{host}{port}{}", parsed.scheme(), parsed.path())
-        }
-        Err(_) => "(a PostgreSQL URL that does not parse)".to_string(),
-    }
-}
+pub use crate::engines::shown_url;
 
 /// Records of a run that died before its phase 2, removed by a later one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -537,6 +491,7 @@ pub struct Purged {
 mod tests {
     use super::*;
     use serde_json::json;
+    use sqlx::Connection;
 
     fn fk(i: usize) -> Relation {
         Relation::ForeignKey {
@@ -618,9 +573,9 @@ mod tests {
                 body: json!({ "edge": { "fromEntity": { "type": "table", "fqn": "s.d.x.a" } } }),
             };
             let first: Vec<Relation> = (0..700).map(fk).collect();
-            store.defer("run-1", &first).await.unwrap();
-            store.defer("run-1", std::slice::from_ref(&lineage)).await.unwrap();
-            store.defer("run-2", &[fk(9)]).await.unwrap();
+            store.defer("run-1", None, &first).await.unwrap();
+            store.defer("run-1", None, std::slice::from_ref(&lineage)).await.unwrap();
+            store.defer("run-2", None, &[fk(9)]).await.unwrap();
             store.keep_documents("run-1", &[("s.d.x.t0", &json!({ "v": 1 }))]).await.unwrap();
             store.keep_documents("run-1", &[("s.d.x.t0", &json!({ "v": 2 }))]).await.unwrap();
             store.keep_columns("run-1", &[("s.d.x.t0".into(), vec!["a".into(), "b".into()])]).await.unwrap();
@@ -661,7 +616,7 @@ mod tests {
             let store = place.open().await;
             for (run, service) in [("killed", "svc"), ("other-service", "elsewhere"), ("now", "svc")] {
                 store.begin_run(run, service).await.unwrap();
-                store.defer(run, &[fk(1), fk(2)]).await.unwrap();
+                store.defer(run, None, &[fk(1), fk(2)]).await.unwrap();
             }
             // The killed run's process is gone (as is the other service's).
             const KILL: &str = "UPDATE run SET pid = 2147483000 WHERE run_id IN ('killed', 'other-service')";
@@ -669,7 +624,7 @@ mod tests {
                 sqlx::query(KILL).execute(pool).await.unwrap();
             });
             // A weir that kept no run record left these.
-            store.defer("unrecorded", &[fk(3)]).await.unwrap();
+            store.defer("unrecorded", None, &[fk(3)]).await.unwrap();
             let purged = store.finish_run("now", "svc").await.unwrap();
             assert_eq!(
                 purged,
@@ -686,6 +641,58 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn a_shard_run_again_replaces_its_records_and_a_distributed_run_outlives_its_processes() {
+        for place in Place::both("shard-records").await {
+            let store = place.open().await;
+            let shown = store.shown().to_string();
+            store.begin_run("spread", "svc").await.unwrap();
+            store.keep_discovery("spread", r#"{"found": 3}"#).await.unwrap();
+            store.defer("spread", Some("table-0001"), &[fk(1), fk(2)]).await.unwrap();
+            store.defer("spread", Some("table-0002"), &[fk(3)]).await.unwrap();
+            // table-0001's process was killed; its next attempt starts over.
+            assert_eq!(store.forget_shard("spread", "table-0001").await.unwrap(), 2, "{shown}");
+            store.defer("spread", Some("table-0001"), &[fk(1), fk(2)]).await.unwrap();
+            assert_eq!(store.count("spread").await.unwrap(), 3, "each record once: {shown}");
+            store
+                .keep_parents("spread", &[("s.d".into(), "database".into()), ("s.d.x".into(), "databaseSchema".into())])
+                .await
+                .unwrap();
+            store.keep_parents("spread", &[("s.d.x".into(), "databaseSchema".into())]).await.unwrap();
+            assert_eq!(store.parents("spread").await.unwrap().len(), 2, "{shown}");
+            assert_eq!(store.discovery("spread").await.unwrap().as_deref(), Some(r#"{"found": 3}"#));
+            // Its discover process is gone; a run of the same service
+            // finishing must not take it for a dead one.
+            const GONE: &str = "UPDATE run SET pid = 2147483000 WHERE run_id = 'spread'";
+            on_pool!(store, |pool, _d| {
+                sqlx::query(GONE).execute(pool).await.unwrap();
+            });
+            store.begin_run("later", "svc").await.unwrap();
+            assert_eq!(store.finish_run("later", "svc").await.unwrap(), vec![], "{shown}");
+            assert_eq!(store.count("spread").await.unwrap(), 3, "{shown}");
+            store.finish_run("spread", "svc").await.unwrap();
+            assert_eq!(store.discovery("spread").await.unwrap(), None, "{shown}");
+            assert!(store.parents("spread").await.unwrap().is_empty(), "{shown}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_sqlite_store_of_an_older_weir_gains_the_shard_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let pool = SqlitePoolOptions::new().connect_with(sqlite_file::options(&path, true)).await.unwrap();
+            let old = "CREATE TABLE deferred (run_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL,
+                 owner TEXT NOT NULL, target TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (run_id, seq));
+                 PRAGMA user_version = 3;";
+            sqlx::raw_sql(old).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+        let store = StateStore::open(&path).await.unwrap();
+        store.defer("run", Some("table-0001"), &[fk(1)]).await.unwrap();
+        assert_eq!(store.forget_shard("run", "table-0001").await.unwrap(), 1);
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn runs_sharing_one_store_do_not_lock_each_other_out() {
         for place in Place::both("share").await {
@@ -699,7 +706,7 @@ mod tests {
                     let store = place.open().await;
                     let run_id = format!("run-{run}");
                     for i in 0..25 {
-                        store.defer(&run_id, &[fk(i), fk(i + 100)]).await.unwrap();
+                        store.defer(&run_id, None, &[fk(i), fk(i + 100)]).await.unwrap();
                         store.keep_documents(&run_id, &[("s.d.x.t", &json!({ "i": i }))]).await.unwrap();
                     }
                     store.count(&run_id).await.unwrap()

@@ -4,7 +4,7 @@
 
 /// The schema version this weir writes. A store of a newer version is
 /// refused rather than misread.
-pub const VERSION: i64 = 3;
+pub const VERSION: i64 = 4;
 
 /// SQLite: one file per machine (`weir.statePath`). `seq` is numbered by
 /// the one process that writes a run's records.
@@ -16,6 +16,9 @@ CREATE TABLE IF NOT EXISTS deferred (
     owner  TEXT NOT NULL,
     target TEXT NOT NULL,
     record TEXT NOT NULL,
+    -- the shard whose processing kept it, for runs whose shards run in
+    -- separate processes: a shard run again replaces its records
+    shard_id TEXT,
     PRIMARY KEY (run_id, seq)
 );
 CREATE TABLE IF NOT EXISTS document (
@@ -58,7 +61,21 @@ CREATE TABLE IF NOT EXISTS shard (
     outcome     TEXT,
     PRIMARY KEY (run_id, shard_id)
 );
-PRAGMA user_version = 3;
+-- The databases and schemas a run wrote, for processes that write their
+-- children: a table is written only under a schema that was.
+CREATE TABLE IF NOT EXISTS written_parent (
+    run_id TEXT NOT NULL,
+    fqn    TEXT NOT NULL,
+    kind   TEXT NOT NULL,
+    PRIMARY KEY (run_id, fqn)
+);
+-- What the discovery of a run whose shards run in separate processes
+-- found (its part of the run report, as JSON), for its finalize.
+CREATE TABLE IF NOT EXISTS run_discovery (
+    run_id TEXT PRIMARY KEY,
+    report TEXT NOT NULL
+);
+PRAGMA user_version = 4;
 "#;
 
 /// The PostgreSQL schema the tables live in; sessions put it on their
@@ -80,8 +97,10 @@ CREATE TABLE IF NOT EXISTS weir_state.deferred (
     owner  TEXT NOT NULL,
     target TEXT NOT NULL,
     record TEXT NOT NULL,
+    shard_id TEXT,
     PRIMARY KEY (run_id, seq)
 );
+ALTER TABLE weir_state.deferred ADD COLUMN IF NOT EXISTS shard_id TEXT;
 CREATE TABLE IF NOT EXISTS weir_state.document (
     run_id TEXT NOT NULL,
     fqn    TEXT NOT NULL,
@@ -116,11 +135,41 @@ CREATE TABLE IF NOT EXISTS weir_state.shard (
     outcome     TEXT,
     PRIMARY KEY (run_id, shard_id)
 );
+CREATE TABLE IF NOT EXISTS weir_state.written_parent (
+    run_id TEXT NOT NULL,
+    fqn    TEXT NOT NULL,
+    kind   TEXT NOT NULL,
+    PRIMARY KEY (run_id, fqn)
+);
+CREATE TABLE IF NOT EXISTS weir_state.run_discovery (
+    run_id TEXT PRIMARY KEY,
+    report TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS weir_state.schema_version (
     version BIGINT NOT NULL
 );
 "#;
 
-/// A key of `pg_advisory_xact_lock` that stands for "the state store's
-/// schema is being created or migrated" (the bytes of `weir_sta`).
-pub const PG_SCHEMA_LOCK: i64 = 0x7765_6972_5f73_7461;
+/// How the store sits in a PostgreSQL database. Its advisory lock's key
+/// is the bytes of `weir_sta`.
+pub const PG_LAYOUT: crate::engines::PgLayout = crate::engines::PgLayout {
+    application: "weir state store",
+    schema: PG_SCHEMA,
+    script: POSTGRES,
+    lock: 0x7765_6972_5f73_7461,
+    version: VERSION,
+    sessions: 4,
+};
+
+/// Brings a SQLite store written by an older weir up to this schema: the
+/// script above creates what is missing, but cannot add a column.
+pub async fn upgrade_sqlite(pool: &sqlx::SqlitePool) -> Result<(), sqlx::Error> {
+    let has_shard: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM pragma_table_info('deferred') WHERE name = 'shard_id'")
+            .fetch_one(pool)
+            .await?;
+    if has_shard == 0 {
+        sqlx::query("ALTER TABLE deferred ADD COLUMN shard_id TEXT").execute(pool).await?;
+    }
+    Ok(())
+}

@@ -9,6 +9,7 @@
 //! know nothing of plans.
 
 use super::{StateError, StateStore};
+use crate::engines::on_pool;
 use sqlx::Row;
 use std::time::Duration;
 
@@ -86,7 +87,8 @@ impl StateStore {
             let claim = format!(
                 "UPDATE shard SET status = 'running', attempts = attempts + 1, owner = $3, lease_until = {now} + $4
                  WHERE run_id = $1 AND shard_id = $2
-                   AND (status = 'pending' OR (status = 'running' AND (lease_until < {now} OR owner = $3)))
+                   AND (status IN ('pending', 'unsettled')
+                        OR (status = 'running' AND (lease_until < {now} OR owner = $3)))
                  RETURNING attempts, body",
                 now = dialect.now_ms
             );
@@ -165,20 +167,59 @@ impl StateStore {
 
     /// Marks a shard `owner` holds done, with its outcome; `false` when it
     /// no longer held it, and the outcome was not recorded: each shard's
-    /// counts are recorded once.
-    pub async fn complete(&self, run_id: &str, shard_id: &str, owner: &str, outcome: &str) -> Result<bool, StateError> {
-        const DONE: &str = "UPDATE shard SET status = 'done', outcome = $4, lease_until = NULL
+    /// counts are recorded once. A shard not `settled` (some of its
+    /// entities failed for a cause that may pass) keeps its outcome but may
+    /// be claimed again, and a later attempt's outcome replaces it.
+    pub async fn complete(
+        &self,
+        run_id: &str,
+        shard_id: &str,
+        owner: &str,
+        outcome: &str,
+        settled: bool,
+    ) -> Result<bool, StateError> {
+        const DONE: &str = "UPDATE shard SET status = $5, outcome = $4, lease_until = NULL
              WHERE run_id = $1 AND shard_id = $2 AND owner = $3 AND status = 'running'";
+        let status = if settled { "done" } else { "unsettled" };
         let done = on_pool!(self, |pool, _d| sqlx::query(DONE)
             .bind(run_id)
             .bind(shard_id)
             .bind(owner)
             .bind(outcome)
+            .bind(status)
             .execute(pool)
             .await
             .map_err(self.query_error())?
             .rows_affected());
         Ok(done == 1)
+    }
+
+    /// Gives up `owner`'s claim on a shard it could not finish (the sink
+    /// went away, say), so its next attempt need not wait for the lease.
+    pub async fn release(&self, run_id: &str, shard_id: &str, owner: &str) -> Result<(), StateError> {
+        const RELEASE: &str = "UPDATE shard SET status = 'pending', owner = NULL, lease_until = NULL
+             WHERE run_id = $1 AND shard_id = $2 AND owner = $3 AND status = 'running'";
+        on_pool!(self, |pool, _d| sqlx::query(RELEASE)
+            .bind(run_id)
+            .bind(shard_id)
+            .bind(owner)
+            .execute(pool)
+            .await
+            .map_err(self.query_error())?
+            .rows_affected());
+        Ok(())
+    }
+
+    /// What the planner stored for one shard of `run_id`.
+    pub async fn shard_body(&self, run_id: &str, shard_id: &str) -> Result<Option<String>, StateError> {
+        const BODY: &str = "SELECT body FROM shard WHERE run_id = $1 AND shard_id = $2";
+        let body = on_pool!(self, |pool, _d| sqlx::query_scalar(BODY)
+            .bind(run_id)
+            .bind(shard_id)
+            .fetch_optional(pool)
+            .await
+            .map_err(self.query_error())?);
+        Ok(body)
     }
 
     /// Every shard of `run_id`, in plan order.
@@ -251,9 +292,9 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(120)).await;
             let retaken = store.claim("run", "table-0001", "pod-b", long).await.unwrap();
             assert!(matches!(retaken, Claim::Claimed { attempt: 2, .. }), "{retaken:?}: {shown}");
-            assert!(!store.complete("run", "table-0001", "pod-a", "{}").await.unwrap(), "the dead pod's outcome");
-            assert!(store.complete("run", "table-0001", "pod-b", "{\"written\":1}").await.unwrap(), "{shown}");
-            assert!(!store.complete("run", "table-0001", "pod-b", "{\"written\":2}").await.unwrap(), "twice");
+            assert!(!store.complete("run", "table-0001", "pod-a", "{}", true).await.unwrap(), "the dead pod's outcome");
+            assert!(store.complete("run", "table-0001", "pod-b", "{\"written\":1}", true).await.unwrap(), "{shown}");
+            assert!(!store.complete("run", "table-0001", "pod-b", "{\"written\":2}", true).await.unwrap(), "twice");
             assert_eq!(store.claim("run", "table-0001", "pod-c", long).await.unwrap(), Claim::Done, "{shown}");
             assert_eq!(store.claim("run", "nope", "pod-c", long).await.unwrap(), Claim::Missing, "{shown}");
 
@@ -262,6 +303,16 @@ mod tests {
             assert_eq!((done.status.as_str(), done.attempts), ("done", 2), "{shown}");
             assert_eq!(done.outcome.as_deref(), Some("{\"written\":1}"), "recorded once: {shown}");
             assert_eq!(store.shards("other-run").await.unwrap()[1].status, "pending", "runs apart: {shown}");
+
+            // A shard that ended with failures that may pass is run again;
+            // one its pod gave up on is free at once.
+            store.claim("run", "schema-0000", "pod-a", long).await.unwrap();
+            store.complete("run", "schema-0000", "pod-a", "{\"failed\":1}", false).await.unwrap();
+            let again = store.claim("run", "schema-0000", "pod-d", long).await.unwrap();
+            assert!(matches!(again, Claim::Claimed { attempt: 2, .. }), "{again:?}: {shown}");
+            store.release("run", "schema-0000", "pod-d").await.unwrap();
+            let free = store.claim("run", "schema-0000", "pod-e", long).await.unwrap();
+            assert!(matches!(free, Claim::Claimed { attempt: 3, .. }), "{free:?}: {shown}");
 
             store.finish_run("run", "svc").await.unwrap();
             assert!(store.shards("run").await.unwrap().is_empty(), "forgotten with its run: {shown}");

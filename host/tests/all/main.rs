@@ -9,6 +9,7 @@ mod common;
 
 mod bench;
 mod catalog_runs;
+mod distributed_run;
 mod exit_status;
 mod file_sink;
 mod host_memory;

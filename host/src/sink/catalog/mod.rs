@@ -1,5 +1,7 @@
-//! The embedded catalog: one SQLite file (`weir.db` by default) holding
-//! every entity's OpenMetadata document, keyed by FQN.
+//! The embedded catalog: every entity's OpenMetadata document, keyed by
+//! FQN, in one SQLite file (`weir.db` by default) or in a PostgreSQL
+//! database (`sink.config.url: postgres://...`, its tables in the schema
+//! `weir_catalog`) that every process of a distributed run writes into.
 //!
 //! Writes are upserts in batched transactions, so running the same
 //! ingestion twice leaves the same catalog. Phase 2 stages a run's
@@ -7,7 +9,7 @@
 //! replaces every relation owned by an entity the run wrote with the
 //! staged ones: a run killed before that leaves the previous relations
 //! whole, never half of them. Several runs may write one catalog at once
-//! (see [`crate::sqlite_file`]).
+//! (see [`crate::sqlite_file`]); on PostgreSQL, many processes at once.
 
 mod read;
 mod schema;
@@ -15,12 +17,13 @@ mod schema;
 pub use read::{CatalogEntry, ExportKind};
 
 use super::Document;
+use crate::engines::{self, PgOpenError, Pool, on_pool};
 use crate::model::Relation;
-use crate::sqlite_file::{self, WRITE, retry_busy};
-use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
-use sqlx::{QueryBuilder, Sqlite};
-use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use crate::sqlite_file::{self, retry_busy};
+use sqlx::QueryBuilder;
+use sqlx::sqlite::SqlitePoolOptions;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -29,6 +32,8 @@ pub enum CatalogError {
     Open { path: String, source: sqlx::Error },
     #[error("catalog {path}: no such file (run `weir ingest` or `weir quickstart` first, or pass --catalog)")]
     Missing { path: String },
+    #[error("catalog {path}: {reason}")]
+    Unusable { path: String, reason: String },
     #[error("catalog write failed: {0}")]
     Write(sqlx::Error),
     #[error("catalog read failed: {0}")]
@@ -60,25 +65,35 @@ pub struct Unresolved {
 }
 
 pub struct Catalog {
-    pool: SqlitePool,
-    path: PathBuf,
+    pool: Pool,
+    /// The file, or the URL without its password: what errors and the
+    /// summary name.
+    shown: String,
 }
 
-/// SQLite caps a statement at 32,766 bound parameters.
+/// SQLite caps a statement at 32,766 bound parameters (PostgreSQL at
+/// 65,535): rows of nine.
 const ROWS_PER_INSERT: usize = 500;
 
 impl Catalog {
-    /// Opens the catalog at `path`, creating it if needed.
-    pub async fn open(path: &Path) -> Result<Catalog, CatalogError> {
-        Catalog::connect(path, true).await
+    /// Opens the catalog at `location` (a file, or a `postgres://` URL),
+    /// creating it if needed.
+    pub async fn open(location: &Path) -> Result<Catalog, CatalogError> {
+        match location.to_str().filter(|l| engines::is_postgres_url(l)) {
+            Some(url) => Catalog::open_postgres(url).await,
+            None => Catalog::connect(location, true).await,
+        }
     }
 
     /// Opens an existing catalog for reading.
-    pub async fn open_existing(path: &Path) -> Result<Catalog, CatalogError> {
-        if !path.exists() {
-            return Err(CatalogError::Missing { path: path.display().to_string() });
+    pub async fn open_existing(location: &Path) -> Result<Catalog, CatalogError> {
+        if let Some(url) = location.to_str().filter(|l| engines::is_postgres_url(l)) {
+            return Catalog::open_postgres(url).await;
         }
-        Catalog::connect(path, false).await
+        if !location.exists() {
+            return Err(CatalogError::Missing { path: location.display().to_string() });
+        }
+        Catalog::connect(location, false).await
     }
 
     async fn connect(path: &Path, create: bool) -> Result<Catalog, CatalogError> {
@@ -91,26 +106,41 @@ impl Catalog {
         })
         .await
         .map_err(err)?;
-        Ok(Catalog { pool, path: path.to_path_buf() })
+        Ok(Catalog { pool: Pool::Sqlite(pool), shown: path.display().to_string() })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The catalog in the PostgreSQL database at `url`: its tables are
+    /// created, or checked, on first use (the role needs `CREATE` on the
+    /// database the first time).
+    pub async fn open_postgres(url: &str) -> Result<Catalog, CatalogError> {
+        let shown = engines::shown_url(url);
+        let pool = engines::open_postgres(url, &schema::pg_layout()).await.map_err(|e| match e {
+            PgOpenError::Connect(source) => CatalogError::Open { path: shown.clone(), source },
+            PgOpenError::Newer { found, ours } => {
+                CatalogError::Unusable { path: shown.clone(), reason: PgOpenError::newer(found, ours) }
+            }
+        })?;
+        Ok(Catalog { pool: Pool::Postgres(pool), shown })
+    }
+
+    /// The file, or the URL without its password.
+    pub fn shown(&self) -> &str {
+        &self.shown
     }
 
     /// Records the service the run ingests.
     pub async fn put_service(&self, name: &str, service_type: &str) -> Result<(), CatalogError> {
+        const PUT: &str = "INSERT INTO service (name, service_type, document) VALUES ($1, $2, $3)
+             ON CONFLICT (name) DO UPDATE SET service_type = excluded.service_type, document = excluded.document";
         let body = serde_json::json!({ "name": name, "serviceType": service_type });
-        sqlx::query(
-            "INSERT INTO service (name, service_type, document) VALUES (?1, ?2, ?3)
-             ON CONFLICT(name) DO UPDATE SET service_type = excluded.service_type, document = excluded.document",
-        )
-        .bind(name)
-        .bind(service_type)
-        .bind(body.to_string())
-        .execute(&self.pool)
-        .await
-        .map_err(CatalogError::Write)?;
+        on_pool!(self, |pool, _d| sqlx::query(PUT)
+            .bind(name)
+            .bind(service_type)
+            .bind(body.to_string())
+            .execute(pool)
+            .await
+            .map_err(CatalogError::Write)?
+            .rows_affected());
         Ok(())
     }
 
@@ -119,34 +149,47 @@ impl Catalog {
         if docs.is_empty() {
             return Ok(());
         }
-        retry_busy(|| self.write_once(run_id, docs)).await.map_err(CatalogError::Write)
+        // One row per entity: a statement may not upsert a row twice (a
+        // chart two dashboards of one batch bring along), the last wins.
+        let mut last: HashMap<(&str, &str), usize> = HashMap::with_capacity(docs.len());
+        for (i, doc) in docs.iter().enumerate() {
+            last.insert((doc.fqn.as_str(), doc.kind.as_str()), i);
+        }
+        let unique: Vec<&Document> = docs
+            .iter()
+            .enumerate()
+            .filter(|(i, d)| last[&(d.fqn.as_str(), d.kind.as_str())] == *i)
+            .map(|(_, d)| d)
+            .collect();
+        retry_busy(|| self.write_once(run_id, &unique)).await.map_err(CatalogError::Write)
     }
 
-    async fn write_once(&self, run_id: &str, docs: &[Document]) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool.begin_with(WRITE).await?;
-        for chunk in docs.chunks(ROWS_PER_INSERT) {
-            let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO entity (fqn, kind, parent, name, document, extra, source_hash, run_id, updated_at) ",
-            );
-            insert.push_values(chunk, |mut row, doc| {
-                row.push_bind(&doc.fqn)
-                    .push_bind(&doc.kind)
-                    .push_bind(&doc.parent)
-                    .push_bind(&doc.name)
-                    .push_bind(doc.body.to_string())
-                    .push_bind(doc.extra.to_string())
-                    .push_bind(&doc.source_hash)
-                    .push_bind(run_id)
-                    .push("strftime('%Y-%m-%dT%H:%M:%fZ', 'now')");
-            });
-            insert.push(
-                " ON CONFLICT(fqn, kind) DO UPDATE SET parent = excluded.parent, name = excluded.name,
-                  document = excluded.document, extra = excluded.extra, source_hash = excluded.source_hash,
-                  run_id = excluded.run_id, updated_at = excluded.updated_at",
-            );
-            insert.build().execute(&mut *tx).await?;
-        }
-        tx.commit().await
+    async fn write_once(&self, run_id: &str, docs: &[&Document]) -> Result<(), sqlx::Error> {
+        const INSERT: &str =
+            "INSERT INTO entity (fqn, kind, parent, name, document, extra, source_hash, run_id, updated_at) ";
+        const UPSERT: &str = " ON CONFLICT (fqn, kind) DO UPDATE SET parent = excluded.parent, name = excluded.name,
+              document = excluded.document, extra = excluded.extra, source_hash = excluded.source_hash,
+              run_id = excluded.run_id, updated_at = excluded.updated_at";
+        on_pool!(self, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin_write).await?;
+            for chunk in docs.chunks(ROWS_PER_INSERT) {
+                let mut insert = QueryBuilder::new(INSERT);
+                insert.push_values(chunk, |mut row, doc| {
+                    row.push_bind(&doc.fqn)
+                        .push_bind(&doc.kind)
+                        .push_bind(&doc.parent)
+                        .push_bind(&doc.name)
+                        .push_bind(doc.body.to_string())
+                        .push_bind(doc.extra.to_string())
+                        .push_bind(&doc.source_hash)
+                        .push_bind(run_id)
+                        .push(dialect.now);
+                });
+                insert.push(UPSERT);
+                insert.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await
+        })
     }
 
     /// Phase 2, one page: stages the relations whose target exists for
@@ -156,49 +199,61 @@ impl Catalog {
     }
 
     async fn stage_once(&self, run_id: &str, relations: &[Relation]) -> Result<Vec<Unresolved>, sqlx::Error> {
+        const STAGE: &str =
+            "INSERT INTO relation_stage (run_id, kind, owner, from_fqn, to_fqn, name, document, staged_at) ";
+        const RESTAGE: &str = " ON CONFLICT (run_id, kind, owner, from_fqn, to_fqn, name)
+             DO UPDATE SET document = excluded.document, staged_at = excluded.staged_at";
         let mut unresolved = Vec::new();
-        let mut tx = self.pool.begin_with(WRITE).await?;
-        for chunk in relations.chunks(ROWS_PER_INSERT) {
-            let targets: HashSet<&str> = chunk.iter().map(Relation::target).collect();
-            let mut lookup: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT fqn FROM entity WHERE fqn IN (");
-            let mut list = lookup.separated(", ");
-            for t in &targets {
-                list.push_bind(*t);
-            }
-            lookup.push(")");
-            let found: HashSet<String> =
-                lookup.build_query_scalar::<String>().fetch_all(&mut *tx).await?.into_iter().collect();
+        on_pool!(self, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin_write).await?;
+            for chunk in relations.chunks(ROWS_PER_INSERT) {
+                let targets: HashSet<&str> = chunk.iter().map(Relation::target).collect();
+                let mut lookup = QueryBuilder::new("SELECT fqn FROM entity WHERE fqn IN (");
+                let mut list = lookup.separated(", ");
+                for t in &targets {
+                    list.push_bind(*t);
+                }
+                lookup.push(")");
+                let found: HashSet<String> =
+                    lookup.build_query_scalar::<String>().fetch_all(&mut *tx).await?.into_iter().collect();
 
-            let (ready, missing): (Vec<&Relation>, Vec<&Relation>) =
-                chunk.iter().partition(|r| found.contains(r.target()));
-            unresolved.extend(missing.into_iter().map(|r| Unresolved {
-                owner: r.owner().to_string(),
-                kind: r.kind(),
-                reason: format!("refers to `{}`, which is not in the catalog (filtered out or failed)", r.target()),
-            }));
-            if ready.is_empty() {
-                continue;
+                let (ready, missing): (Vec<&Relation>, Vec<&Relation>) =
+                    chunk.iter().partition(|r| found.contains(r.target()));
+                unresolved.extend(missing.into_iter().map(|r| Unresolved {
+                    owner: r.owner().to_string(),
+                    kind: r.kind(),
+                    reason: format!("refers to `{}`, which is not in the catalog (filtered out or failed)", r.target()),
+                }));
+                // One row per key, the last wins, as for entities.
+                let mut rows: HashMap<(&str, &str, &str, &str, &str), &Relation> = HashMap::new();
+                let mut order = Vec::new();
+                for r in ready {
+                    let (from, to) = ends(r);
+                    let key = (r.kind(), r.owner(), from, to, r.distinction());
+                    if rows.insert(key, r).is_none() {
+                        order.push(key);
+                    }
+                }
+                if order.is_empty() {
+                    continue;
+                }
+                let mut insert = QueryBuilder::new(STAGE);
+                insert.push_values(order.iter().map(|k| rows[k]), |mut row, r| {
+                    let (from, to) = ends(r);
+                    row.push_bind(run_id)
+                        .push_bind(r.kind())
+                        .push_bind(r.owner())
+                        .push_bind(from)
+                        .push_bind(to)
+                        .push_bind(r.distinction())
+                        .push_bind(r.body().to_string())
+                        .push(dialect.now);
+                });
+                insert.push(RESTAGE);
+                insert.build().execute(&mut *tx).await?;
             }
-            let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT OR REPLACE INTO relation_stage (run_id, kind, owner, from_fqn, to_fqn, name, document, staged_at) ",
-            );
-            insert.push_values(ready, |mut row, r| {
-                let (from, to) = match r {
-                    Relation::ForeignKey { table, referred_table, .. } => (table.as_str(), referred_table.as_str()),
-                    Relation::Lineage { from, to, .. } => (from.as_str(), to.as_str()),
-                };
-                row.push_bind(run_id)
-                    .push_bind(r.kind())
-                    .push_bind(r.owner())
-                    .push_bind(from)
-                    .push_bind(to)
-                    .push_bind(r.distinction())
-                    .push_bind(r.body().to_string())
-                    .push("strftime('%Y-%m-%dT%H:%M:%fZ', 'now')");
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
+            tx.commit().await?;
+        });
         Ok(unresolved)
     }
 
@@ -207,17 +262,21 @@ impl Catalog {
     /// run left behind a day ago or more are dropped on the way.
     pub async fn switch_relations(&self, run_id: &str) -> Result<(), CatalogError> {
         retry_busy(|| async {
-            let mut tx = self.pool.begin_with(WRITE).await?;
-            for statement in [
-                "DELETE FROM relation WHERE owner IN (SELECT fqn FROM entity WHERE run_id = ?1)",
-                "INSERT OR REPLACE INTO relation (kind, owner, from_fqn, to_fqn, name, document)
-                 SELECT kind, owner, from_fqn, to_fqn, name, document FROM relation_stage WHERE run_id = ?1",
-                "DELETE FROM relation_stage WHERE run_id = ?1
-                    OR staged_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 day')",
-            ] {
-                sqlx::query(statement).bind(run_id).execute(&mut *tx).await?;
-            }
-            tx.commit().await
+            on_pool!(self, |pool, dialect| {
+                let forget_old =
+                    format!("DELETE FROM relation_stage WHERE run_id = $1 OR staged_at < {}", dialect.day_ago);
+                let mut tx = pool.begin_with(dialect.begin_write).await?;
+                for statement in [
+                    "DELETE FROM relation WHERE owner IN (SELECT fqn FROM entity WHERE run_id = $1)",
+                    "INSERT INTO relation (kind, owner, from_fqn, to_fqn, name, document)
+                     SELECT kind, owner, from_fqn, to_fqn, name, document FROM relation_stage WHERE run_id = $1
+                     ON CONFLICT (kind, owner, from_fqn, to_fqn, name) DO UPDATE SET document = excluded.document",
+                    forget_old.as_str(),
+                ] {
+                    sqlx::query(sqlx::AssertSqlSafe(statement)).bind(run_id).execute(&mut *tx).await?;
+                }
+                tx.commit().await
+            })
         })
         .await
         .map_err(CatalogError::Write)
@@ -238,20 +297,33 @@ impl Catalog {
         service: &str,
         report: &serde_json::Value,
     ) -> Result<(), CatalogError> {
-        sqlx::query(
-            "INSERT OR REPLACE INTO run (id, service, finished_at, report)
-             VALUES (?1, ?2, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), ?3)",
-        )
-        .bind(run_id)
-        .bind(service)
-        .bind(report.to_string())
-        .execute(&self.pool)
-        .await
-        .map_err(CatalogError::Write)?;
+        on_pool!(self, |pool, dialect| {
+            let record = format!(
+                "INSERT INTO run (id, service, finished_at, report) VALUES ($1, $2, {}, $3)
+                 ON CONFLICT (id) DO UPDATE SET service = excluded.service, finished_at = excluded.finished_at,
+                     report = excluded.report",
+                dialect.now
+            );
+            sqlx::query(sqlx::AssertSqlSafe(record))
+                .bind(run_id)
+                .bind(service)
+                .bind(report.to_string())
+                .execute(pool)
+                .await
+                .map_err(CatalogError::Write)?;
+        });
         Ok(())
     }
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// A relation's two ends as the relation tables key it.
+fn ends(r: &Relation) -> (&str, &str) {
+    match r {
+        Relation::ForeignKey { table, referred_table, .. } => (table.as_str(), referred_table.as_str()),
+        Relation::Lineage { from, to, .. } => (from.as_str(), to.as_str()),
     }
 }

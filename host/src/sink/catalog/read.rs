@@ -1,6 +1,7 @@
 //! Reading the catalog back: `weir catalog list | show | export`.
 
 use super::{Catalog, CatalogError};
+use crate::engines::on_pool;
 use serde_json::Value;
 use sqlx::Row;
 use std::collections::HashMap;
@@ -26,24 +27,24 @@ pub enum ExportKind {
 impl Catalog {
     /// Entities, ordered by FQN; `kind` narrows to one kind.
     pub async fn list(&self, kind: Option<&str>) -> Result<Vec<CatalogEntry>, CatalogError> {
-        let rows = sqlx::query(
-            "SELECT fqn, kind, name, COALESCE(json_array_length(document, '$.columns'), 0) AS columns
-             FROM entity WHERE (?1 IS NULL OR kind = ?1) ORDER BY fqn",
-        )
-        .bind(kind)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(CatalogError::Read)?;
-        rows.iter()
-            .map(|r| {
-                Ok(CatalogEntry {
-                    fqn: r.try_get("fqn").map_err(CatalogError::Read)?,
-                    kind: r.try_get("kind").map_err(CatalogError::Read)?,
-                    name: r.try_get("name").map_err(CatalogError::Read)?,
-                    columns: r.try_get::<i64, _>("columns").map_err(CatalogError::Read)?.try_into().unwrap_or(0),
+        on_pool!(self, |pool, dialect| {
+            let list = format!(
+                "SELECT fqn, kind, name, {} AS columns FROM entity WHERE ($1 IS NULL OR kind = $1) ORDER BY fqn{}",
+                dialect.document_columns, dialect.by_bytes
+            );
+            let rows =
+                sqlx::query(sqlx::AssertSqlSafe(list)).bind(kind).fetch_all(pool).await.map_err(CatalogError::Read)?;
+            rows.iter()
+                .map(|r| {
+                    Ok(CatalogEntry {
+                        fqn: r.try_get("fqn").map_err(CatalogError::Read)?,
+                        kind: r.try_get("kind").map_err(CatalogError::Read)?,
+                        name: r.try_get("name").map_err(CatalogError::Read)?,
+                        columns: r.try_get::<i64, _>("columns").map_err(CatalogError::Read)?.try_into().unwrap_or(0),
+                    })
                 })
-            })
-            .collect()
+                .collect()
+        })
     }
 
     /// One entity: its document with its relations merged in, plus the
@@ -51,33 +52,35 @@ impl Catalog {
     /// `kind` picks one when entities of several kinds share the FQN (as
     /// a dashboard and a chart may).
     pub async fn show(&self, fqn: &str, kind: Option<&str>) -> Result<Value, CatalogError> {
-        let mut rows = sqlx::query(
-            "SELECT kind, document, extra, source_hash, updated_at FROM entity
-             WHERE fqn = ?1 AND (?2 IS NULL OR kind = ?2) ORDER BY kind",
-        )
-        .bind(fqn)
-        .bind(kind)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(CatalogError::Read)?;
+        const ONE: &str = "SELECT kind, document, extra, source_hash, updated_at FROM entity
+             WHERE fqn = $1 AND ($2 IS NULL OR kind = $2) ORDER BY kind";
+        let rows: Vec<[String; 5]> = on_pool!(self, |pool, _d| {
+            let rows = sqlx::query(ONE).bind(fqn).bind(kind).fetch_all(pool).await.map_err(CatalogError::Read)?;
+            rows.iter()
+                .map(|r| {
+                    let get = |c: &str| r.try_get::<String, _>(c).map_err(CatalogError::Read);
+                    Ok([get("kind")?, get("document")?, get("extra")?, get("source_hash")?, get("updated_at")?])
+                })
+                .collect::<Result<Vec<_>, CatalogError>>()?
+        });
         if rows.len() > 1 {
-            let kinds: Vec<String> = rows.iter().filter_map(|r| r.try_get::<String, _>("kind").ok()).collect();
+            let kinds: Vec<String> = rows.iter().map(|r| r[0].clone()).collect();
             return Err(CatalogError::Ambiguous { fqn: fqn.to_string(), kinds: kinds.join(", ") });
         }
-        let row = rows.pop().ok_or_else(|| CatalogError::NotFound(fqn.to_string()))?;
-        let get = |c: &str| row.try_get::<String, _>(c).map_err(CatalogError::Read);
-        let mut document: Value = serde_json::from_str(&get("document")?).unwrap_or(Value::Null);
+        let [entity_kind, document, extra, source_hash, updated_at] =
+            rows.into_iter().next().ok_or_else(|| CatalogError::NotFound(fqn.to_string()))?;
+        let mut document: Value = serde_json::from_str(&document).unwrap_or(Value::Null);
         let relations = self.relations(Some(fqn)).await?;
         merge_foreign_keys(&mut document, relations.get(fqn));
         let lineage = self.lineage_of(fqn).await?;
         Ok(serde_json::json!({
             "fqn": fqn,
-            "kind": get("kind")?,
+            "kind": entity_kind,
             "document": document,
-            "extra": serde_json::from_str::<Value>(&get("extra")?).unwrap_or(Value::Null),
+            "extra": serde_json::from_str::<Value>(&extra).unwrap_or(Value::Null),
             "lineage": lineage,
-            "sourceHash": get("source_hash")?,
-            "updatedAt": get("updated_at")?,
+            "sourceHash": source_hash,
+            "updatedAt": updated_at,
         }))
     }
 
@@ -88,16 +91,19 @@ impl Catalog {
         mut emit: impl FnMut(Value) -> std::io::Result<()>,
     ) -> Result<usize, CatalogError> {
         let relations = self.relations(None).await?;
-        let rows = sqlx::query("SELECT fqn, kind, document FROM entity WHERE (?1 = 0 OR kind = 'table') ORDER BY fqn")
-            .bind(matches!(kind, ExportKind::Tables))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(CatalogError::Read)?;
+        let rows: Vec<(String, String, String)> = on_pool!(self, |pool, dialect| {
+            let all = format!(
+                "SELECT fqn, kind, document FROM entity WHERE (NOT $1 OR kind = 'table') ORDER BY fqn{}, kind",
+                dialect.by_bytes
+            );
+            sqlx::query_as(sqlx::AssertSqlSafe(all))
+                .bind(matches!(kind, ExportKind::Tables))
+                .fetch_all(pool)
+                .await
+                .map_err(CatalogError::Read)?
+        });
         let mut count = 0;
-        for row in rows {
-            let fqn: String = row.try_get("fqn").map_err(CatalogError::Read)?;
-            let entity_kind: String = row.try_get("kind").map_err(CatalogError::Read)?;
-            let text: String = row.try_get("document").map_err(CatalogError::Read)?;
+        for (fqn, entity_kind, text) in rows {
             let mut document: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
             merge_foreign_keys(&mut document, relations.get(&fqn));
             let line = match kind {
@@ -115,17 +121,16 @@ impl Catalog {
 
     /// Foreign keys by owning table; all of them, or one table's.
     async fn relations(&self, owner: Option<&str>) -> Result<HashMap<String, Vec<Value>>, CatalogError> {
-        let rows = sqlx::query(
-            "SELECT owner, document FROM relation WHERE kind = 'foreignKey' AND (?1 IS NULL OR owner = ?1) ORDER BY owner, name",
-        )
-        .bind(owner)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(CatalogError::Read)?;
+        let rows: Vec<(String, String)> = on_pool!(self, |pool, dialect| {
+            let keys = format!(
+                "SELECT owner, document FROM relation WHERE kind = 'foreignKey' AND ($1 IS NULL OR owner = $1)
+                 ORDER BY owner{0}, name{0}",
+                dialect.by_bytes
+            );
+            sqlx::query_as(sqlx::AssertSqlSafe(keys)).bind(owner).fetch_all(pool).await.map_err(CatalogError::Read)?
+        });
         let mut out: HashMap<String, Vec<Value>> = HashMap::new();
-        for row in rows {
-            let owner: String = row.try_get("owner").map_err(CatalogError::Read)?;
-            let doc: String = row.try_get("document").map_err(CatalogError::Read)?;
+        for (owner, doc) in rows {
             if let Ok(value) = serde_json::from_str(&doc) {
                 out.entry(owner).or_default().push(value);
             }
@@ -134,16 +139,19 @@ impl Catalog {
     }
 
     async fn lineage_of(&self, fqn: &str) -> Result<Vec<Value>, CatalogError> {
-        let rows = sqlx::query("SELECT document FROM relation WHERE kind = 'lineage' AND (from_fqn = ?1 OR to_fqn = ?1) ORDER BY from_fqn, to_fqn")
-            .bind(fqn)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(CatalogError::Read)?;
-        Ok(rows
-            .iter()
-            .filter_map(|r| r.try_get::<String, _>("document").ok())
-            .filter_map(|d| serde_json::from_str(&d).ok())
-            .collect())
+        let documents: Vec<String> = on_pool!(self, |pool, dialect| {
+            let edges = format!(
+                "SELECT document FROM relation WHERE kind = 'lineage' AND (from_fqn = $1 OR to_fqn = $1)
+                 ORDER BY from_fqn{0}, to_fqn{0}",
+                dialect.by_bytes
+            );
+            sqlx::query_scalar(sqlx::AssertSqlSafe(edges))
+                .bind(fqn)
+                .fetch_all(pool)
+                .await
+                .map_err(CatalogError::Read)?
+        });
+        Ok(documents.iter().filter_map(|d| serde_json::from_str(d).ok()).collect())
     }
 }
 

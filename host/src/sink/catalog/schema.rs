@@ -1,18 +1,30 @@
 use sqlx::SqlitePool;
 
-/// The catalog's tables. `IF NOT EXISTS` keeps opening an existing file
-/// cheap; a change of layout bumps `user_version` and adds a migration.
-/// An FQN is unique per kind, as in OpenMetadata: Looker's dashboard 5 and
-/// element 5 are `svc.5` both.
-const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS service (
+/// The catalog's layout version; a PostgreSQL catalog of a newer one is
+/// refused rather than misread.
+pub const VERSION: i64 = 3;
+
+/// The PostgreSQL schema the catalog's tables live in, so a database
+/// shared with other applications keeps them apart.
+pub const PG_SCHEMA: &str = "weir_catalog";
+
+/// The catalog's tables, the same on both engines (every column is text),
+/// each name after `prefix` (`weir_catalog.` on PostgreSQL). `IF NOT
+/// EXISTS` keeps opening an existing catalog cheap; a change of layout
+/// bumps the version and adds a migration. An FQN is unique per kind, as
+/// in OpenMetadata: Looker's dashboard 5 and element 5 are `svc.5` both.
+fn tables(prefix: &str) -> String {
+    format!(
+        r#"
+CREATE TABLE IF NOT EXISTS {prefix}service (
     name         TEXT PRIMARY KEY,
     service_type TEXT NOT NULL,
     document     TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS entity_parent ON entity (parent);
-CREATE INDEX IF NOT EXISTS entity_kind ON entity (kind);
-CREATE TABLE IF NOT EXISTS relation (
+CREATE TABLE IF NOT EXISTS {prefix}entity {ENTITY_COLUMNS};
+CREATE INDEX IF NOT EXISTS entity_parent ON {prefix}entity (parent);
+CREATE INDEX IF NOT EXISTS entity_kind ON {prefix}entity (kind);
+CREATE TABLE IF NOT EXISTS {prefix}relation (
     kind     TEXT NOT NULL,
     owner    TEXT NOT NULL,
     from_fqn TEXT NOT NULL,
@@ -21,10 +33,10 @@ CREATE TABLE IF NOT EXISTS relation (
     document TEXT NOT NULL,
     PRIMARY KEY (kind, owner, from_fqn, to_fqn, name)
 );
-CREATE INDEX IF NOT EXISTS relation_owner ON relation (owner);
-CREATE INDEX IF NOT EXISTS entity_run ON entity (run_id);
+CREATE INDEX IF NOT EXISTS relation_owner ON {prefix}relation (owner);
+CREATE INDEX IF NOT EXISTS entity_run ON {prefix}entity (run_id);
 -- A run's relations until its phase 2 ends and they replace the old ones.
-CREATE TABLE IF NOT EXISTS relation_stage (
+CREATE TABLE IF NOT EXISTS {prefix}relation_stage (
     run_id    TEXT NOT NULL,
     kind      TEXT NOT NULL,
     owner     TEXT NOT NULL,
@@ -35,14 +47,15 @@ CREATE TABLE IF NOT EXISTS relation_stage (
     staged_at TEXT NOT NULL,
     PRIMARY KEY (run_id, kind, owner, from_fqn, to_fqn, name)
 );
-CREATE TABLE IF NOT EXISTS run (
+CREATE TABLE IF NOT EXISTS {prefix}run (
     id          TEXT PRIMARY KEY,
     service     TEXT NOT NULL,
     finished_at TEXT NOT NULL,
     report      TEXT NOT NULL
 );
-PRAGMA user_version = 3;
-"#;
+"#
+    )
+}
 
 /// The entity table's columns, for creating it and for migrating to it.
 const ENTITY_COLUMNS: &str = r#"(
@@ -72,9 +85,29 @@ pub async fn migrate(pool: &SqlitePool) -> Result<(), sqlx::Error> {
         let migration = format!("BEGIN IMMEDIATE; CREATE TABLE entity_v2 {ENTITY_COLUMNS}; {FROM_1} COMMIT;");
         sqlx::raw_sql(sqlx::AssertSqlSafe(migration)).execute(pool).await?;
     }
-    let schema = format!("CREATE TABLE IF NOT EXISTS entity {ENTITY_COLUMNS};\n{SCHEMA}");
+    let schema = format!("{}\nPRAGMA user_version = {VERSION};", tables(""));
     sqlx::raw_sql(sqlx::AssertSqlSafe(schema)).execute(pool).await?;
     Ok(())
+}
+
+/// How the catalog sits in a PostgreSQL database. Its advisory lock's key
+/// is the bytes of `weir_cat`.
+pub fn pg_layout() -> crate::engines::PgLayout {
+    static SCRIPT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let script = SCRIPT.get_or_init(|| {
+        format!(
+            "CREATE SCHEMA IF NOT EXISTS {PG_SCHEMA};\n{}\nCREATE TABLE IF NOT EXISTS {PG_SCHEMA}.schema_version (version BIGINT NOT NULL);",
+            tables(&format!("{PG_SCHEMA}."))
+        )
+    });
+    crate::engines::PgLayout {
+        application: "weir catalog",
+        schema: PG_SCHEMA,
+        script,
+        lock: 0x7765_6972_5f63_6174,
+        version: VERSION,
+        sessions: 4,
+    }
 }
 
 #[cfg(test)]

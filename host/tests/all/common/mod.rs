@@ -114,7 +114,7 @@ pub fn weir(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     weir_command(dir, args, env).output().expect("run weir")
 }
 
-fn weir_command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+pub fn weir_command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let own = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "shared".into());
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_weir"));
     cmd.current_dir(dir)

@@ -1,0 +1,395 @@
+//! `weir argo render`: the workflow file as three Kubernetes documents.
+//!
+//! - A ConfigMap with the workflow file, every secret replaced by
+//!   `${env:WEIR_...}` (see [`SECRET_KEYS`]) and every other `${env:...}`
+//!   resolved here, so a pod depends on nothing of the machine that
+//!   rendered it.
+//! - A WorkflowTemplate whose DAG runs `weir discover`, then for each kind
+//!   of entity, parents first, one `weir process` pod per shard (fanned out
+//!   with `withParam` over the ids discover wrote), then `weir finalize`.
+//!   Each pod reads the secrets from the named Kubernetes Secret through
+//!   `secretKeyRef`, never from a parameter. A pod is retried only when its
+//!   cause may pass: exit status 75, a kill (137) or a lost pod.
+//! - A Workflow that runs the template; its name is the run id, so `argo
+//!   retry` resumes the same run.
+
+use crate::config::{DistributedExecution, SECRET_KEYS, Workflow};
+use crate::model::Kind;
+use serde_json::{Value, json};
+use thiserror::Error;
+
+/// Where the ConfigMap is mounted in every pod.
+pub const CONFIG_DIR: &str = "/etc/weir";
+/// The workflow file in it.
+pub const CONFIG_FILE: &str = "workflow.yaml";
+/// Where discover writes the shard ids, inside its pod.
+pub const SHARDS_OUT: &str = "/tmp/weir/shards.json";
+
+/// Runs of a pod in all, the first included, when the workflow does not say.
+const DEFAULT_ATTEMPTS: u32 = 4;
+const DEFAULT_BACKOFF_SECS: u32 = 10;
+const DEFAULT_BACKOFF_FACTOR: u32 = 2;
+
+/// What `retryStrategy.expression` retries: the exit status of a cause
+/// that may pass, a pod killed (SIGKILL, the OOM killer: 137), or a pod
+/// lost (Argo's `Error`). 0, 1 and 2 are final.
+pub const RETRY_WHEN: &str =
+    r#"lastRetry.exitCode == "75" || lastRetry.exitCode == "137" || lastRetry.status == "Error""#;
+
+#[derive(Debug, Error)]
+pub enum RenderError {
+    #[error("the workflow file does not parse as YAML: {0}")]
+    Yaml(#[from] serde_yaml::Error),
+    #[error("{key}: {reason}")]
+    Invalid { key: String, reason: String },
+    #[error("no image: pass --image REGISTRY/weir:TAG or set workflowConfig.distributedExecution.image")]
+    NoImage,
+}
+
+/// The command line's choices, which win over the workflow's.
+#[derive(Debug, Clone, Default)]
+pub struct RenderOptions {
+    pub image: Option<String>,
+    pub namespace: Option<String>,
+    /// The Kubernetes Secret holding the workflow's secrets.
+    pub secret: Option<String>,
+}
+
+/// The rendered documents, and what the Secret must hold.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub config_map: Value,
+    pub template: Value,
+    pub workflow: Value,
+    pub secret_name: String,
+    /// The keys of the Secret the pods read: one per secret of the file.
+    pub secret_keys: Vec<String>,
+}
+
+impl Rendered {
+    /// The three documents as one YAML stream, with a header saying which
+    /// Secret to create.
+    pub fn to_yaml(&self) -> Result<String, serde_yaml::Error> {
+        let mut out = String::from("# Rendered by `weir argo render`.\n");
+        if self.secret_keys.is_empty() {
+            out.push_str("# The workflow holds no secret.\n");
+        } else {
+            out.push_str(&format!(
+                "# Before submitting, create the Secret the pods read:\n#   kubectl create secret generic {}{} \\\n",
+                self.secret_name,
+                namespace_flag(&self.config_map)
+            ));
+            let flags: Vec<String> = self.secret_keys.iter().map(|k| format!("#     --from-literal={k}=...")).collect();
+            out.push_str(&flags.join(" \\\n"));
+            out.push('\n');
+        }
+        for doc in [&self.config_map, &self.template, &self.workflow] {
+            out.push_str("---\n");
+            out.push_str(&serde_yaml::to_string(doc)?);
+        }
+        Ok(out)
+    }
+}
+
+fn namespace_flag(doc: &Value) -> String {
+    doc["metadata"]["namespace"].as_str().map(|ns| format!(" -n {ns}")).unwrap_or_default()
+}
+
+/// Renders `workflow` (read from `text`) whose plugin discovers `kinds`
+/// (parents first).
+pub fn render(
+    workflow: &Workflow,
+    text: &str,
+    kinds: &[Kind],
+    options: &RenderOptions,
+) -> Result<Rendered, RenderError> {
+    let settings = workflow.distributed().cloned().unwrap_or_default();
+    let image = options.image.clone().or_else(|| settings.image.clone()).ok_or(RenderError::NoImage)?;
+    let namespace = options.namespace.clone().or_else(|| settings.namespace.clone());
+    let base = format!("weir-{}", dns_label(workflow.source.service_name.as_str()));
+    let secret_name =
+        options.secret.clone().or_else(|| settings.secret_name.clone()).unwrap_or(format!("{base}-secrets"));
+    let (file, secret_keys) = without_secrets(text)?;
+
+    let metadata = |name: String| {
+        let mut m = json!({ "name": name, "labels": { "app.kubernetes.io/name": "weir" } });
+        if let Some(ns) = &namespace {
+            m["namespace"] = json!(ns);
+        }
+        m
+    };
+    let config_name = format!("{base}-workflow");
+    let config_map = json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": metadata(config_name.clone()),
+        "data": { CONFIG_FILE: file },
+    });
+
+    let pod = Pod { image, secret_name: secret_name.clone(), secret_keys: secret_keys.clone(), settings: &settings };
+    let config = format!("{CONFIG_DIR}/{CONFIG_FILE}");
+    let run_id = "{{workflow.name}}";
+    let discover_args = vec!["discover", "-c", &config, "--run-id", run_id, "--shards-out", SHARDS_OUT];
+    let lease = settings.lease_seconds.map(|s| s.to_string());
+    let mut process_args = vec!["process", "-c", &config, "--run-id", run_id, "--shard", "{{inputs.parameters.shard}}"];
+    if let Some(lease) = &lease {
+        process_args.extend(["--lease-secs", lease.as_str()]);
+    }
+    let finalize_args = vec!["finalize", "-c", &config, "--run-id", run_id];
+    let outputs: Vec<Value> = kinds
+        .iter()
+        .map(|k| {
+            json!({
+                "name": k.entity_type(),
+                "valueFrom": { "path": shards_file(*k), "default": "[]" },
+            })
+        })
+        .collect();
+
+    // The DAG: discover; each kind after the one before, whatever became
+    // of its shards (a shard with entity failures exits 2 and is not run
+    // again, but its children and the finalize still run); finalize last.
+    let mut tasks = vec![json!({ "name": "discover", "template": "discover" })];
+    let mut previous: Option<String> = None;
+    for kind in kinds {
+        let name = task_name(*kind);
+        let depends = match &previous {
+            None => "discover".to_string(),
+            Some(before) => finished(before),
+        };
+        tasks.push(json!({
+            "name": name,
+            "template": "process",
+            "depends": depends,
+            "withParam": format!("{{{{tasks.discover.outputs.parameters.{}}}}}", kind.entity_type()),
+            "arguments": { "parameters": [{ "name": "shard", "value": "{{item}}" }] },
+        }));
+        previous = Some(name);
+    }
+    tasks.push(json!({
+        "name": "finalize",
+        "template": "finalize",
+        "depends": previous.as_deref().map(finished).unwrap_or_else(|| "discover".into()),
+    }));
+
+    let mut spec = json!({
+        "entrypoint": "run",
+        "podGC": { "strategy": "OnPodSuccess" },
+        "volumes": [{ "name": "workflow", "configMap": { "name": config_name } }],
+        "templates": [
+            { "name": "run", "dag": { "failFast": false, "tasks": tasks } },
+            pod.template("discover", &discover_args, None, Some(outputs)),
+            pod.template("process", &process_args, Some(json!({ "parameters": [{ "name": "shard" }] })), None),
+            pod.template("finalize", &finalize_args, None, None),
+        ],
+    });
+    if let Some(p) = settings.parallelism {
+        spec["parallelism"] = json!(p);
+    }
+    if let Some(account) = &settings.service_account_name {
+        spec["serviceAccountName"] = json!(account);
+    }
+    let template = json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "WorkflowTemplate",
+        "metadata": metadata(base.clone()),
+        "spec": spec,
+    });
+    let mut run_metadata = metadata(String::new());
+    if let Value::Object(m) = &mut run_metadata {
+        m.remove("name");
+        m.insert("generateName".into(), json!(format!("{base}-")));
+    }
+    let workflow_doc = json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": run_metadata,
+        "spec": { "workflowTemplateRef": { "name": base } },
+    });
+    Ok(Rendered { config_map, template, workflow: workflow_doc, secret_name, secret_keys })
+}
+
+/// What every pod of the run has in common.
+struct Pod<'a> {
+    image: String,
+    secret_name: String,
+    secret_keys: Vec<String>,
+    settings: &'a DistributedExecution,
+}
+
+impl Pod<'_> {
+    fn template(&self, name: &str, args: &[&str], inputs: Option<Value>, outputs: Option<Vec<Value>>) -> Value {
+        let mut env = vec![
+            json!({ "name": "WEIR_POD_NAME", "valueFrom": { "fieldRef": { "fieldPath": "metadata.name" } } }),
+            json!({ "name": "WEIR_LOG_FORMAT", "value": "json" }),
+        ];
+        env.extend(self.secret_keys.iter().map(
+            |key| json!({ "name": key, "valueFrom": { "secretKeyRef": { "name": self.secret_name, "key": key } } }),
+        ));
+        let mut container = json!({
+            "image": self.image,
+            "command": ["weir"],
+            "args": args,
+            "env": env,
+            "volumeMounts": [{ "name": "workflow", "mountPath": CONFIG_DIR, "readOnly": true }],
+        });
+        let mut resources = serde_json::Map::new();
+        if let Some(requests) = &self.settings.resource_requests {
+            resources.insert("requests".into(), json!(requests));
+        }
+        if let Some(limits) = &self.settings.resource_limits {
+            resources.insert("limits".into(), json!(limits));
+        }
+        if !resources.is_empty() {
+            container["resources"] = Value::Object(resources);
+        }
+        let retry = self.settings.retry_policy.clone().unwrap_or_default();
+        let attempts = retry.max_attempts.unwrap_or(DEFAULT_ATTEMPTS).max(1);
+        // The schema has IntOrString as a string: numbers are written so.
+        let mut template = json!({
+            "name": name,
+            "container": container,
+            "retryStrategy": {
+                "limit": (attempts - 1).to_string(),
+                "retryPolicy": "Always",
+                "expression": RETRY_WHEN,
+                "backoff": {
+                    "duration": retry.backoff_seconds.unwrap_or(DEFAULT_BACKOFF_SECS).to_string(),
+                    "factor": retry.backoff_factor.unwrap_or(DEFAULT_BACKOFF_FACTOR).to_string(),
+                },
+            },
+        });
+        if let Some(inputs) = inputs {
+            template["inputs"] = inputs;
+        }
+        if let Some(outputs) = outputs {
+            template["outputs"] = json!({ "parameters": outputs });
+        }
+        template
+    }
+}
+
+/// Where discover writes the ids of `kind`'s shards: `shards.table.json`
+/// beside [`SHARDS_OUT`], as `weir discover` names them.
+pub fn shards_file(kind: Kind) -> String {
+    let dir = SHARDS_OUT.rsplit_once('/').map(|(d, _)| d).unwrap_or("/tmp");
+    format!("{dir}/shards.{}.json", kind.entity_type())
+}
+
+/// A DAG task name for `kind`'s shards: `databaseSchema` → `database-schema`.
+pub fn task_name(kind: Kind) -> String {
+    let mut name = String::new();
+    for c in kind.entity_type().chars() {
+        if c.is_ascii_uppercase() {
+            name.push('-');
+        }
+        name.push(c.to_ascii_lowercase());
+    }
+    name
+}
+
+/// `depends` on a fan-out task having ended, whatever its pods' results:
+/// all done, some failed, or no shard at all.
+fn finished(task: &str) -> String {
+    ["Succeeded", "Failed", "Errored", "Skipped", "Omitted"]
+        .iter()
+        .map(|r| format!("{task}.{r}"))
+        .collect::<Vec<_>>()
+        .join(" || ")
+}
+
+/// A Kubernetes name from a service name: lower case letters, digits and
+/// dashes, at most 40 characters (room for the suffixes).
+fn dns_label(name: &str) -> String {
+    let mut label = String::new();
+    for c in name.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_alphanumeric() {
+            label.push(c);
+        } else if !label.ends_with('-') {
+            label.push('-');
+        }
+    }
+    let label: String = label.trim_matches('-').chars().take(40).collect();
+    let label = label.trim_end_matches('-').to_string();
+    if label.is_empty() { "run".into() } else { label }
+}
+
+/// The workflow file with each secret replaced by `${env:WEIR_...}` and
+/// every other `${env:...}` resolved; and the variables the pods need.
+fn without_secrets(text: &str) -> Result<(String, Vec<String>), RenderError> {
+    let mut doc: serde_yaml::Value = serde_yaml::from_str(text)?;
+    let mut keys: Vec<String> = Vec::new();
+    for (path, env) in SECRET_KEYS {
+        if let Some(slot) = at_path(&mut doc, path) {
+            *slot = serde_yaml::Value::String(format!("${{env:{env}}}"));
+            if !keys.iter().any(|k| k == env) {
+                keys.push(env.to_string());
+            }
+        }
+    }
+    resolve_env(&mut doc, &mut Vec::new(), &keys)?;
+    Ok((serde_yaml::to_string(&doc)?, keys))
+}
+
+fn at_path<'v>(doc: &'v mut serde_yaml::Value, path: &[&str]) -> Option<&'v mut serde_yaml::Value> {
+    let mut at = doc;
+    for key in path {
+        at = at.as_mapping_mut()?.get_mut(*key)?;
+    }
+    (!at.is_null()).then_some(at)
+}
+
+/// Resolves `${env:...}` in every string but the secrets' own references.
+fn resolve_env(value: &mut serde_yaml::Value, path: &mut Vec<String>, secrets: &[String]) -> Result<(), RenderError> {
+    match value {
+        serde_yaml::Value::String(s) => {
+            let own = secrets.iter().any(|k| *s == format!("${{env:{k}}}"));
+            if !own {
+                *s = crate::config::resolve_env(s, |name| std::env::var(name).ok())
+                    .map_err(|reason| RenderError::Invalid { key: path.join("."), reason })?;
+            }
+        }
+        serde_yaml::Value::Mapping(map) => {
+            for (k, v) in map.iter_mut() {
+                path.push(k.as_str().unwrap_or("?").to_string());
+                resolve_env(v, path, secrets)?;
+                path.pop();
+            }
+        }
+        serde_yaml::Value::Sequence(items) => {
+            for (i, v) in items.iter_mut().enumerate() {
+                path.push(i.to_string());
+                resolve_env(v, path, secrets)?;
+                path.pop();
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_become_env_references_and_other_env_references_are_resolved() {
+        // SAFETY: a variable only this test reads.
+        unsafe { std::env::set_var("WEIR_RENDER_TEST_HOST", "db.internal:5432") };
+        let text = "source:\n  serviceConnection:\n    config:\n      hostPort: ${env:WEIR_RENDER_TEST_HOST}\n      authType:\n        password: Very-Secret-1\nweir:\n  stateStore: postgres://w:Very-Secret-2@h/s\n";
+        let (file, keys) = without_secrets(text).unwrap();
+        assert!(!file.contains("Very-Secret"), "{file}");
+        assert!(file.contains("db.internal:5432"), "{file}");
+        assert!(file.contains("${env:WEIR_SOURCE_PASSWORD}") && file.contains("${env:WEIR_STATE_STORE}"), "{file}");
+        assert_eq!(keys, ["WEIR_SOURCE_PASSWORD", "WEIR_STATE_STORE"]);
+    }
+
+    #[test]
+    fn names_are_kubernetes_names() {
+        assert_eq!(dns_label("My_Postgres.prod"), "my-postgres-prod");
+        assert_eq!(dns_label("__"), "run");
+        assert_eq!(task_name(Kind::DatabaseSchema), "database-schema");
+        assert_eq!(task_name(Kind::Table), "table");
+    }
+}

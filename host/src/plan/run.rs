@@ -1,0 +1,333 @@
+//! One run's working parts, set up once, and the stages that use them:
+//! discover and plan, process shards, finish. A one-process `weir ingest`
+//! runs every stage in one [`Run`]; a distributed run runs each in its own
+//! process (`weir discover`, `weir process` per shard, `weir finalize`),
+//! the state store carrying what one stage leaves the next.
+
+use super::checks::Parents;
+use super::ingest::{self, IngestError, IngestOptions, PhaseClock};
+use super::intake::Intake;
+use super::progress::Progress;
+use super::scheduler::{Event, Scheduler};
+use super::select::Selection;
+use super::shard::{DEFAULT_SHARD_SIZE, Plan, Shard};
+use crate::caps::{Grants, Redactor};
+use crate::config::Workflow;
+use crate::model::{Kind, ServiceKind};
+use crate::report::RunReport;
+use crate::runtime::{Plugin, Runtime, RuntimeOptions};
+use crate::sink::{Pipeline, PipelineSettings, Sink};
+use crate::state::StateStore;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+use tokio::sync::mpsc;
+
+/// What a run's stages share: the plugin and its grants, the state store,
+/// the sink and its pipeline, the scheduler, and the report being built.
+pub struct Run<'w> {
+    workflow: &'w Workflow,
+    started: Instant,
+    clock: PhaseClock,
+    pub report: RunReport,
+    plugin: Arc<Plugin>,
+    grants: Grants,
+    pub state: Arc<StateStore>,
+    sink: Arc<Sink>,
+    pipeline: Option<Pipeline>,
+    scheduler: Arc<Scheduler>,
+    selection: Selection,
+    progress: Progress,
+    redactor: Arc<Redactor>,
+    config: Arc<str>,
+}
+
+/// Which shards a process works on, and what it knows of the others.
+pub enum Scope {
+    /// Every shard of the plan, in this process.
+    Whole,
+    /// One shard of a plan whose shards run in separate processes: its
+    /// records are kept under its id, and the parents other processes
+    /// wrote are known from the state store.
+    Shard { id: String, parents: Vec<(String, String)> },
+}
+
+impl<'w> Run<'w> {
+    /// Loads the plugin, grants its capabilities, opens the state store
+    /// (`shared`: it must be one every process of the run reaches) and the
+    /// sink.
+    pub async fn open(
+        workflow: &'w Workflow,
+        options: &IngestOptions,
+        run_id: String,
+        shared: bool,
+    ) -> Result<Run<'w>, IngestError> {
+        let started = Instant::now();
+        let service = workflow.source.service_name.to_string();
+        let settings = &workflow.weir;
+        let instances = settings.instances.unwrap_or_else(ingest::default_instances);
+        let limits = settings.limits.clone();
+        let redactor = Arc::new(Redactor::new(workflow.secrets()));
+
+        let wasm = ingest::plugin_bytes(workflow)?;
+        let runtime =
+            Runtime::new(RuntimeOptions { instances, limits: limits.clone(), cache_dir: options.cache_dir.clone() })?;
+        let plugin = Arc::new(runtime.load(&wasm).await?);
+        let mut clock = PhaseClock::start(started);
+        tracing::info!(
+            plugin = %plugin.info.name, version = %plugin.info.version, wit = %plugin.wit_version,
+            compile = ?plugin.outcome, pooling = runtime.pooling(), "plugin loaded"
+        );
+        let mut report = RunReport {
+            run_id,
+            started_unix_ms: unix_ms(),
+            service: service.clone(),
+            plugin: plugin.info.name.clone(),
+            plugin_version: plugin.info.version.clone(),
+            instances,
+            ..RunReport::default()
+        };
+        report.phases.load_secs = clock.lap();
+        ingest::warn_ignored_keys(workflow, &mut report);
+
+        let grants =
+            ingest::grant(workflow, &plugin, &limits, instances, redactor.clone(), options, &mut report).await?;
+        let state = Arc::new(ingest::open_state(workflow, shared).await?);
+        let run_id: Arc<str> = Arc::from(report.run_id.as_str());
+        let sink = Arc::new(ingest::open_sink(workflow, options, &state, &run_id).await?);
+        report.catalog = sink.target();
+        let pipeline = Pipeline::start(sink.clone(), run_id, PipelineSettings::of(workflow));
+        report.phases.connect_secs = clock.lap();
+
+        let config: Arc<str> = Arc::from(workflow.plugin_config());
+        let selection = Selection::new(workflow.metadata_config().clone(), &service);
+        let mut scheduler = Scheduler::new(plugin.clone(), grants.clone(), config.clone(), instances as usize);
+        scheduler.batch_size = settings.batch_size.unwrap_or(ingest::DEFAULT_REFS_PER_CALL);
+        scheduler.retry = settings.retry.clone();
+        scheduler.max_failures = options.max_failures.or(settings.max_failures);
+        Ok(Run {
+            workflow,
+            started,
+            clock,
+            report,
+            plugin,
+            grants,
+            state,
+            sink,
+            pipeline: Some(pipeline),
+            scheduler: Arc::new(scheduler),
+            selection,
+            progress: Progress::new(options.progress),
+            redactor,
+            config,
+        })
+    }
+
+    /// The kinds this run lists, parents first.
+    pub fn wanted_kinds(&self) -> Vec<Kind> {
+        ingest::wanted_kinds(&self.plugin.info.entity_kinds, &self.selection)
+    }
+
+    /// Records the run in the state store and its service in the sink:
+    /// once per run, before any entity.
+    pub async fn begin(&self) -> Result<(), IngestError> {
+        let service = &self.report.service;
+        self.state.begin_run(&self.report.run_id, service).await?;
+        let kind = ServiceKind::of(&self.plugin.info.entity_kinds);
+        self.sink.put_service(service, &self.workflow.source.kind, kind).await?;
+        Ok(())
+    }
+
+    /// Lists every wanted kind and plans its refs into shards. Every kind
+    /// is discovered before anything is processed, so the plan (and the
+    /// progress bar) knows the whole amount. With `max_shards`, shards are
+    /// made big enough that the plan has no more (one pod each, in a
+    /// distributed run).
+    pub async fn discover(&mut self, max_shards: Option<usize>) -> Result<Plan, IngestError> {
+        let run = &mut *self;
+        let discovered = ingest::discover(
+            &run.scheduler,
+            &run.plugin,
+            &run.config,
+            &run.selection,
+            &run.redactor,
+            &run.progress,
+            &mut run.report,
+        )
+        .await?;
+        let settings = &self.workflow.weir;
+        let mut size = settings.shard_size.unwrap_or(DEFAULT_SHARD_SIZE).max(1);
+        if let Some(max) = max_shards {
+            // Each kind rounds its last shard up: leave one per kind.
+            let refs: usize = discovered.iter().map(|(_, refs)| refs.len()).sum();
+            let budget = max.saturating_sub(discovered.len()).max(1);
+            size = size.max(refs.div_ceil(budget));
+        }
+        let plan = Plan::new(settings.shard_strategy, size, discovered);
+        self.progress.planned(plan.refs(), plan.shards.len());
+        tracing::info!(
+            plugin = %self.plugin.info.name, strategy = %plan.strategy, shards = plan.shards.len(), refs = plan.refs(),
+            instances = self.report.instances, "planned"
+        );
+        self.report.phases.discover_secs = self.clock.lap();
+        Ok(plan)
+    }
+
+    /// Processes `shards` (in parent-first order) and writes what they
+    /// give; every document is in the sink and every deferred record in
+    /// the state store when it returns. Gives the shards back.
+    pub async fn process(&mut self, shards: Vec<Shard>, scope: &Scope) -> Result<Vec<Shard>, IngestError> {
+        let Some(pipeline) = self.pipeline.as_ref() else { return Err(crate::sink::SinkError::Stopped.into()) };
+        let total: usize = shards.iter().map(|s| s.refs.len()).sum();
+        if matches!(scope, Scope::Shard { .. }) {
+            self.progress.planned(total, shards.len());
+        }
+        let mut parents = Parents::new(&self.plugin.info.entity_kinds);
+        let shard_scope = match scope {
+            Scope::Whole => None,
+            Scope::Shard { id, parents: written } => {
+                for (fqn, kind) in written {
+                    parents.note_written(kind, fqn);
+                }
+                Some(id.clone())
+            }
+        };
+        let report = &mut self.report;
+        let mut intake = Intake {
+            service: &report.service.clone(),
+            plugin: &self.plugin.info.name,
+            selection: &self.selection,
+            pipeline,
+            state: &self.state,
+            run_id: &report.run_id.clone(),
+            started: self.started,
+            progress: &self.progress,
+            max_failures: self.scheduler.max_failures,
+            stop: self.scheduler.stop.clone(),
+            relations: Vec::new(),
+            redactor: &self.redactor,
+            redacted: 0,
+            parents,
+            columns: Vec::new(),
+            shard_scope,
+        };
+        let instances = report.instances as usize;
+        // Kinds run one after another, so parents are written before
+        // children. Each kind's shards are lent to the scheduler and put
+        // back after, so the refs are held once, not once more per kind.
+        let kinds = kinds_in_order(shards.iter().map(|s| s.kind));
+        let mut pending = shards.into_iter().peekable();
+        let mut done = Vec::new();
+        for kind in kinds {
+            let mut of_kind = Vec::new();
+            while let Some(shard) = pending.next_if(|s| s.kind == kind) {
+                of_kind.push(shard);
+            }
+            let shards: Arc<Vec<Shard>> = Arc::new(of_kind);
+            if self.scheduler.stop.load(Ordering::Relaxed) {
+                for shard in shards.iter() {
+                    intake.cancel(shard, report);
+                }
+                done.extend(Arc::try_unwrap(shards).unwrap_or_else(|shared| (*shared).clone()));
+                continue;
+            }
+            self.progress.processing(kind.entity_type());
+            let (tx, mut rx) = mpsc::channel::<Event>(instances * 2);
+            let producer = self.scheduler.run(shards.clone(), tx);
+            let consumer = async {
+                while let Some(event) = rx.recv().await {
+                    intake.receive(event, &shards, report).await?;
+                }
+                Ok::<(), IngestError>(())
+            };
+            let ((), written) = tokio::join!(producer, consumer);
+            written?;
+            // Every document of this kind is in the sink before the next
+            // kind (their children) starts.
+            let acks = pipeline.flush().await?;
+            intake.acknowledge(acks, report);
+            done.extend(Arc::try_unwrap(shards).unwrap_or_else(|shared| (*shared).clone()));
+        }
+        let acks = pipeline.flush().await?;
+        intake.acknowledge(acks, report);
+        intake.defer().await?;
+        if let Scope::Shard { .. } = scope {
+            self.state.keep_parents(&report.run_id, &intake.parents.written()).await?;
+        }
+        if intake.redacted > 0 {
+            report.warnings.push(format!(
+                "{} documents from the plugin held a secret of the workflow; it was replaced by *** before they \
+                 were written",
+                intake.redacted
+            ));
+        }
+        drop(intake);
+        self.scheduler.retire();
+        self.progress.finish();
+        self.report.phases.process_secs += self.clock.lap();
+        Ok(done)
+    }
+
+    /// Stops the sink's writers (everything was flushed by `process`) and
+    /// folds in what the run gathered along the way: the report of the
+    /// stages this process ran, before phase 2.
+    pub async fn close(&mut self) -> Result<(), IngestError> {
+        if let Some(pipeline) = self.pipeline.take() {
+            pipeline.close().await?;
+        }
+        self.report.warnings.extend(self.grants.warnings.take());
+        self.report.peak_rss_mib = crate::procfs::rss_mib("VmHWM:");
+        self.report.redact(&self.redactor);
+        Ok(())
+    }
+
+    /// The last stage of a one-process run: phase 2, the run's record in
+    /// the sink, the report with its plan.
+    pub async fn finish(mut self, plan: Plan) -> Result<RunReport, IngestError> {
+        // Shards in plan order, whatever order they finished in.
+        let order: std::collections::HashMap<&str, usize> =
+            plan.shards.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
+        self.report.shards.sort_by_key(|r| order.get(r.id.as_str()).copied().unwrap_or(usize::MAX));
+        self.close().await?;
+        self.report.plan = match serde_json::value::to_raw_value(&plan) {
+            Ok(plan) => Some(plan),
+            Err(e) => {
+                tracing::warn!("the plan is left out of the report: {e}");
+                None
+            }
+        };
+        let report = ingest::finish_run(&self.sink, &self.state, &self.redactor, self.report).await?;
+        self.grants.sql.close().await;
+        Ok(report)
+    }
+
+    /// This process's part of the run report, for a stage that ends its
+    /// part here: with the sink's own retries.
+    pub fn take_report(&mut self) -> RunReport {
+        self.report.sink_retries += self.sink.retries();
+        std::mem::take(&mut self.report)
+    }
+
+    /// Closes what the run holds open, for a stage that ends its process's
+    /// part of the run here.
+    pub async fn shut(self) {
+        self.state.close().await;
+        self.grants.sql.close().await;
+    }
+}
+
+/// The kinds of a plan's shards, in their (parent-first) order.
+pub fn kinds_in_order(kinds: impl Iterator<Item = Kind>) -> Vec<Kind> {
+    let mut ordered: Vec<Kind> = Vec::new();
+    for kind in kinds {
+        if ordered.last() != Some(&kind) {
+            ordered.push(kind);
+        }
+    }
+    ordered
+}
+
+pub fn unix_ms() -> u64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    now.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)).unwrap_or_default()
+}
