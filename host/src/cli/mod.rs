@@ -1,5 +1,6 @@
 //! The command line: argument parsing, logging set-up, exit codes.
 
+mod argo;
 mod bench;
 mod catalog;
 mod distributed;
@@ -68,6 +69,9 @@ enum Command {
     /// Distributed run, last stage: phase 2 (foreign keys, lineage) once,
     /// and the run report put together from every shard's.
     Finalize(distributed::FinalizeArgs),
+    /// Run on Argo Workflows: render the workflow as Kubernetes documents.
+    #[command(subcommand)]
+    Argo(argo::Command),
     /// Build a demo SQLite database and ingest it, no server needed.
     Quickstart(quickstart::Args),
     /// Read the catalog: list, show, export.
@@ -106,6 +110,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Ingest(args) => ingest::run(args, cli.catalog, ui).await,
         Command::Quickstart(args) => quickstart::run(args, cli.catalog, ui).await,
+        Command::Argo(cmd) => argo::run(cmd, cli.catalog, ui).await,
         Command::Discover(args) => distributed::discover(args, cli.catalog, ui).await,
         Command::Process(args) => distributed::process(args, cli.catalog, ui).await,
         Command::Finalize(args) => distributed::finalize(args, cli.catalog, ui).await,

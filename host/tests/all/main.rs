@@ -7,6 +7,7 @@
 
 mod common;
 
+mod argo_render;
 mod bench;
 mod catalog_runs;
 mod distributed_run;
