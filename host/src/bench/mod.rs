@@ -14,6 +14,7 @@ pub mod latency;
 #[cfg(feature = "bench-looker")]
 pub mod looker;
 pub mod measure;
+pub mod pods;
 pub mod scaling;
 mod target;
 
@@ -60,6 +61,8 @@ pub enum BenchError {
     #[cfg(feature = "bench-looker")]
     #[error("the Looker fixture ({label}) did not start")]
     Fixture { label: String, source: std::io::Error },
+    #[error("distributed run: {0}")]
+    Pods(String),
     #[error("the scaling matrix needs at least one {0}")]
     EmptyMatrix(&'static str),
 }

@@ -42,6 +42,31 @@ pub enum Command {
     /// Needs a build with the `bench-looker` feature (the shipped binary
     /// holds no fixture): cargo run --release --features bench-looker -- bench looker
     Looker(LookerArgs),
+    /// The first pod of a distributed run at scale: run `weir discover` on
+    /// the benchmark database (a process of its own, as its pod) and `weir
+    /// argo render`, and print the shard pods, the largest withParam list
+    /// against Argo's limit, and the wall time and peak memory of each.
+    /// The state store and the catalog are databases beside the benchmark
+    /// one (`<db>_state`, `<db>_catalog`), created if missing.
+    ///
+    /// Example: weir bench gen-postgres --schemas 1000 --tables 100 && weir bench argo
+    Argo(ArgoArgs),
+}
+
+#[derive(clap::Args)]
+pub struct ArgoArgs {
+    /// The database to discover (fill it with `weir bench gen-postgres`).
+    #[arg(long, env = "WEIR_BENCH_URL", hide_env_values = true, default_value = DEFAULT_URL)]
+    url: String,
+    /// Shard pods at most (`distributedExecution.maxPods`).
+    #[arg(long, default_value_t = weir::plan::distributed::DEFAULT_MAX_PODS)]
+    max_pods: u32,
+    /// Where the temporary files go (default: the system temp directory).
+    #[arg(long, value_name = "DIR")]
+    work_dir: Option<PathBuf>,
+    /// Print the numbers as one JSON object.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -144,7 +169,25 @@ pub async fn run(cmd: Command, ui: Ui) -> Result<ExitCode> {
         Command::GenPostgres(args) => gen_postgres(args, ui).await,
         Command::Postgres(args) => postgres(args, ui).await,
         Command::Looker(args) => looker(args, ui).await,
+        Command::Argo(args) => argo(args).await,
     }
+}
+
+async fn argo(args: ArgoArgs) -> Result<ExitCode> {
+    let options = weir::bench::pods::PodsOptions {
+        url: args.url,
+        exe: std::env::current_exe().context("where is this weir")?,
+        max_pods: args.max_pods,
+        work_dir: args.work_dir.unwrap_or_else(std::env::temp_dir),
+        cache_dir: super::cache_dir(),
+    };
+    let result = weir::bench::pods::bench_pods(&options).await.context("the distributed-run benchmark")?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&result)?);
+    } else {
+        result.print(&mut std::io::stdout())?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(feature = "bench-looker")]

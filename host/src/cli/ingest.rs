@@ -22,6 +22,16 @@ pub struct Args {
 
 pub async fn run(args: Args, catalog: Option<PathBuf>, ui: Ui) -> Result<ExitCode> {
     let (workflow, options) = load(&args.config, catalog, ui, args.max_failures)?;
+    if workflow.distributed().is_some_and(|d| d.enabled) {
+        // Running it here instead would not be what the file asks for.
+        anyhow::bail!(
+            "{}: workflowConfig.distributedExecution.enabled is true, and `weir ingest` does not submit to an Argo \
+             Server yet: run `weir argo render -c {} -o argo.yaml` and `kubectl apply -f argo.yaml`, or set \
+             enabled: false to run here",
+            args.config.display(),
+            args.config.display()
+        );
+    }
     let report = ingest(&workflow, &options).await.with_context(|| format!("ingest {}", args.config.display()))?;
     finish(&report, args.report.as_deref(), ui)
 }

@@ -356,3 +356,31 @@ async fn a_rendered_run_in_pods_one_killed_mid_shard_ends_with_the_catalog_of_on
     }
     conn.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shards_grow_so_a_run_needs_no_more_pods_than_max_pods() {
+    let source = TestDb::create("spread_max").await;
+    source.run(SCHEMA).await;
+    let store = TestDb::create("spread_max_state").await;
+    let catalog = TestDb::create("spread_max_catalog").await;
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let shards = |max_pods: u32| {
+        let yaml = yaml(&source, &source.host_port(), Some((&store.url(), &catalog.url())))
+            .replace("    leaseSeconds: 2\n", &format!("    leaseSeconds: 2\n    maxPods: {max_pods}\n"));
+        let wf = workflow(dir, &yaml);
+        let run = format!("max-{max_pods}");
+        let out =
+            weir(dir, &["discover", "-c", wf.to_str().unwrap(), "--run-id", &run, "--shards-out", "shards.json"], &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let ids: BTreeMap<String, Vec<String>> =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("shards.json")).unwrap()).unwrap();
+        ids.values().map(Vec::len).sum::<usize>()
+    };
+    // Shards of 2 (weir.shardSize): 1 database, 2 schema and 7 table shards.
+    assert_eq!(shards(2_000), 10);
+    for max_pods in [8, 6, 5] {
+        let n = shards(max_pods);
+        assert!(n <= max_pods as usize && n >= 3, "{n} shards for maxPods {max_pods}");
+    }
+}
