@@ -101,6 +101,7 @@ async fn run(
         eprintln!("bench: ingesting the Looker fixture ({label}) …");
     }
     let ingest_options = IngestOptions {
+        run_id: None,
         catalog: None,
         progress: false,
         cache_dir: options.cache_dir.clone(),

@@ -18,6 +18,14 @@ pub struct Args {
     /// processed is still written). Overrides `weir.maxFailures`.
     #[arg(long, value_name = "N")]
     max_failures: Option<usize>,
+    /// The run's id (default: made up, and logged): a scheduler that names
+    /// its runs can resume one by its name.
+    #[arg(long, value_name = "ID", conflicts_with = "resume")]
+    run_id: Option<String>,
+    /// Finish a run that was killed or stopped on the way: the shards it
+    /// recorded done are kept, the rest are done, then phase 2 runs.
+    #[arg(long, value_name = "RUN_ID")]
+    resume: Option<String>,
 }
 
 pub async fn run(args: Args, catalog: Option<PathBuf>, ui: Ui) -> Result<ExitCode> {
@@ -32,7 +40,11 @@ pub async fn run(args: Args, catalog: Option<PathBuf>, ui: Ui) -> Result<ExitCod
             args.config.display()
         );
     }
-    let report = ingest(&workflow, &options).await.with_context(|| format!("ingest {}", args.config.display()))?;
+    let report = match &args.resume {
+        Some(run_id) => weir::plan::resume(&workflow, &options, run_id).await,
+        None => ingest(&workflow, &IngestOptions { run_id: args.run_id.clone(), ..options }).await,
+    }
+    .with_context(|| format!("ingest {}", args.config.display()))?;
     finish(&report, args.report.as_deref(), ui)
 }
 
@@ -56,6 +68,7 @@ pub fn load(
         cache_dir: super::cache_dir(),
         base_dir: config.parent().map(PathBuf::from),
         max_failures,
+        run_id: None,
     };
     Ok((workflow, options))
 }

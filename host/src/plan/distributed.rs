@@ -11,7 +11,7 @@ use crate::caps::Redactor;
 use crate::config::Workflow;
 use crate::model::Kind;
 use crate::report::{FailureRecord, RunReport};
-use crate::state::{Claim, NewShard, StateStore};
+use crate::state::{Claim, StateStore};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -80,27 +80,20 @@ pub async fn discover(workflow: &Workflow, options: &IngestOptions, run_id: &str
     run.begin().await?;
     let max_pods = workflow.distributed().and_then(|d| d.max_pods).unwrap_or(DEFAULT_MAX_PODS);
     let plan = run.discover(Some(max_pods as usize)).await?;
-    let mut stored = Vec::with_capacity(plan.shards.len());
     // Every kind the run lists, shards or none: the DAG has a task for each.
     let mut kinds: Vec<(String, Vec<String>)> =
         run.wanted_kinds().into_iter().map(|k| (k.entity_type().to_string(), Vec::new())).collect();
     for shard in &plan.shards {
-        let body = serde_json::to_string(shard)
-            .map_err(|e| IngestError::Stage { run_id: run_id.to_string(), reason: format!("plan: {e}") })?;
         let kind = shard.kind.entity_type().to_string();
         match kinds.iter_mut().find(|(k, _)| *k == kind) {
             Some((_, ids)) => ids.push(shard.id.clone()),
-            None => kinds.push((kind.clone(), vec![shard.id.clone()])),
+            None => kinds.push((kind, vec![shard.id.clone()])),
         }
-        stored.push(NewShard { id: shard.id.clone(), kind, cost: shard.cost, body });
     }
-    run.state.plan_shards(run_id, &stored).await?;
     run.close().await?;
+    // The discovery is kept last: one killed before it is done again.
+    run.keep_plan(&plan).await?;
     let report = run.take_report();
-    let text = serde_json::to_string(&report)
-        .map_err(|e| IngestError::Stage { run_id: run_id.to_string(), reason: format!("discovery: {e}") })?;
-    // Last: a discovery killed before this point is done again.
-    run.state.keep_discovery(run_id, &text).await?;
     run.shut().await;
     Ok(Discovered { kinds, report, reused: false })
 }
@@ -152,7 +145,7 @@ pub async fn process(
             tracing::info!(shard = shard_id, records = gone, "records of the earlier attempt forgotten");
         }
         let parents = state.parents(run_id).await?;
-        run.process(vec![shard], &Scope::Shard { id: shard_id.to_string(), parents }).await?;
+        run.process(vec![shard], &Scope::Shard { parents }).await?;
         run.close().await
     }
     .await;

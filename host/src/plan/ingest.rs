@@ -5,6 +5,7 @@ use super::progress::Progress;
 use super::run::{Run, Scope, unix_ms};
 use super::scheduler::Scheduler;
 use super::select::Selection;
+use super::shard::Shard;
 use crate::caps::http::grant::{HttpGrantError, HttpWorkflow};
 use crate::caps::sql::SqlError;
 use crate::caps::sql::grant::SqlWorkflow;
@@ -103,18 +104,82 @@ pub struct IngestOptions {
     pub base_dir: Option<PathBuf>,
     /// `--max-failures`: wins over `weir.maxFailures`.
     pub max_failures: Option<usize>,
+    /// `--run-id`: the run's id, else one is made up.
+    pub run_id: Option<String>,
 }
 
 /// Runs the workflow end to end in this process and returns its report.
 /// Entity failures are in the report; an `Err` means the run as a whole
 /// could not go on.
+///
+/// The plan is kept in the state store, and each shard is recorded done
+/// there as soon as it is written: a run killed on the way is finished by
+/// [`resume`], which does only the shards left.
 pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunReport, IngestError> {
-    let mut run = Run::open(workflow, options, run_id(), false).await?;
+    let id = options.run_id.clone().unwrap_or_else(run_id);
+    let mut run = Run::open(workflow, options, id, false).await?;
+    if run.state.discovery(&run.report.run_id).await?.is_some() {
+        let run_id = run.report.run_id.clone();
+        run.shut().await;
+        return Err(IngestError::Stage {
+            run_id: run_id.clone(),
+            reason: format!("was started before and not finished: resume it with `weir ingest --resume {run_id}`"),
+        });
+    }
     run.begin().await?;
     let mut plan = run.discover(None).await?;
+    run.keep_plan(&plan).await?;
+    run.claim_all().await?;
     let shards = std::mem::take(&mut plan.shards);
-    plan.shards = run.process(shards, &Scope::Whole).await?;
-    run.finish(plan).await
+    plan.shards = run.process(shards, &Scope::Whole { parents: Vec::new(), stored: true }).await?;
+    run.finish(Some(plan)).await
+}
+
+/// `weir ingest --resume RUN_ID`: finishes a one-process run that was
+/// killed (or stopped by a cause that may pass): the shards it recorded
+/// done are kept, with their counts; the others are done again (their
+/// deferred records replaced), then phase 2 runs as usual. The run's plan
+/// is the one it made: nothing is discovered again.
+pub async fn resume(workflow: &Workflow, options: &IngestOptions, run_id: &str) -> Result<RunReport, IngestError> {
+    let stage = |reason: String| IngestError::Stage { run_id: run_id.to_string(), reason };
+    let mut run = Run::open(workflow, options, run_id.to_string(), false).await?;
+    let state = run.state.clone();
+    let Some(discovery) = state.discovery(run_id).await? else {
+        run.shut().await;
+        return Err(stage(format!(
+            "is not in the state store {} (a run that finished leaves nothing to resume)",
+            state.shown()
+        )));
+    };
+    if state.run_alive(run_id).await? == Some(true) {
+        run.shut().await;
+        return Err(stage("is still running in another process on this machine".into()));
+    }
+    let discovery: RunReport = serde_json::from_str(&discovery)
+        .map_err(|e| stage(format!("the state store's record of its discovery is not readable: {e}")))?;
+    run.report.absorb(discovery);
+    run.begin().await?;
+    run.claim_all().await?;
+    let (done, left) = state.progress(run_id).await?;
+    let kept = done.len();
+    for outcome in done {
+        let part: RunReport =
+            serde_json::from_str(&outcome).map_err(|e| stage(format!("a shard's recorded outcome: {e}")))?;
+        run.report.absorb(part);
+    }
+    let shards: Vec<Shard> = left
+        .iter()
+        .map(|body| serde_json::from_str(body))
+        .collect::<Result<_, _>>()
+        .map_err(|e| stage(format!("a shard of its plan is not readable: {e}")))?;
+    let forgotten = state.forget_unfinished(run_id).await?;
+    tracing::info!(run = run_id, kept, left = shards.len(), forgotten, "resuming");
+    run.report
+        .warnings
+        .push(format!("resumed: {kept} shards were done by the earlier attempt and kept, {} done now", shards.len()));
+    let parents = state.parents(run_id).await?;
+    run.process(shards, &Scope::Whole { parents, stored: true }).await?;
+    run.finish(None).await
 }
 
 /// The end of every run, whichever process ends it: phase 2, the state

@@ -15,6 +15,7 @@ use crate::model::WorkCost;
 use crate::model::entity::{Batch, Deferred, Entity, EntityRef};
 use crate::report::{FailureRecord, RunReport, ShardRecord};
 use crate::sink::document::{self, ref_fqn};
+use crate::sink::pipeline::SinkFailure;
 use crate::sink::{Acks, Pipeline};
 use crate::state::StateStore;
 use std::collections::{HashMap, HashSet};
@@ -36,8 +37,9 @@ pub struct Intake<'a> {
     /// Stop the run once more refs than this have failed.
     pub max_failures: Option<usize>,
     pub stop: Arc<AtomicBool>,
-    /// Deferred records not yet in the state store.
-    pub relations: Vec<Relation>,
+    /// Deferred records not yet in the state store, with the shard each
+    /// came from (a shard done again replaces its records).
+    pub relations: Vec<(Arc<str>, Relation)>,
     /// Secrets never reach a sink, even when a plugin got hold of one.
     pub redactor: &'a Redactor,
     /// Documents and records a secret was taken out of.
@@ -46,17 +48,38 @@ pub struct Intake<'a> {
     pub parents: Parents,
     /// Column names of tables written, not yet in the state store.
     pub columns: Vec<(String, Vec<String>)>,
-    /// The one shard this process works on, when the run's shards run in
-    /// separate processes: its deferred records are kept under its id.
-    pub shard_scope: Option<String>,
+    /// Shards whose every event is in, waiting for a flush of the sink to
+    /// be done: then their parts are complete.
+    pub finished: Vec<String>,
+    /// Entities failed so far, in the run and in every shard's part: what
+    /// `maxFailures` is held against.
+    pub failed: usize,
+    /// Acknowledgements of a flush made in the middle of a batch.
+    pub held: Acks,
+    /// The report says why the run stopped (`maxFailures`).
+    pub stop_said: bool,
 }
+
+/// What one shard did, while it is being done: a run report of its own,
+/// folded into the run's once the shard is done and written.
+pub type Parts = HashMap<String, RunReport>;
 
 /// Deferred records are moved to the state store this many at a time.
 const DEFER_BATCH: usize = 1_000;
 
 impl Intake<'_> {
-    /// Folds one event of `shards` into the catalog and the report.
-    pub async fn receive(&mut self, event: Event, shards: &[Shard], report: &mut RunReport) -> Result<(), IngestError> {
+    /// Folds one event of `shards` into the catalog and its shard's part.
+    pub async fn receive(&mut self, event: Event, shards: &[Shard], parts: &mut Parts) -> Result<(), IngestError> {
+        let shard_id = match &event {
+            Event::Batch { shard, .. } | Event::Failed { shard, .. } | Event::ShardDone { shard, .. } => {
+                shards[*shard].id.clone()
+            }
+        };
+        let report = parts.entry(shard_id.clone()).or_default();
+        let before = failed_in(report);
+        if let Event::ShardDone { .. } = &event {
+            self.finished.push(shard_id);
+        }
         match event {
             Event::Batch { shard, refs, batch, cost } => {
                 let record = self.record(&shards[shard], report);
@@ -97,12 +120,15 @@ impl Intake<'_> {
                 tracing::debug!(plugin = self.plugin, shard = %shards[shard].id, secs, "shard done");
             }
         }
+        self.failed += failed_in(report) - before;
         self.check_failures(report);
         Ok(())
     }
 
     /// A shard none of whose refs will run: the run was stopped first.
-    pub fn cancel(&mut self, shard: &Shard, report: &mut RunReport) {
+    pub fn cancel(&mut self, shard: &Shard, parts: &mut Parts) {
+        let report = parts.entry(shard.id.clone()).or_default();
+        self.finished.push(shard.id.clone());
         let record = self.record(shard, report);
         report.shards[record].cancelled += shard.refs.len();
         report.kind_mut(shard.kind.entity_type()).cancelled += shard.refs.len();
@@ -135,6 +161,7 @@ impl Intake<'_> {
         report: &mut RunReport,
     ) -> Result<(), IngestError> {
         let kind = shard.kind.entity_type();
+        let tag: Arc<str> = Arc::from(shard.id.as_str());
         add_cost(&mut report.shards[record], cost);
         report.count_cost(kind, cost);
         let mut asked = PendingRefs::new(&refs);
@@ -150,8 +177,10 @@ impl Intake<'_> {
         let mut written: HashMap<Vec<String>, HashSet<String>> = HashMap::new();
         for (i, entity) in along.into_iter().chain(own).enumerate() {
             if along_len > 0 && i == along_len {
+                // Folded in with the next acknowledgements, which know
+                // every shard's part.
                 let acks = self.pipeline.flush().await?;
-                self.acknowledge(acks, report);
+                self.held.absorb(acks);
             }
             let (entity_kind, path) = entity_path(&entity);
             // Brought along (a dashboard's charts): found by processing,
@@ -188,7 +217,7 @@ impl Intake<'_> {
                     }
                     // Counted as written when the sink acknowledges it.
                     sent += 1;
-                    self.pipeline.send(doc, requested || along).await?;
+                    self.pipeline.send(doc, requested || along, Some(tag.clone())).await?;
                 }
                 Err(reason) => {
                     failed += usize::from(requested);
@@ -217,7 +246,7 @@ impl Intake<'_> {
             match document::relation(self.service, deferred) {
                 Ok(mut relation) => {
                     self.redacted += usize::from(relation.redact(self.redactor));
-                    self.relations.push(relation);
+                    self.relations.push((tag.clone(), relation));
                 }
                 Err(err) => report.relations_unresolved.push(FailureRecord {
                     entity: kind.to_string(),
@@ -263,20 +292,69 @@ impl Intake<'_> {
     pub async fn defer(&mut self) -> Result<(), IngestError> {
         self.state.keep_columns(self.run_id, &self.columns).await?;
         self.columns.clear();
-        self.state.defer(self.run_id, self.shard_scope.as_deref(), &self.relations).await?;
-        self.relations.clear();
+        // Grouped by shard, each group in the order it came.
+        let mut groups: Vec<(Arc<str>, Vec<Relation>)> = Vec::new();
+        for (shard, relation) in self.relations.drain(..) {
+            match groups.iter_mut().find(|(s, _)| *s == shard) {
+                Some((_, records)) => records.push(relation),
+                None => groups.push((shard, vec![relation])),
+            }
+        }
+        for (shard, records) in groups {
+            self.state.defer(self.run_id, Some(&shard), &records).await?;
+        }
         Ok(())
     }
 
-    /// Folds the sink's acknowledgements in: written documents count as
-    /// written, refused ones as failed, with the sink's reason.
-    pub fn acknowledge(&mut self, acks: Acks, report: &mut RunReport) {
+    /// Folds the sink's acknowledgements in, each into the part of the
+    /// shard that sent it (the run's report for the rest): written
+    /// documents count as written, refused ones as failed, with the sink's
+    /// reason.
+    pub fn acknowledge(&mut self, acks: Acks, report: &mut RunReport, parts: &mut Parts) {
+        let mut acks = {
+            let mut all = std::mem::take(&mut self.held);
+            all.absorb(acks);
+            all
+        };
+        for (shard, kinds) in std::mem::take(&mut acks.written_by_shard) {
+            let part = parts.entry(shard.to_string()).or_default();
+            for (kind, n) in kinds {
+                part.kind_mut(&kind).written += n;
+                if let Some(left) = acks.written.get_mut(&kind) {
+                    *left = left.saturating_sub(n);
+                }
+            }
+        }
+        let (mine, theirs): (Vec<SinkFailure>, Vec<SinkFailure>) =
+            std::mem::take(&mut acks.failures).into_iter().partition(|f| f.shard.is_none());
+        for f in theirs {
+            let shard = f.shard.as_deref().map(str::to_string).unwrap_or_default();
+            let part = parts.entry(shard).or_default();
+            let before = failed_in(part);
+            self.sink_failure(f, part);
+            self.failed += failed_in(part) - before;
+        }
+        acks.failures = mine;
+        let before = failed_in(report);
+        self.acknowledge_into(acks, report);
+        self.failed += failed_in(report) - before;
+        self.check_failures(report);
+    }
+
+    /// Folds acknowledgements into one report.
+    fn acknowledge_into(&mut self, acks: Acks, report: &mut RunReport) {
         for (kind, n) in &acks.written {
             report.kind_mut(kind).written += n;
         }
         self.progress.written(acks.written_total);
         report.sink_retries += acks.retries;
         for f in acks.failures {
+            self.sink_failure(f, report);
+        }
+    }
+
+    fn sink_failure(&mut self, f: SinkFailure, report: &mut RunReport) {
+        {
             self.parents.forget(&f.kind, &f.fqn);
             let counts = report.kind_mut(&f.kind);
             if f.requested {
@@ -289,7 +367,7 @@ impl Intake<'_> {
                 error: "sink".into(),
                 reason: f.reason,
                 may_pass: f.may_pass,
-                shard: None,
+                shard: f.shard.as_deref().map(str::to_string),
             };
             if f.requested {
                 report.failures.push(record);
@@ -297,7 +375,6 @@ impl Intake<'_> {
                 report.unrequested_failures.push(record);
             }
         }
-        self.check_failures(report);
     }
 
     /// Reports a failure: among the run's failures when the entity was
@@ -321,8 +398,9 @@ impl Intake<'_> {
 
     fn check_failures(&mut self, report: &mut RunReport) {
         let Some(max) = self.max_failures else { return };
-        let failed: usize = report.kinds.iter().map(|k| k.failed).sum();
-        if failed > max && report.stopped.is_none() {
+        let failed = self.failed;
+        if failed > max && !self.stop_said {
+            self.stop_said = true;
             self.stop.store(true, Ordering::Relaxed);
             let message = format!(
                 "{failed} entities failed, more than maxFailures ({max}); running calls were finished and \
@@ -332,6 +410,11 @@ impl Intake<'_> {
             report.stopped = Some(message);
         }
     }
+}
+
+/// Entities a report counts as failed.
+fn failed_in(report: &RunReport) -> usize {
+    report.kinds.iter().map(|k| k.failed).sum()
 }
 
 /// The report's name for a plugin's transient failure, the one kind of

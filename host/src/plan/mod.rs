@@ -11,6 +11,8 @@ mod scheduler;
 mod select;
 mod shard;
 
-pub use ingest::{DEFAULT_CATALOG as DEFAULT_CATALOG_PATH, DEFAULT_REFS_PER_CALL, IngestError, IngestOptions, ingest};
+pub use ingest::{
+    DEFAULT_CATALOG as DEFAULT_CATALOG_PATH, DEFAULT_REFS_PER_CALL, IngestError, IngestOptions, ingest, resume,
+};
 pub use select::Selection;
 pub use shard::{DEFAULT_SHARD_SIZE, Plan, PlannedRef, Shard};

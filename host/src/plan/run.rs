@@ -6,7 +6,7 @@
 
 use super::checks::Parents;
 use super::ingest::{self, IngestError, IngestOptions, PhaseClock};
-use super::intake::Intake;
+use super::intake::{Intake, Parts};
 use super::progress::Progress;
 use super::scheduler::{Event, Scheduler};
 use super::select::Selection;
@@ -40,17 +40,29 @@ pub struct Run<'w> {
     progress: Progress,
     redactor: Arc<Redactor>,
     config: Arc<str>,
+    /// This process as the state store knows it (the pod's name, or host
+    /// and pid).
+    owner: String,
+    /// The run's stages run in separate processes.
+    shared: bool,
 }
 
 /// Which shards a process works on, and what it knows of the others.
 pub enum Scope {
-    /// Every shard of the plan, in this process.
-    Whole,
-    /// One shard of a plan whose shards run in separate processes: its
-    /// records are kept under its id, and the parents other processes
-    /// wrote are known from the state store.
-    Shard { id: String, parents: Vec<(String, String)> },
+    /// Every shard given, in this process. With `stored`, the plan is in
+    /// the state store and each shard is recorded done there once it is
+    /// written, with its part of the report: what `--resume` goes by.
+    /// `parents`: the databases and schemas an earlier attempt wrote.
+    Whole { parents: Vec<(String, String)>, stored: bool },
+    /// One shard of a plan whose shards run in separate processes: the
+    /// parents other processes wrote are known from the state store, and
+    /// the ones it writes are kept there for them.
+    Shard { parents: Vec<(String, String)> },
 }
+
+/// How often a run records the shards it has done, at most: each time, the
+/// sink is flushed first.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl<'w> Run<'w> {
     /// Loads the plugin, grants its capabilities, opens the state store
@@ -120,7 +132,42 @@ impl<'w> Run<'w> {
             progress: Progress::new(options.progress),
             redactor,
             config,
+            owner: super::distributed::process_name(),
+            shared,
         })
+    }
+
+    /// Stores the plan in the state store (every shard's refs) with the
+    /// report so far (the discovery's part), for the processes, or the
+    /// resumed run, that do the shards.
+    pub async fn keep_plan(&self, plan: &Plan) -> Result<(), IngestError> {
+        let run_id = &self.report.run_id;
+        let stage = |what: &str, e: serde_json::Error| IngestError::Stage {
+            run_id: run_id.clone(),
+            reason: format!("{what}: {e}"),
+        };
+        let mut stored = Vec::with_capacity(plan.shards.len());
+        for shard in &plan.shards {
+            let body = serde_json::to_string(shard).map_err(|e| stage("plan", e))?;
+            let kind = shard.kind.entity_type().to_string();
+            stored.push(crate::state::NewShard { id: shard.id.clone(), kind, cost: shard.cost, body });
+        }
+        self.state.plan_shards(run_id, &stored).await?;
+        // What plugins and servers said may hold a secret: not in the store.
+        let mut discovery = self.report.clone();
+        discovery.redact(&self.redactor);
+        let discovery = serde_json::to_string(&discovery).map_err(|e| stage("discovery", e))?;
+        self.state.keep_discovery(run_id, &discovery, self.shared).await?;
+        Ok(())
+    }
+
+    /// Claims every shard of the stored plan not done yet for this process.
+    pub async fn claim_all(&self) -> Result<(), IngestError> {
+        // No other process takes a one-process run's shards: the lease
+        // only has to outlast the run.
+        const WHOLE_RUN: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+        self.state.claim_all(&self.report.run_id, &self.owner, WHOLE_RUN).await?;
+        Ok(())
     }
 
     /// The kinds this run lists, parents first.
@@ -183,14 +230,20 @@ impl<'w> Run<'w> {
             self.progress.planned(total, shards.len());
         }
         let mut parents = Parents::new(&self.plugin.info.entity_kinds);
-        let shard_scope = match scope {
-            Scope::Whole => None,
-            Scope::Shard { id, parents: written } => {
-                for (fqn, kind) in written {
-                    parents.note_written(kind, fqn);
-                }
-                Some(id.clone())
-            }
+        let (written, stored, share_parents) = match scope {
+            Scope::Whole { parents, stored } => (parents, *stored, *stored),
+            Scope::Shard { parents, .. } => (parents, false, true),
+        };
+        for (fqn, kind) in written {
+            parents.note_written(kind, fqn);
+        }
+        let keeper = Checkpoint {
+            state: &self.state,
+            run_id: &self.report.run_id.clone(),
+            owner: &self.owner,
+            stored,
+            share_parents,
+            redactor: &self.redactor,
         };
         let report = &mut self.report;
         let mut intake = Intake {
@@ -209,8 +262,12 @@ impl<'w> Run<'w> {
             redacted: 0,
             parents,
             columns: Vec::new(),
-            shard_scope,
+            finished: Vec::new(),
+            failed: 0,
+            held: Default::default(),
+            stop_said: false,
         };
+        let mut parts = Parts::new();
         let instances = report.instances as usize;
         // Kinds run one after another, so parents are written before
         // children. Each kind's shards are lent to the scheduler and put
@@ -226,7 +283,7 @@ impl<'w> Run<'w> {
             let shards: Arc<Vec<Shard>> = Arc::new(of_kind);
             if self.scheduler.stop.load(Ordering::Relaxed) {
                 for shard in shards.iter() {
-                    intake.cancel(shard, report);
+                    intake.cancel(shard, &mut parts);
                 }
                 done.extend(Arc::try_unwrap(shards).unwrap_or_else(|shared| (*shared).clone()));
                 continue;
@@ -235,8 +292,21 @@ impl<'w> Run<'w> {
             let (tx, mut rx) = mpsc::channel::<Event>(instances * 2);
             let producer = self.scheduler.run(shards.clone(), tx);
             let consumer = async {
-                while let Some(event) = rx.recv().await {
-                    intake.receive(event, &shards, report).await?;
+                let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                tick.tick().await;
+                loop {
+                    tokio::select! {
+                        event = rx.recv() => match event {
+                            Some(event) => intake.receive(event, &shards, &mut parts).await?,
+                            None => break,
+                        },
+                        _ = tick.tick(), if !intake.finished.is_empty() => {
+                            let acks = pipeline.flush().await?;
+                            intake.acknowledge(acks, report, &mut parts);
+                            keeper.keep(&mut intake, &mut parts, report).await?;
+                        }
+                    }
                 }
                 Ok::<(), IngestError>(())
             };
@@ -245,14 +315,16 @@ impl<'w> Run<'w> {
             // Every document of this kind is in the sink before the next
             // kind (their children) starts.
             let acks = pipeline.flush().await?;
-            intake.acknowledge(acks, report);
+            intake.acknowledge(acks, report, &mut parts);
+            keeper.keep(&mut intake, &mut parts, report).await?;
             done.extend(Arc::try_unwrap(shards).unwrap_or_else(|shared| (*shared).clone()));
         }
         let acks = pipeline.flush().await?;
-        intake.acknowledge(acks, report);
-        intake.defer().await?;
-        if let Scope::Shard { .. } = scope {
-            self.state.keep_parents(&report.run_id, &intake.parents.written()).await?;
+        intake.acknowledge(acks, report, &mut parts);
+        keeper.keep(&mut intake, &mut parts, report).await?;
+        // Acknowledgements that came after their shard was recorded.
+        for (_, late) in parts.drain() {
+            report.absorb(late);
         }
         if intake.redacted > 0 {
             report.warnings.push(format!(
@@ -282,20 +354,25 @@ impl<'w> Run<'w> {
     }
 
     /// The last stage of a one-process run: phase 2, the run's record in
-    /// the sink, the report with its plan.
-    pub async fn finish(mut self, plan: Plan) -> Result<RunReport, IngestError> {
+    /// the sink, the report with its plan (a resumed run's report has the
+    /// shards it did, not the plan).
+    pub async fn finish(mut self, plan: Option<Plan>) -> Result<RunReport, IngestError> {
         // Shards in plan order, whatever order they finished in.
-        let order: std::collections::HashMap<&str, usize> =
-            plan.shards.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
-        self.report.shards.sort_by_key(|r| order.get(r.id.as_str()).copied().unwrap_or(usize::MAX));
+        if let Some(plan) = &plan {
+            let order: std::collections::HashMap<&str, usize> =
+                plan.shards.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
+            self.report.shards.sort_by_key(|r| order.get(r.id.as_str()).copied().unwrap_or(usize::MAX));
+        } else {
+            self.report.shards.sort_by(|a, b| a.id.cmp(&b.id));
+        }
         self.close().await?;
-        self.report.plan = match serde_json::value::to_raw_value(&plan) {
+        self.report.plan = plan.and_then(|plan| match serde_json::value::to_raw_value(&plan) {
             Ok(plan) => Some(plan),
             Err(e) => {
                 tracing::warn!("the plan is left out of the report: {e}");
                 None
             }
-        };
+        });
         let report = ingest::finish_run(&self.sink, &self.state, &self.redactor, self.report).await?;
         self.grants.sql.close().await;
         Ok(report)
@@ -313,6 +390,57 @@ impl<'w> Run<'w> {
     pub async fn shut(self) {
         self.state.close().await;
         self.grants.sql.close().await;
+    }
+}
+
+/// Where the shards a process has done are recorded as done, each with its
+/// part of the report, once the sink has written them.
+struct Checkpoint<'a> {
+    state: &'a StateStore,
+    run_id: &'a str,
+    owner: &'a str,
+    /// The plan is in the store: record the shards done there.
+    stored: bool,
+    /// Other processes write children of these parents: keep them.
+    share_parents: bool,
+    redactor: &'a Redactor,
+}
+
+impl Checkpoint<'_> {
+    /// After a flush of the sink: the deferred records into the store, then
+    /// the finished shards recorded done (and their parts folded into the
+    /// run's report). A process killed after this resumes after them.
+    async fn keep(
+        &self,
+        intake: &mut Intake<'_>,
+        parts: &mut Parts,
+        report: &mut RunReport,
+    ) -> Result<(), IngestError> {
+        intake.defer().await?;
+        let mut done: Vec<(String, RunReport)> =
+            intake.finished.drain(..).filter_map(|id| parts.remove(&id).map(|part| (id, part))).collect();
+        if done.is_empty() {
+            return Ok(());
+        }
+        if self.share_parents {
+            self.state.keep_parents(self.run_id, &intake.parents.written()).await?;
+        }
+        if self.stored {
+            let mut outcomes = Vec::with_capacity(done.len());
+            for (id, part) in &mut done {
+                part.redact(self.redactor);
+                let text = serde_json::to_string(part).map_err(|e| IngestError::Stage {
+                    run_id: self.run_id.to_string(),
+                    reason: format!("shard {id}'s outcome: {e}"),
+                })?;
+                outcomes.push((id.clone(), text, !part.failures.iter().any(|f| f.may_pass)));
+            }
+            self.state.complete_many(self.run_id, self.owner, &outcomes).await?;
+        }
+        for (_, part) in done {
+            report.absorb(part);
+        }
+        Ok(())
     }
 }
 

@@ -67,6 +67,8 @@ pub struct SinkFailure {
     /// The write failed for a reason that may pass (the server down after
     /// the retries), not because the sink refused the document.
     pub may_pass: bool,
+    /// The shard whose processing sent it.
+    pub shard: Option<Arc<str>>,
 }
 
 /// What the sink did with the documents sent since the last flush.
@@ -74,6 +76,8 @@ pub struct SinkFailure {
 pub struct Acks {
     /// Documents written, by kind, requested ones only.
     pub written: HashMap<String, usize>,
+    /// The same by the shard that sent them, for the shards that said.
+    pub written_by_shard: HashMap<Arc<str>, HashMap<String, usize>>,
     /// Every document written, requested or not.
     pub written_total: usize,
     pub failures: Vec<SinkFailure>,
@@ -82,9 +86,15 @@ pub struct Acks {
 }
 
 impl Acks {
-    fn absorb(&mut self, other: Acks) {
+    pub fn absorb(&mut self, other: Acks) {
         for (kind, n) in other.written {
             *self.written.entry(kind).or_default() += n;
+        }
+        for (shard, kinds) in other.written_by_shard {
+            let into = self.written_by_shard.entry(shard).or_default();
+            for (kind, n) in kinds {
+                *into.entry(kind).or_default() += n;
+            }
         }
         self.written_total += other.written_total;
         self.failures.extend(other.failures);
@@ -92,10 +102,12 @@ impl Acks {
     }
 }
 
-/// A document on its way, with whether it was asked for.
+/// A document on its way, with whether it was asked for and the shard
+/// that sent it.
 struct Item {
     doc: Document,
     requested: bool,
+    shard: Option<Arc<str>>,
 }
 
 enum Message {
@@ -118,8 +130,9 @@ impl Pipeline {
     }
 
     /// Hands a document to the sink; waits while the writers are all busy.
-    pub async fn send(&self, doc: Document, requested: bool) -> Result<(), SinkError> {
-        self.tx.send(Message::Item(Item { doc, requested })).await.map_err(|_| SinkError::Stopped)
+    /// Its acknowledgement names `shard`, when given.
+    pub async fn send(&self, doc: Document, requested: bool, shard: Option<Arc<str>>) -> Result<(), SinkError> {
+        self.tx.send(Message::Item(Item { doc, requested, shard })).await.map_err(|_| SinkError::Stopped)
     }
 
     /// Waits until everything sent so far is written or failed.
@@ -203,19 +216,28 @@ fn joined(done: Result<Acks, tokio::task::JoinError>) -> Acks {
 /// fails is acknowledged as failed, document by document.
 async fn write_batch(sink: Arc<Sink>, run_id: Arc<str>, batch: Vec<Item>, retry: RetryPolicy) -> Acks {
     // The documents go to the sink as they are, no copy.
-    let (docs, requested): (Vec<Document>, Vec<bool>) = batch.into_iter().map(|i| (i.doc, i.requested)).unzip();
+    let mut docs = Vec::with_capacity(batch.len());
+    let mut tags = Vec::with_capacity(batch.len());
+    for item in batch {
+        docs.push(item.doc);
+        tags.push((item.requested, item.shard));
+    }
     let mut acks = Acks::default();
     let mut backoff = retry.backoff();
     loop {
         match sink.write(&run_id, &docs).await {
             Ok(rejected) => {
-                for (doc, requested) in docs.iter().zip(&requested) {
+                for (doc, tag) in docs.iter().zip(&tags) {
                     match rejected.get(&doc.fqn) {
-                        Some(reason) => acks.failures.push(failure(doc, *requested, reason.clone(), false)),
+                        Some(reason) => acks.failures.push(failure(doc, tag, reason.clone(), false)),
                         None => {
                             acks.written_total += 1;
-                            if *requested {
+                            if tag.0 {
                                 *acks.written.entry(doc.kind.clone()).or_default() += 1;
+                                if let Some(shard) = &tag.1 {
+                                    let of_shard = acks.written_by_shard.entry(shard.clone()).or_default();
+                                    *of_shard.entry(doc.kind.clone()).or_default() += 1;
+                                }
                             }
                         }
                     }
@@ -233,16 +255,22 @@ async fn write_batch(sink: Arc<Sink>, run_id: Arc<str>, batch: Vec<Item>, retry:
                 let reason = err.to_string();
                 let may_pass = err.may_pass();
                 tracing::error!(sink = sink.name(), documents = docs.len(), "{reason}");
-                acks.failures
-                    .extend(docs.iter().zip(&requested).map(|(d, r)| failure(d, *r, reason.clone(), may_pass)));
+                acks.failures.extend(docs.iter().zip(&tags).map(|(d, t)| failure(d, t, reason.clone(), may_pass)));
                 return acks;
             }
         }
     }
 }
 
-fn failure(doc: &Document, requested: bool, reason: String, may_pass: bool) -> SinkFailure {
-    SinkFailure { kind: doc.kind.clone(), fqn: doc.fqn.clone(), requested, reason, may_pass }
+fn failure(doc: &Document, tag: &(bool, Option<Arc<str>>), reason: String, may_pass: bool) -> SinkFailure {
+    SinkFailure {
+        kind: doc.kind.clone(),
+        fqn: doc.fqn.clone(),
+        requested: tag.0,
+        reason,
+        may_pass,
+        shard: tag.1.clone(),
+    }
 }
 
 #[cfg(test)]
@@ -271,14 +299,17 @@ mod tests {
         let sink = Arc::new(Sink::File(Box::new(FileSink::create(&path).await.unwrap())));
         let settings = PipelineSettings { batch_size: 7, workers: 3, ..PipelineSettings::default() };
         let pipeline = Pipeline::start(sink.clone(), Arc::from("run"), settings);
+        let shards: [Arc<str>; 2] = [Arc::from("table-0000"), Arc::from("table-0001")];
         for i in 0..250 {
-            pipeline.send(doc(i), i % 10 != 0).await.unwrap();
+            pipeline.send(doc(i), i % 10 != 0, Some(shards[i % 2].clone())).await.unwrap();
         }
         let acks = pipeline.flush().await.unwrap();
         assert_eq!(acks.written_total, 250);
         assert_eq!(acks.written.get("table"), Some(&225), "only requested documents count per kind");
+        let of = |s: &Arc<str>| acks.written_by_shard[s]["table"];
+        assert_eq!((of(&shards[0]), of(&shards[1])), (100, 125), "each shard's own, requested only");
         assert!(acks.failures.is_empty());
-        pipeline.send(doc(999), true).await.unwrap();
+        pipeline.send(doc(999), true, None).await.unwrap();
         let last = pipeline.close().await.unwrap();
         assert_eq!(last.written_total, 1, "a flush hands back only what came after the previous one");
         sink.finish("run", "svc", &Value::Null).await.unwrap();
@@ -295,7 +326,7 @@ mod tests {
         let path = dir.path().join("out.jsonl");
         let sink = Arc::new(Sink::File(Box::new(FileSink::create(&path).await.unwrap())));
         let pipeline = Pipeline::start(sink.clone(), Arc::from("run"), PipelineSettings::default());
-        pipeline.send(doc(1), true).await.unwrap();
+        pipeline.send(doc(1), true, None).await.unwrap();
         // No flush: the time limit alone must send it on.
         tokio::time::sleep(MAX_WAIT * 3).await;
         if let Sink::File(file) = sink.as_ref() {

@@ -262,12 +262,15 @@ impl StateStore {
 
     /// Keeps what the discovery of `run_id` found (its part of the run
     /// report, as JSON), for the run's finalize in another process.
-    pub async fn keep_discovery(&self, run_id: &str, report: &str) -> Result<(), StateError> {
-        const KEEP: &str = "INSERT INTO run_discovery (run_id, report) VALUES ($1, $2)
-             ON CONFLICT (run_id) DO UPDATE SET report = excluded.report";
+    /// `distributed`: its stages run in separate processes, so no process
+    /// owns it (see [`StateStore::finish_run`]).
+    pub async fn keep_discovery(&self, run_id: &str, report: &str, distributed: bool) -> Result<(), StateError> {
+        const KEEP: &str = "INSERT INTO run_discovery (run_id, report, distributed) VALUES ($1, $2, $3)
+             ON CONFLICT (run_id) DO UPDATE SET report = excluded.report, distributed = excluded.distributed";
         on_pool!(self, |pool, _d| sqlx::query(KEEP)
             .bind(run_id)
             .bind(report)
+            .bind(i64::from(distributed))
             .execute(pool)
             .await
             .map_err(self.query_error())?
@@ -412,6 +415,18 @@ impl StateStore {
         Ok(())
     }
 
+    /// Whether the process that last recorded `run_id` may still be
+    /// running it; `None` when the store has no record of the run.
+    pub async fn run_alive(&self, run_id: &str) -> Result<Option<bool>, StateError> {
+        const ONE: &str = "SELECT host, pid, process_start FROM run WHERE run_id = $1";
+        let row: Option<(String, i64, String)> = on_pool!(self, |pool, _d| sqlx::query_as(ONE)
+            .bind(run_id)
+            .fetch_optional(pool)
+            .await
+            .map_err(self.query_error())?);
+        Ok(row.map(|(host, pid, start)| Process { host, pid: u32::try_from(pid).unwrap_or(0), start }.alive()))
+    }
+
     /// Forgets a run's records and documents once phase 2 has applied them,
     /// and those of earlier runs of the same service whose process is gone
     /// (killed before their phase 2), or of runs that left no record of
@@ -420,7 +435,7 @@ impl StateStore {
         // A run whose shards run in separate processes is owned by none of
         // them: it is kept until its finalize, whichever process is gone.
         const OTHERS: &str = "SELECT run_id, host, pid, process_start FROM run WHERE service = $1 AND run_id <> $2
-             AND run_id NOT IN (SELECT run_id FROM run_discovery)";
+             AND run_id NOT IN (SELECT run_id FROM run_discovery WHERE distributed = 1)";
         const UNRECORDED: &str = "SELECT DISTINCT run_id FROM deferred WHERE run_id NOT IN (SELECT run_id FROM run)";
         const RECORDS: &str = "SELECT count(*) FROM deferred WHERE run_id = $1";
         const FORGET: [&str; 7] = [
@@ -647,7 +662,7 @@ mod tests {
             let store = place.open().await;
             let shown = store.shown().to_string();
             store.begin_run("spread", "svc").await.unwrap();
-            store.keep_discovery("spread", r#"{"found": 3}"#).await.unwrap();
+            store.keep_discovery("spread", r#"{"found": 3}"#, true).await.unwrap();
             store.defer("spread", Some("table-0001"), &[fk(1), fk(2)]).await.unwrap();
             store.defer("spread", Some("table-0002"), &[fk(3)]).await.unwrap();
             // table-0001's process was killed; its next attempt starts over.

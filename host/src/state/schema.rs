@@ -72,8 +72,11 @@ CREATE TABLE IF NOT EXISTS written_parent (
 -- What the discovery of a run whose shards run in separate processes
 -- found (its part of the run report, as JSON), for its finalize.
 CREATE TABLE IF NOT EXISTS run_discovery (
-    run_id TEXT PRIMARY KEY,
-    report TEXT NOT NULL
+    run_id      TEXT PRIMARY KEY,
+    report      TEXT NOT NULL,
+    -- 1 when the run's stages run in separate processes: no one process
+    -- owns it, and it is kept until its finalize
+    distributed INTEGER NOT NULL
 );
 PRAGMA user_version = 4;
 "#;
@@ -142,8 +145,9 @@ CREATE TABLE IF NOT EXISTS weir_state.written_parent (
     PRIMARY KEY (run_id, fqn)
 );
 CREATE TABLE IF NOT EXISTS weir_state.run_discovery (
-    run_id TEXT PRIMARY KEY,
-    report TEXT NOT NULL
+    run_id      TEXT PRIMARY KEY,
+    report      TEXT NOT NULL,
+    distributed BIGINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS weir_state.schema_version (
     version BIGINT NOT NULL

@@ -178,20 +178,90 @@ impl StateStore {
         outcome: &str,
         settled: bool,
     ) -> Result<bool, StateError> {
+        let done = self.complete_many(run_id, owner, &[(shard_id.to_string(), outcome.to_string(), settled)]).await?;
+        Ok(done == 1)
+    }
+
+    /// Claims every shard of `run_id` not done yet for `owner`, whoever
+    /// held it: for the one process of a run that does all its shards (a
+    /// run resumed takes over what its dead process held). Returns how many.
+    pub async fn claim_all(&self, run_id: &str, owner: &str, lease: Duration) -> Result<u64, StateError> {
+        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        let claimed = on_pool!(self, |pool, dialect| {
+            let claim = format!(
+                "UPDATE shard SET status = 'running', attempts = attempts + 1, owner = $2, lease_until = {} + $3
+                 WHERE run_id = $1 AND status <> 'done'",
+                dialect.now_ms
+            );
+            sqlx::query(sqlx::AssertSqlSafe(claim))
+                .bind(run_id)
+                .bind(owner)
+                .bind(lease_ms)
+                .execute(pool)
+                .await
+                .map_err(self.query_error())?
+                .rows_affected()
+        });
+        Ok(claimed)
+    }
+
+    /// [`StateStore::complete`] for several shards at once, in one
+    /// transaction: (shard id, outcome, settled). Returns how many were
+    /// `owner`'s to complete.
+    pub async fn complete_many(
+        &self,
+        run_id: &str,
+        owner: &str,
+        shards: &[(String, String, bool)],
+    ) -> Result<u64, StateError> {
         const DONE: &str = "UPDATE shard SET status = $5, outcome = $4, lease_until = NULL
              WHERE run_id = $1 AND shard_id = $2 AND owner = $3 AND status = 'running'";
-        let status = if settled { "done" } else { "unsettled" };
-        let done = on_pool!(self, |pool, _d| sqlx::query(DONE)
+        let mut done = 0;
+        on_pool!(self, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin_write).await.map_err(self.query_error())?;
+            for (shard_id, outcome, settled) in shards {
+                let status = if *settled { "done" } else { "unsettled" };
+                done += sqlx::query(DONE)
+                    .bind(run_id)
+                    .bind(shard_id)
+                    .bind(owner)
+                    .bind(outcome)
+                    .bind(status)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(self.query_error())?
+                    .rows_affected();
+            }
+            tx.commit().await.map_err(self.query_error())?;
+        });
+        Ok(done)
+    }
+
+    /// The outcomes of the shards of `run_id` that are done, and the bodies
+    /// of those that are not, each in plan order.
+    pub async fn progress(&self, run_id: &str) -> Result<(Vec<String>, Vec<String>), StateError> {
+        const DONE: &str = "SELECT outcome FROM shard WHERE run_id = $1 AND status = 'done' ORDER BY position";
+        const LEFT: &str = "SELECT body FROM shard WHERE run_id = $1 AND status <> 'done' ORDER BY position";
+        let (done, left): (Vec<Option<String>>, Vec<String>) = on_pool!(self, |pool, _d| {
+            let done = sqlx::query_scalar(DONE).bind(run_id).fetch_all(pool).await.map_err(self.query_error())?;
+            let left = sqlx::query_scalar(LEFT).bind(run_id).fetch_all(pool).await.map_err(self.query_error())?;
+            (done, left)
+        });
+        Ok((done.into_iter().flatten().collect(), left))
+    }
+
+    /// Forgets the deferred records of every shard of `run_id` not done:
+    /// they are done again, and keep their records again.
+    pub async fn forget_unfinished(&self, run_id: &str) -> Result<u64, StateError> {
+        const FORGET: &str = "DELETE FROM deferred WHERE run_id = $1
+             AND shard_id IN (SELECT shard_id FROM shard WHERE run_id = $1 AND status <> 'done')";
+        let gone = on_pool!(self, |pool, _d| sqlx::query(FORGET)
             .bind(run_id)
-            .bind(shard_id)
-            .bind(owner)
-            .bind(outcome)
-            .bind(status)
             .execute(pool)
             .await
             .map_err(self.query_error())?
             .rows_affected());
-        Ok(done == 1)
+        Ok(gone)
     }
 
     /// Gives up `owner`'s claim on a shard it could not finish (the sink

@@ -384,3 +384,100 @@ async fn shards_grow_so_a_run_needs_no_more_pods_than_max_pods() {
         assert!(n <= max_pods as usize && n >= 3, "{n} shards for maxPods {max_pods}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_one_process_run_killed_mid_way_and_resumed_ends_with_the_catalog_of_an_uninterrupted_one() {
+    let source = TestDb::create("resume_src").await;
+    source.run(SCHEMA).await;
+    let store = TestDb::create("resume_state").await;
+    // Slow enough (a table per shard, 40 ms a round trip, one instance)
+    // that the run records shards done before it is killed.
+    let proxy = LatencyProxy::start(&source.host_port(), Duration::from_millis(40)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let whole = workflow(dir, &yaml(&source, &source.host_port(), None));
+    let out = weir(dir, &["--catalog", "whole.db", "ingest", "-c", whole.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    let slow = yaml(&source, &proxy.addr().to_string(), None).replace(
+        "  shardSize: 2\n  instances: 2\n",
+        &format!("  shardSize: 1\n  instances: 1\n  stateStore: \"{}\"\n", store.url()),
+    );
+    let wf = dir.join("slow.yaml");
+    std::fs::write(&wf, slow).unwrap();
+    let wf = wf.to_str().unwrap();
+    let mut first = weir_command(dir, &["--catalog", "resumed.db", "ingest", "-c", wf, "--run-id", "nightly-1"], &[])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let done = tables_done(&store.url(), "nightly-1").await;
+        if done >= 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no table shard was recorded done");
+        assert!(first.try_wait().unwrap().is_none(), "the run ended before it could be killed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.kill().unwrap();
+    assert_eq!(first.wait().unwrap().code(), None, "killed, not finished");
+    let left = tables_left(&store.url(), "nightly-1").await;
+    assert!(left >= 1, "the kill came before the last table shard");
+
+    // The same run id again, not resumed: refused, with what to do.
+    let again = weir(dir, &["--catalog", "resumed.db", "ingest", "-c", wf, "--run-id", "nightly-1"], &[]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(text(&again.stderr).contains("--resume nightly-1"), "{}", text(&again.stderr));
+
+    let report_path = dir.join("resumed.json");
+    let resumed = weir(
+        dir,
+        &[
+            "--catalog",
+            "resumed.db",
+            "ingest",
+            "-c",
+            wf,
+            "--resume",
+            "nightly-1",
+            "--report",
+            report_path.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(resumed.status.code(), Some(0), "{}\n{}", text(&resumed.stdout), text(&resumed.stderr));
+    assert!(catalog_of(dir, "resumed.db") == catalog_of(dir, "whole.db"), "the same export as an uninterrupted run");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
+    let note = report["warnings"].to_string();
+    assert!(note.contains("resumed:"), "{note}");
+    for kind in report["kinds"].as_array().unwrap() {
+        let n = |k: &str| kind[k].as_u64().unwrap();
+        assert_eq!(n("found"), n("filtered") + n("written") + n("failed") + n("cancelled"), "{kind}");
+    }
+    let tables = report["kinds"].as_array().unwrap().iter().find(|k| k["kind"] == "table").unwrap();
+    assert_eq!((tables["found"].as_u64(), tables["written"].as_u64()), (Some(13), Some(13)), "{tables}");
+    assert_eq!(report["shards"].as_array().unwrap().len(), 1 + 4 + 13, "every shard once, kept or done now");
+    assert!(report["relationsApplied"].as_u64().unwrap() >= 10);
+    // Nothing of the run is left to resume.
+    let twice = weir(dir, &["--catalog", "resumed.db", "ingest", "-c", wf, "--resume", "nightly-1"], &[]);
+    assert_eq!(twice.status.code(), Some(1));
+    assert!(text(&twice.stderr).contains("not in the state store"), "{}", text(&twice.stderr));
+}
+
+async fn tables_done(store: &str, run: &str) -> i64 {
+    count_shards(store, run, "status = 'done'").await
+}
+
+async fn tables_left(store: &str, run: &str) -> i64 {
+    count_shards(store, run, "status <> 'done'").await
+}
+
+async fn count_shards(store: &str, run: &str, condition: &str) -> i64 {
+    let Ok(mut conn) = PgConnection::connect(store).await else { return 0 };
+    let query = format!("SELECT count(*) FROM weir_state.shard WHERE run_id = $1 AND kind = 'table' AND {condition}");
+    let n = sqlx::query_scalar(sqlx::AssertSqlSafe(query)).bind(run).fetch_one(&mut conn).await.unwrap_or(0);
+    let _ = conn.close().await;
+    n
+}
