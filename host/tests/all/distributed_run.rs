@@ -481,3 +481,43 @@ async fn count_shards(store: &str, run: &str, condition: &str) -> i64 {
     let _ = conn.close().await;
     n
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_runs_on_one_state_store_do_not_see_each_others_shards() {
+    let source = TestDb::create("twin_src").await;
+    source.run(SCHEMA).await;
+    let store = TestDb::create("twin_state").await;
+    let catalogs = [TestDb::create("twin_cat_a").await, TestDb::create("twin_cat_b").await];
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let mut files = Vec::new();
+    for (name, catalog) in ["a", "b"].iter().zip(&catalogs) {
+        let wf = dir.join(format!("{name}.yaml"));
+        std::fs::write(&wf, yaml(&source, &source.host_port(), Some((&store.url(), &catalog.url())))).unwrap();
+        files.push(wf.to_str().unwrap().to_string());
+    }
+    let stage = |file: &str, args: &[&str]| {
+        let mut argv = vec![args[0], "-c", file];
+        argv.extend_from_slice(&args[1..]);
+        let out = weir(dir, &argv, &[]);
+        assert_eq!(out.status.code(), Some(0), "{argv:?}: {}", text(&out.stderr));
+    };
+    stage(&files[0], &["discover", "--run-id", "twin-a", "--shards-out", "a.json"]);
+    stage(&files[1], &["discover", "--run-id", "twin-b", "--shards-out", "b.json"]);
+    let ids: BTreeMap<String, Vec<String>> =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("a.json")).unwrap()).unwrap();
+    let all: Vec<&String> = ["database", "databaseSchema", "table"].iter().flat_map(|k| &ids[*k]).collect();
+    // Both plans have the same shard ids; doing run a's does nothing to b's.
+    for shard in &all {
+        stage(&files[0], &["process", "--run-id", "twin-a", "--shard", shard]);
+    }
+    assert_eq!(shard_status(&store.url(), "twin-a", "table-0000").await.as_deref(), Some("done"));
+    assert_eq!(shard_status(&store.url(), "twin-b", "table-0000").await.as_deref(), Some("pending"));
+    stage(&files[0], &["finalize", "--run-id", "twin-a"]);
+    assert_eq!(shard_status(&store.url(), "twin-b", "table-0000").await.as_deref(), Some("pending"), "b outlives a");
+    for shard in &all {
+        stage(&files[1], &["process", "--run-id", "twin-b", "--shard", shard]);
+    }
+    stage(&files[1], &["finalize", "--run-id", "twin-b"]);
+    assert!(catalog_of(dir, &catalogs[0].url()) == catalog_of(dir, &catalogs[1].url()), "each run whole, apart");
+}
