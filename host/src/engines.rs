@@ -103,13 +103,21 @@ pub fn shown_url(url: &str) -> String {
     }
 }
 
-/// What to keep out of logs for a PostgreSQL URL: the whole URL, and its
-/// password as written and as meant (percent-decoded).
+/// What to keep out of logs for a PostgreSQL URL: its password as written
+/// and as meant (percent-decoded), and the whole URL when it has one. A
+/// URL with no password is no secret: errors name it.
 pub fn url_secrets(url: &str) -> Vec<String> {
-    let mut secrets = vec![url.to_string()];
-    if let Some(password) = reqwest::Url::parse(url).ok().and_then(|u| u.password().map(String::from)) {
-        secrets.push(percent_decoded(&password));
-        secrets.push(password);
+    let mut secrets = Vec::new();
+    match reqwest::Url::parse(url) {
+        Ok(parsed) => {
+            if let Some(password) = parsed.password() {
+                secrets.push(url.to_string());
+                secrets.push(percent_decoded(password));
+                secrets.push(password.to_string());
+            }
+        }
+        // Not a URL this reads: all of it, to be safe.
+        Err(_) => secrets.push(url.to_string()),
     }
     secrets
 }

@@ -256,13 +256,20 @@ impl RunReport {
         writeln!(out, "{} ({} {}) → {}", self.service, self.plugin, self.plugin_version, self.catalog)?;
         self.print_counts(out)?;
         let processed = self.written() + self.failed_refs();
+        // A distributed run's shards ran in pods, each its own instances.
+        let mut pods: Vec<&str> = self.shards.iter().filter_map(|s| s.process.as_deref()).collect();
+        pods.sort_unstable();
+        pods.dedup();
+        let ran_on = match pods.len() {
+            0 => format!("{} instances", self.instances),
+            n => format!("{n} pods of {} instances", self.instances),
+        };
         writeln!(
             out,
-            "{:.2} s wall, {:.0} entities/s; {} shards on {} instances; {} calls ({} plugin faults, {} retries), {} queries",
+            "{:.2} s wall, {:.0} entities/s; {} shards on {ran_on}; {} calls ({} plugin faults, {} retries), {} queries",
             self.elapsed_secs,
             processed as f64 / self.phases.process_secs.max(1e-3),
             self.shards.len(),
-            self.instances,
             self.batches.count,
             self.batches.faults,
             self.batches.retries,
@@ -370,7 +377,11 @@ impl RunReport {
         let cells: Vec<String> = shards
             .iter()
             .take(SHOWN)
-            .map(|s| format!("{} {:.2} s ({} refs on {})", s.id, s.secs(), s.refs, s.instances.join("→")))
+            .map(|s| {
+                let on = s.process.clone().unwrap_or_else(|| s.instances.join("→"));
+                let again = if s.attempts > 1 { format!(", attempt {}", s.attempts) } else { String::new() };
+                format!("{} {:.2} s ({} refs on {on}{again})", s.id, s.secs(), s.refs)
+            })
             .collect();
         if !cells.is_empty() {
             writeln!(out, "slowest shards: {}", cells.join("; "))?;

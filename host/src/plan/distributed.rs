@@ -235,6 +235,11 @@ pub async fn finalize(workflow: &Workflow, options: &IngestOptions, run_id: &str
         state.close().await;
         return Ok(report);
     }
+    // The processing phase: from the first shard's start to the last one's
+    // end, whichever pods ran them.
+    let first = report.shards.iter().map(|s| s.started_secs).fold(f64::INFINITY, f64::min);
+    let last = report.shards.iter().map(|s| s.ended_secs).fold(0.0, f64::max);
+    report.phases.process_secs = if first.is_finite() { (last - first).max(0.0) } else { 0.0 };
     let redactor = Redactor::new(workflow.secrets());
     let state = Arc::new(state);
     let run_id_shared: Arc<str> = Arc::from(run_id);

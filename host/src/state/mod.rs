@@ -29,9 +29,10 @@ use crate::sqlite_file;
 
 #[derive(Debug, Error)]
 pub enum StateError {
-    #[error("state store {path}: {source}")]
+    // The cause follows in the error's chain, not twice in the message.
+    #[error("state store {path}")]
     Open { path: String, source: sqlx::Error },
-    #[error("state store {path}: {source}")]
+    #[error("state store {path}")]
     Query { path: String, source: sqlx::Error },
     #[error("state store {path}: a stored record is not readable: {reason}")]
     Corrupt { path: String, reason: String },

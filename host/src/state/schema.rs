@@ -149,6 +149,8 @@ CREATE TABLE IF NOT EXISTS weir_state.run_discovery (
     report      TEXT NOT NULL,
     distributed BIGINT NOT NULL
 );
+-- Added while version 4 was being made: a store from then gains it.
+ALTER TABLE weir_state.run_discovery ADD COLUMN IF NOT EXISTS distributed BIGINT NOT NULL DEFAULT 0;
 CREATE TABLE IF NOT EXISTS weir_state.schema_version (
     version BIGINT NOT NULL
 );
