@@ -142,8 +142,27 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
 /// is the one it made: nothing is discovered again.
 pub async fn resume(workflow: &Workflow, options: &IngestOptions, run_id: &str) -> Result<RunReport, IngestError> {
     let stage = |reason: String| IngestError::Stage { run_id: run_id.to_string(), reason };
+    // What these sinks wrote before the kill is not known to the new
+    // process: the file is written in one go, and OpenMetadata's phase 2
+    // goes by what this process wrote.
+    let unresumable = match workflow.sink_kind() {
+        "file" => Some("the file sink writes its file in one go"),
+        "metadata-rest" => Some("the metadata-rest sink's phase 2 needs every entity written in one process"),
+        _ => None,
+    };
+    if let Some(why) = unresumable {
+        return Err(stage(format!("cannot be resumed: {why}; run it again without --resume")));
+    }
     let mut run = Run::open(workflow, options, run_id.to_string(), false).await?;
     let state = run.state.clone();
+    if state.is_distributed(run_id).await? == Some(true) {
+        run.shut().await;
+        return Err(stage(
+            "runs in separate processes (weir discover/process/finalize): run its shards with `weir process` and \
+             `weir finalize`, or `argo retry` its workflow"
+                .into(),
+        ));
+    }
     let Some(discovery) = state.discovery(run_id).await? else {
         run.shut().await;
         return Err(stage(format!(

@@ -152,6 +152,9 @@ impl<'w> Run<'w> {
             let kind = shard.kind.entity_type().to_string();
             stored.push(crate::state::NewShard { id: shard.id.clone(), kind, cost: shard.cost, body });
         }
+        // A discovery killed between the plan and its record left a plan
+        // that may differ from this one: it goes first.
+        self.state.forget_plan(run_id).await?;
         self.state.plan_shards(run_id, &stored).await?;
         // What plugins and servers said may hold a secret: not in the store.
         let mut discovery = self.report.clone();
@@ -433,7 +436,10 @@ impl Checkpoint<'_> {
                     run_id: self.run_id.to_string(),
                     reason: format!("shard {id}'s outcome: {e}"),
                 })?;
-                outcomes.push((id.clone(), text, !part.failures.iter().any(|f| f.may_pass)));
+                // A shard with failures that may pass, or refs cancelled
+                // (maxFailures), is done again by a resumed run.
+                let settled = !part.failures.iter().any(|f| f.may_pass) && part.shards.iter().all(|s| s.cancelled == 0);
+                outcomes.push((id.clone(), text, settled));
             }
             self.state.complete_many(self.run_id, self.owner, &outcomes).await?;
         }

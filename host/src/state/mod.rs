@@ -279,6 +279,18 @@ impl StateStore {
         Ok(())
     }
 
+    /// Whether `run_id`'s stages run in separate processes (`None`: no
+    /// discovery of it is kept).
+    pub async fn is_distributed(&self, run_id: &str) -> Result<Option<bool>, StateError> {
+        const READ: &str = "SELECT distributed FROM run_discovery WHERE run_id = $1";
+        let flag: Option<i64> = on_pool!(self, |pool, _d| sqlx::query_scalar(READ)
+            .bind(run_id)
+            .fetch_optional(pool)
+            .await
+            .map_err(self.query_error())?);
+        Ok(flag.map(|f| f != 0))
+    }
+
     /// What [`StateStore::keep_discovery`] kept for `run_id`, if anything.
     pub async fn discovery(&self, run_id: &str) -> Result<Option<String>, StateError> {
         const READ: &str = "SELECT report FROM run_discovery WHERE run_id = $1";

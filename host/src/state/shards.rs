@@ -182,6 +182,19 @@ impl StateStore {
         Ok(done == 1)
     }
 
+    /// Forgets the plan of `run_id`: what a discovery killed before it was
+    /// recorded left, before the plan is made again.
+    pub async fn forget_plan(&self, run_id: &str) -> Result<(), StateError> {
+        const FORGET: &str = "DELETE FROM shard WHERE run_id = $1";
+        on_pool!(self, |pool, _d| sqlx::query(FORGET)
+            .bind(run_id)
+            .execute(pool)
+            .await
+            .map_err(self.query_error())?
+            .rows_affected());
+        Ok(())
+    }
+
     /// Claims every shard of `run_id` not done yet for `owner`, whoever
     /// held it: for the one process of a run that does all its shards (a
     /// run resumed takes over what its dead process held). Returns how many.

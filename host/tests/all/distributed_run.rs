@@ -460,6 +460,16 @@ async fn a_one_process_run_killed_mid_way_and_resumed_ends_with_the_catalog_of_a
     assert_eq!((tables["found"].as_u64(), tables["written"].as_u64()), (Some(13), Some(13)), "{tables}");
     assert_eq!(report["shards"].as_array().unwrap().len(), 1 + 4 + 13, "every shard once, kept or done now");
     assert!(report["relationsApplied"].as_u64().unwrap() >= 10);
+    // A file sink's run cannot be resumed: its file is written in one go.
+    let file_sink = std::fs::read_to_string(wf).unwrap().replacen(
+        "weir:\n",
+        "sink:\n  type: file\n  config:\n    path: out.jsonl\nweir:\n",
+        1,
+    );
+    let file_wf = workflow(dir, &file_sink);
+    let refused = weir(dir, &["ingest", "-c", file_wf.to_str().unwrap(), "--resume", "nightly-1"], &[]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(text(&refused.stderr).contains("cannot be resumed"), "{}", text(&refused.stderr));
     // Nothing of the run is left to resume.
     let twice = weir(dir, &["--catalog", "resumed.db", "ingest", "-c", wf, "--resume", "nightly-1"], &[]);
     assert_eq!(twice.status.code(), Some(1));
@@ -504,6 +514,10 @@ async fn two_runs_on_one_state_store_do_not_see_each_others_shards() {
     };
     stage(&files[0], &["discover", "--run-id", "twin-a", "--shards-out", "a.json"]);
     stage(&files[1], &["discover", "--run-id", "twin-b", "--shards-out", "b.json"]);
+    // Its pods do its shards: a one-process resume must not take them.
+    let resumed = weir(dir, &["ingest", "-c", &files[1], "--resume", "twin-b"], &[]);
+    assert_eq!(resumed.status.code(), Some(1));
+    assert!(text(&resumed.stderr).contains("separate processes"), "{}", text(&resumed.stderr));
     let ids: BTreeMap<String, Vec<String>> =
         serde_json::from_str(&std::fs::read_to_string(dir.join("a.json")).unwrap()).unwrap();
     let all: Vec<&String> = ["database", "databaseSchema", "table"].iter().flat_map(|k| &ids[*k]).collect();
