@@ -6,5 +6,7 @@
 //! Workflow to an Argo Server and watch it.
 
 pub mod render;
+pub mod server;
+pub mod submit;
 
 pub use render::{RenderOptions, Rendered, render};

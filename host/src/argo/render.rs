@@ -103,110 +103,212 @@ pub fn render(
     kinds: &[Kind],
     options: &RenderOptions,
 ) -> Result<Rendered, RenderError> {
-    let settings = workflow.distributed().cloned().unwrap_or_default();
-    let image = options.image.clone().or_else(|| settings.image.clone()).ok_or(RenderError::NoImage)?;
-    let namespace = options.namespace.clone().or_else(|| settings.namespace.clone());
-    let base = format!("weir-{}", dns_label(workflow.source.service_name.as_str()));
-    let secret_name =
-        options.secret.clone().or_else(|| settings.secret_name.clone()).unwrap_or(format!("{base}-secrets"));
-    let (file, secret_keys) = without_secrets(text)?;
-
-    let metadata = |name: String| {
-        let mut m = json!({ "name": name, "labels": { "app.kubernetes.io/name": "weir" } });
-        if let Some(ns) = &namespace {
-            m["namespace"] = json!(ns);
-        }
-        m
-    };
-    let config_name = format!("{base}-workflow");
+    let prepared = Prepared::new(workflow, text, options)?;
+    let config_name = format!("{}-workflow", prepared.base);
     let config_map = json!({
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": metadata(config_name.clone()),
-        "data": { CONFIG_FILE: file },
+        "metadata": prepared.metadata(config_name.clone()),
+        "data": { CONFIG_FILE: prepared.file },
     });
-
-    let pod = Pod { image, secret_name: secret_name.clone(), secret_keys: secret_keys.clone(), settings: &settings };
-    let config = format!("{CONFIG_DIR}/{CONFIG_FILE}");
-    let run_id = "{{workflow.name}}";
-    let discover_args = vec!["discover", "-c", &config, "--run-id", run_id, "--shards-out", SHARDS_OUT];
-    let lease = settings.lease_seconds.map(|s| s.to_string());
-    let mut process_args = vec!["process", "-c", &config, "--run-id", run_id, "--shard", "{{inputs.parameters.shard}}"];
-    if let Some(lease) = &lease {
-        process_args.extend(["--lease-secs", lease.as_str()]);
-    }
-    let finalize_args = vec!["finalize", "-c", &config, "--run-id", run_id];
-    let outputs: Vec<Value> = kinds
-        .iter()
-        .map(|k| {
-            json!({
-                "name": k.entity_type(),
-                "valueFrom": { "path": shards_file(*k), "default": "[]" },
-            })
-        })
-        .collect();
-
-    // The DAG: discover; each kind after the one before, whatever became
-    // of its shards (a shard with entity failures exits 2 and is not run
-    // again, but its children and the finalize still run); finalize last.
-    let mut tasks = vec![json!({ "name": "discover", "template": "discover" })];
-    let mut previous: Option<String> = None;
-    for kind in kinds {
-        let name = task_name(*kind);
-        let depends = match &previous {
-            None => "discover".to_string(),
-            Some(before) => finished(before),
-        };
-        tasks.push(json!({
-            "name": name,
-            "template": "process",
-            "depends": depends,
-            "withParam": format!("{{{{tasks.discover.outputs.parameters.{}}}}}", kind.entity_type()),
-            "arguments": { "parameters": [{ "name": "shard", "value": "{{item}}" }] },
-        }));
-        previous = Some(name);
-    }
-    tasks.push(json!({
-        "name": "finalize",
-        "template": "finalize",
-        "depends": previous.as_deref().map(finished).unwrap_or_else(|| "discover".into()),
-    }));
-
-    let mut spec = json!({
-        "entrypoint": "run",
-        "podGC": { "strategy": "OnPodSuccess" },
-        "volumes": [{ "name": "workflow", "configMap": { "name": config_name } }],
-        "templates": [
-            { "name": "run", "dag": { "failFast": false, "tasks": tasks } },
-            pod.template("discover", &discover_args, None, Some(outputs)),
-            pod.template("process", &process_args, Some(json!({ "parameters": [{ "name": "shard" }] })), None),
-            pod.template("finalize", &finalize_args, None, None),
-        ],
-    });
-    if let Some(p) = settings.parallelism {
-        spec["parallelism"] = json!(p);
-    }
-    if let Some(account) = &settings.service_account_name {
-        spec["serviceAccountName"] = json!(account);
-    }
+    let spec = prepared.spec(kinds, Delivery::ConfigMap(&config_name));
     let template = json!({
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "WorkflowTemplate",
-        "metadata": metadata(base.clone()),
+        "metadata": prepared.metadata(prepared.base.clone()),
         "spec": spec,
     });
-    let mut run_metadata = metadata(String::new());
+    let mut run_metadata = prepared.metadata(String::new());
     if let Value::Object(m) = &mut run_metadata {
         m.remove("name");
-        m.insert("generateName".into(), json!(format!("{base}-")));
+        m.insert("generateName".into(), json!(format!("{}-", prepared.base)));
     }
     let workflow_doc = json!({
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Workflow",
         "metadata": run_metadata,
-        "spec": { "workflowTemplateRef": { "name": base } },
+        "spec": { "workflowTemplateRef": { "name": prepared.base } },
     });
-    Ok(Rendered { config_map, template, workflow: workflow_doc, secret_name, secret_keys })
+    Ok(Rendered {
+        config_map,
+        template,
+        workflow: workflow_doc,
+        secret_name: prepared.secret_name,
+        secret_keys: prepared.secret_keys,
+    })
+}
+
+/// A Workflow to submit to an Argo Server: what [`render`] writes, in one
+/// document. The Argo Server creates workflows but no ConfigMap, so the
+/// workflow file (secrets stripped as in the ConfigMap) reaches each pod as
+/// a raw input artifact at the same path; Argo writes those itself, with
+/// no artifact repository. The workflow's name is the run id.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub workflow: Value,
+    /// Where it is submitted (the Argo Server's path has it).
+    pub namespace: String,
+    pub secret_name: String,
+    pub secret_keys: Vec<String>,
+}
+
+/// The namespace of a submitted workflow when neither the command line
+/// nor the workflow says: Kubernetes' own default.
+pub const DEFAULT_NAMESPACE: &str = "default";
+
+/// The submission of `workflow` under the name `run_id`.
+pub fn submission(
+    workflow: &Workflow,
+    text: &str,
+    kinds: &[Kind],
+    options: &RenderOptions,
+    run_id: &str,
+) -> Result<Submission, RenderError> {
+    if !is_dns_label(run_id) {
+        return Err(RenderError::Invalid {
+            key: "--run-id".into(),
+            reason: format!(
+                "`{run_id}` cannot name an Argo workflow: use at most 63 lower-case letters, digits and dashes, \
+                 starting and ending with a letter or digit"
+            ),
+        });
+    }
+    let mut prepared = Prepared::new(workflow, text, options)?;
+    let namespace = prepared.namespace.get_or_insert_with(|| DEFAULT_NAMESPACE.to_string()).clone();
+    let spec = prepared.spec(kinds, Delivery::Inline(&prepared.file));
+    let workflow_doc = json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": prepared.metadata(run_id.to_string()),
+        "spec": spec,
+    });
+    Ok(Submission {
+        workflow: workflow_doc,
+        namespace,
+        secret_name: prepared.secret_name,
+        secret_keys: prepared.secret_keys,
+    })
+}
+
+/// How the workflow file reaches the pods.
+#[derive(Clone, Copy)]
+enum Delivery<'a> {
+    /// Mounted from the ConfigMap of that name.
+    ConfigMap(&'a str),
+    /// Written by Argo from a raw artifact holding it.
+    Inline(&'a str),
+}
+
+/// What every document of a run is made from.
+struct Prepared {
+    settings: DistributedExecution,
+    image: String,
+    namespace: Option<String>,
+    /// `weir-<service>`: the stem of every name.
+    base: String,
+    secret_name: String,
+    /// The workflow file without its secrets.
+    file: String,
+    secret_keys: Vec<String>,
+}
+
+impl Prepared {
+    fn new(workflow: &Workflow, text: &str, options: &RenderOptions) -> Result<Prepared, RenderError> {
+        let settings = workflow.distributed().cloned().unwrap_or_default();
+        let image = options.image.clone().or_else(|| settings.image.clone()).ok_or(RenderError::NoImage)?;
+        let namespace = options.namespace.clone().or_else(|| settings.namespace.clone());
+        let base = format!("weir-{}", dns_label(workflow.source.service_name.as_str()));
+        let secret_name =
+            options.secret.clone().or_else(|| settings.secret_name.clone()).unwrap_or(format!("{base}-secrets"));
+        let (file, secret_keys) = without_secrets(text)?;
+        Ok(Prepared { settings, image, namespace, base, secret_name, file, secret_keys })
+    }
+
+    fn metadata(&self, name: String) -> Value {
+        let mut m = json!({ "name": name, "labels": { "app.kubernetes.io/name": "weir" } });
+        if let Some(ns) = &self.namespace {
+            m["namespace"] = json!(ns);
+        }
+        m
+    }
+
+    /// The WorkflowSpec: the DAG and the three pod templates.
+    fn spec(&self, kinds: &[Kind], delivery: Delivery<'_>) -> Value {
+        let settings = &self.settings;
+        let pod = Pod {
+            image: self.image.clone(),
+            secret_name: self.secret_name.clone(),
+            secret_keys: self.secret_keys.clone(),
+            settings,
+            delivery,
+        };
+        let config = format!("{CONFIG_DIR}/{CONFIG_FILE}");
+        let run_id = "{{workflow.name}}";
+        let discover_args = vec!["discover", "-c", &config, "--run-id", run_id, "--shards-out", SHARDS_OUT];
+        let lease = settings.lease_seconds.map(|s| s.to_string());
+        let mut process_args =
+            vec!["process", "-c", &config, "--run-id", run_id, "--shard", "{{inputs.parameters.shard}}"];
+        if let Some(lease) = &lease {
+            process_args.extend(["--lease-secs", lease.as_str()]);
+        }
+        let finalize_args = vec!["finalize", "-c", &config, "--run-id", run_id];
+        let outputs: Vec<Value> = kinds
+            .iter()
+            .map(|k| {
+                json!({
+                    "name": k.entity_type(),
+                    "valueFrom": { "path": shards_file(*k), "default": "[]" },
+                })
+            })
+            .collect();
+
+        // The DAG: discover; each kind after the one before, whatever became
+        // of its shards (a shard with entity failures exits 2 and is not run
+        // again, but its children and the finalize still run); finalize last.
+        let mut tasks = vec![json!({ "name": "discover", "template": "discover" })];
+        let mut previous: Option<String> = None;
+        for kind in kinds {
+            let name = task_name(*kind);
+            let depends = match &previous {
+                None => "discover".to_string(),
+                Some(before) => finished(before),
+            };
+            tasks.push(json!({
+                "name": name,
+                "template": "process",
+                "depends": depends,
+                "withParam": format!("{{{{tasks.discover.outputs.parameters.{}}}}}", kind.entity_type()),
+                "arguments": { "parameters": [{ "name": "shard", "value": "{{item}}" }] },
+            }));
+            previous = Some(name);
+        }
+        tasks.push(json!({
+            "name": "finalize",
+            "template": "finalize",
+            "depends": previous.as_deref().map(finished).unwrap_or_else(|| "discover".into()),
+        }));
+
+        let mut spec = json!({
+            "entrypoint": "run",
+            "podGC": { "strategy": "OnPodSuccess" },
+            "templates": [
+                { "name": "run", "dag": { "failFast": false, "tasks": tasks } },
+                pod.template("discover", &discover_args, Vec::new(), Some(outputs)),
+                pod.template("process", &process_args, vec![json!({ "name": "shard" })], None),
+                pod.template("finalize", &finalize_args, Vec::new(), None),
+            ],
+        });
+        if let Delivery::ConfigMap(name) = delivery {
+            spec["volumes"] = json!([{ "name": "workflow", "configMap": { "name": name } }]);
+        }
+        if let Some(p) = settings.parallelism {
+            spec["parallelism"] = json!(p);
+        }
+        if let Some(account) = &settings.service_account_name {
+            spec["serviceAccountName"] = json!(account);
+        }
+        spec
+    }
 }
 
 /// What every pod of the run has in common.
@@ -215,10 +317,11 @@ struct Pod<'a> {
     secret_name: String,
     secret_keys: Vec<String>,
     settings: &'a DistributedExecution,
+    delivery: Delivery<'a>,
 }
 
 impl Pod<'_> {
-    fn template(&self, name: &str, args: &[&str], inputs: Option<Value>, outputs: Option<Vec<Value>>) -> Value {
+    fn template(&self, name: &str, args: &[&str], parameters: Vec<Value>, outputs: Option<Vec<Value>>) -> Value {
         let mut env = vec![
             json!({ "name": "WEIR_POD_NAME", "valueFrom": { "fieldRef": { "fieldPath": "metadata.name" } } }),
             json!({ "name": "WEIR_LOG_FORMAT", "value": "json" }),
@@ -231,8 +334,21 @@ impl Pod<'_> {
             "command": ["weir"],
             "args": args,
             "env": env,
-            "volumeMounts": [{ "name": "workflow", "mountPath": CONFIG_DIR, "readOnly": true }],
         });
+        let mut inputs = serde_json::Map::new();
+        if !parameters.is_empty() {
+            inputs.insert("parameters".into(), json!(parameters));
+        }
+        match self.delivery {
+            Delivery::ConfigMap(_) => {
+                container["volumeMounts"] = json!([{ "name": "workflow", "mountPath": CONFIG_DIR, "readOnly": true }]);
+            }
+            Delivery::Inline(file) => {
+                let path = format!("{CONFIG_DIR}/{CONFIG_FILE}");
+                inputs
+                    .insert("artifacts".into(), json!([{ "name": "workflow", "path": path, "raw": { "data": file } }]));
+            }
+        }
         let mut resources = serde_json::Map::new();
         if let Some(requests) = &self.settings.resource_requests {
             resources.insert("requests".into(), json!(requests));
@@ -259,8 +375,8 @@ impl Pod<'_> {
                 },
             },
         });
-        if let Some(inputs) = inputs {
-            template["inputs"] = inputs;
+        if !inputs.is_empty() {
+            template["inputs"] = Value::Object(inputs);
         }
         if let Some(outputs) = outputs {
             template["outputs"] = json!({ "parameters": outputs });
@@ -296,6 +412,24 @@ fn finished(task: &str) -> String {
         .map(|r| format!("{task}.{r}"))
         .collect::<Vec<_>>()
         .join(" || ")
+}
+
+/// Whether `name` can name a Kubernetes object whose pods are named after
+/// it: a DNS label (RFC 1123).
+pub fn is_dns_label(name: &str) -> bool {
+    let ok = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    !name.is_empty()
+        && name.len() <= 63
+        && name.chars().all(|c| ok(c) || c == '-')
+        && name.starts_with(ok)
+        && name.ends_with(ok)
+}
+
+/// A run id for a submitted workflow: `weir-<service>-<time>`.
+pub fn run_name(workflow: &Workflow) -> String {
+    let base = format!("weir-{}", dns_label(workflow.source.service_name.as_str()));
+    let millis = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    format!("{base}-{millis:x}")
 }
 
 /// A Kubernetes name from a service name: lower case letters, digits and
@@ -383,6 +517,14 @@ mod tests {
         assert!(file.contains("db.internal:5432"), "{file}");
         assert!(file.contains("${env:WEIR_SOURCE_PASSWORD}") && file.contains("${env:WEIR_STATE_STORE}"), "{file}");
         assert_eq!(keys, ["WEIR_SOURCE_PASSWORD", "WEIR_STATE_STORE"]);
+    }
+
+    #[test]
+    fn a_run_id_must_be_a_dns_label_to_name_a_workflow() {
+        assert!(is_dns_label("sales-2026-12-03"));
+        for bad in ["", "Sales", "a_b", "-a", "a-", &"x".repeat(64)] {
+            assert!(!is_dns_label(bad), "{bad}");
+        }
     }
 
     #[test]

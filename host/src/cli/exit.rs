@@ -12,6 +12,7 @@
 //! - 1: fatal: the workflow file, a refused login, a plugin that will not
 //!   load. Retrying will not help.
 
+use weir::argo::submit::SubmitError;
 use weir::plan::IngestError;
 use weir::report::RunReport;
 
@@ -33,7 +34,10 @@ pub fn of_report(report: &RunReport) -> u8 {
 
 /// The status of a command that could not go on.
 pub fn of_error(err: &anyhow::Error) -> u8 {
-    let may_pass = err.chain().any(|cause| cause.downcast_ref::<IngestError>().is_some_and(IngestError::may_pass));
+    let may_pass = err.chain().any(|cause| {
+        cause.downcast_ref::<IngestError>().is_some_and(IngestError::may_pass)
+            || cause.downcast_ref::<SubmitError>().is_some_and(SubmitError::may_pass)
+    });
     if may_pass { MAY_PASS } else { FATAL }
 }
 

@@ -31,14 +31,8 @@ pub struct Args {
 pub async fn run(args: Args, catalog: Option<PathBuf>, ui: Ui) -> Result<ExitCode> {
     let (workflow, options) = load(&args.config, catalog, ui, args.max_failures)?;
     if workflow.distributed().is_some_and(|d| d.enabled) {
-        // Running it here instead would not be what the file asks for.
-        anyhow::bail!(
-            "{}: workflowConfig.distributedExecution.enabled is true, and `weir ingest` does not submit to an Argo \
-             Server yet: run `weir argo render -c {} -o argo.yaml` and `kubectl apply -f argo.yaml`, or set \
-             enabled: false to run here",
-            args.config.display(),
-            args.config.display()
-        );
+        return super::submitted::run(&args.config, &workflow, &options, args.run_id, args.resume, args.report, ui)
+            .await;
     }
     let report = match &args.resume {
         Some(run_id) => weir::plan::resume(&workflow, &options, run_id).await,

@@ -8,6 +8,7 @@ mod exit;
 mod ingest;
 mod plugin;
 mod quickstart;
+mod submitted;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};

@@ -45,6 +45,11 @@ impl Serialize for EnvString {
 pub struct Secret(String);
 
 impl Secret {
+    /// A secret read from elsewhere than the workflow file.
+    pub fn new(value: String) -> Secret {
+        Secret(value)
+    }
+
     /// The value, for the one place that hands it to a driver.
     pub fn expose(&self) -> &str {
         &self.0

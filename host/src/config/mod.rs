@@ -361,6 +361,22 @@ pub const SECRET_KEYS: &[(&[&str], &str)] = &[
     (&["weir", "stateStore"], "WEIR_STATE_STORE"),
 ];
 
+/// The variable the Argo Server's token is read from when `tokenEnv` does
+/// not name one, as the `argo` command has it.
+pub const DEFAULT_ARGO_TOKEN_ENV: &str = "ARGO_TOKEN";
+
+impl DistributedExecution {
+    /// The variable the Argo Server's token is read from.
+    pub fn token_variable(&self) -> &str {
+        self.token_env.as_deref().unwrap_or(DEFAULT_ARGO_TOKEN_ENV)
+    }
+
+    /// The Argo Server's token, from its variable, if set.
+    pub fn argo_token(&self) -> Option<Secret> {
+        std::env::var(self.token_variable()).ok().filter(|t| !t.trim().is_empty()).map(Secret::new)
+    }
+}
+
 /// `workflowConfig.distributedExecution`: the workflow as an Argo workflow
 /// of pods: discover, one pod per shard, finalize.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -399,9 +415,14 @@ pub struct DistributedExecution {
     /// The Argo Server `weir ingest` submits to, `https://argo.example:2746`.
     #[serde(default)]
     pub argo_server: Option<EnvString>,
-    /// The environment variable holding the Argo Server's bearer token.
+    /// The environment variable holding the Argo Server's bearer token
+    /// (default `ARGO_TOKEN`, as the `argo` command reads it).
     #[serde(default)]
     pub token_env: Option<String>,
+    /// Accept the Argo Server's certificate unchecked (its default one is
+    /// self-signed), as `argo --insecure-skip-verify` does.
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
     /// Seconds a shard stays a pod's without a renewal.
     #[serde(default)]
     pub lease_seconds: Option<u64>,
@@ -599,6 +620,14 @@ impl Workflow {
                     return Err(invalid(&key(name), "must be at least 1".into()));
                 }
             }
+            if let Some(server) = &d.argo_server
+                && !(server.as_str().starts_with("https://") || server.as_str().starts_with("http://"))
+            {
+                return Err(invalid(
+                    &key("argoServer"),
+                    format!("`{server}` is not a URL: write https://HOST:2746 (the Argo Server's address)"),
+                ));
+            }
             if let Some(retry) = &d.retry_policy
                 && retry.max_attempts == Some(0)
             {
@@ -742,6 +771,10 @@ impl Workflow {
         }
         if let Some(token) = self.server().and_then(|s| s.security_config.as_ref()).and_then(|s| s.jwt_token.as_ref()) {
             secrets.push(token.expose().to_string());
+        }
+        if let Some(token) = self.distributed().and_then(DistributedExecution::argo_token) {
+            let bare = token.expose().trim().trim_start_matches("Bearer ").to_string();
+            secrets.push(bare);
         }
         secrets
     }

@@ -11,6 +11,7 @@ use crate::caps::Redactor;
 use crate::config::Workflow;
 use crate::model::Kind;
 use crate::report::{FailureRecord, RunReport};
+use crate::sink::catalog::Catalog;
 use crate::state::{Claim, StateStore};
 use std::sync::Arc;
 use std::time::Duration;
@@ -191,6 +192,12 @@ pub async fn finalize(workflow: &Workflow, options: &IngestOptions, run_id: &str
     let state = ingest::open_state(workflow, true).await?;
     let Some(discovery) = state.discovery(run_id).await? else {
         state.close().await;
+        // A finalize run again (`argo retry` of a workflow whose finalize
+        // had done its work) has nothing left to do but say how it ended.
+        if let Ok(Some(report)) = recorded_report(workflow, options, run_id).await {
+            tracing::info!(run = run_id, "finalized already: its report is the one the catalog keeps");
+            return Ok(report);
+        }
         return Err(stage(format!(
             "has no plan in the state store {} (never discovered, or finalized already)",
             state.shown()
@@ -247,6 +254,22 @@ pub async fn finalize(workflow: &Workflow, options: &IngestOptions, run_id: &str
     report.catalog = sink.target();
     let report = ingest::finish_run(&sink, &state, &redactor, report).await?;
     Ok(report)
+}
+
+/// The report a finalize of `run_id` kept in the catalog, if one did.
+pub async fn recorded_report(
+    workflow: &Workflow,
+    options: &IngestOptions,
+    run_id: &str,
+) -> Result<Option<RunReport>, String> {
+    let location = ingest::catalog_location(workflow, options);
+    let catalog = Catalog::open_existing(&location).await.map_err(|e| e.to_string())?;
+    let text = catalog.run_report(run_id).await;
+    catalog.close().await;
+    match text.map_err(|e| e.to_string())? {
+        None => Ok(None),
+        Some(text) => serde_json::from_str(&text).map(Some).map_err(|e| format!("its report is not readable: {e}")),
+    }
 }
 
 /// Claims the shard, waiting while another process holds it (at most two

@@ -293,7 +293,7 @@ pub(super) async fn apply_deferred(sink: &Sink, state: &StateStore, report: &mut
 /// The workflow's state store. `shared`: the run's stages run in separate
 /// processes, maybe on separate machines, so only a PostgreSQL store will
 /// do.
-pub(super) async fn open_state(workflow: &Workflow, shared: bool) -> Result<StateStore, IngestError> {
+pub(crate) async fn open_state(workflow: &Workflow, shared: bool) -> Result<StateStore, IngestError> {
     let settings = &workflow.weir;
     match &settings.state_store {
         Some(url) => Ok(StateStore::open_postgres(url.expose()).await?),
@@ -334,7 +334,7 @@ pub(super) async fn open_sink(
 
 /// Where the catalog is: `--catalog`, else `sink.config.url` (PostgreSQL),
 /// else `sink.config.path`, else `weir.db`.
-pub(super) fn catalog_location(workflow: &Workflow, options: &IngestOptions) -> PathBuf {
+pub(crate) fn catalog_location(workflow: &Workflow, options: &IngestOptions) -> PathBuf {
     options
         .catalog
         .clone()

@@ -3,7 +3,7 @@
 
 mod checks;
 pub mod distributed;
-mod ingest;
+pub(crate) mod ingest;
 mod intake;
 mod progress;
 mod run;

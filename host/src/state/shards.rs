@@ -293,6 +293,17 @@ impl StateStore {
         Ok(())
     }
 
+    /// Shards of `run_id` done, and in all: a run's progress, in one query.
+    pub async fn shard_tally(&self, run_id: &str) -> Result<(u64, u64), StateError> {
+        const TALLY: &str = "SELECT count(CASE WHEN status = 'done' THEN 1 END), count(*) FROM shard WHERE run_id = $1";
+        let (done, all): (i64, i64) = on_pool!(self, |pool, _d| sqlx::query_as(TALLY)
+            .bind(run_id)
+            .fetch_one(pool)
+            .await
+            .map_err(self.query_error())?);
+        Ok((done.max(0) as u64, all.max(0) as u64))
+    }
+
     /// What the planner stored for one shard of `run_id`.
     pub async fn shard_body(&self, run_id: &str, shard_id: &str) -> Result<Option<String>, StateError> {
         const BODY: &str = "SELECT body FROM shard WHERE run_id = $1 AND shard_id = $2";

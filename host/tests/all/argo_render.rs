@@ -203,11 +203,12 @@ fn a_workflow_that_cannot_run_in_pods_is_refused_with_what_to_set() {
 
 #[test]
 fn ingest_does_not_run_here_what_the_file_asks_to_run_on_argo() {
+    // With `enabled: true` and no Argo Server to submit to, nothing runs.
     let dir = tempfile::tempdir().unwrap();
     let wf = workflow(dir.path(), &postgres().replace("    enabled: false\n", "    enabled: true\n"));
     let out = weir(dir.path(), &["ingest", "-c", wf.to_str().unwrap()], &[]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("distributedExecution.enabled") && stderr.contains("weir argo render"), "{stderr}");
+    assert!(stderr.contains("distributedExecution.argoServer") && stderr.contains("weir argo render"), "{stderr}");
     assert!(!stderr.contains(CANARY), "{stderr}");
 }

@@ -16,13 +16,15 @@ use serde::Deserialize;
 use serde_json::Value;
 use sqlx::{Connection, PgConnection};
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use weir::bench::latency::LatencyProxy;
+use weir_fixtures::argo::{Attempt, Cluster, Launcher, Pod};
 
 /// Three schemas of four tables, foreign keys within and across schemas,
 /// a view over two of them (lineage), comments.
-const SCHEMA: &str = r#"
+pub(crate) const SCHEMA: &str = r#"
 CREATE SCHEMA sales; CREATE SCHEMA stock; CREATE SCHEMA people;
 CREATE TABLE people.person (id bigint PRIMARY KEY, name text);
 CREATE TABLE people.team (id bigint PRIMARY KEY, lead bigint REFERENCES people.person (id));
@@ -88,125 +90,29 @@ async fn shard_status(store: &str, run: &str, shard: &str) -> Option<String> {
     status
 }
 
-/// Argo and Kubernetes, as far as this test needs them: the rendered
-/// documents, a "Secret", and pods run as `weir` processes.
-struct Cluster {
-    dir: PathBuf,
-    templates: Vec<Value>,
-    tasks: Vec<Value>,
-    /// The Secret the pods read their secrets from.
-    secret: HashMap<String, String>,
-    /// `{{workflow.name}}`, the run id.
-    name: String,
-    pods: std::sync::atomic::AtomicUsize,
-}
-
-impl Cluster {
-    fn new(dir: &Path, rendered: &str, secret: HashMap<String, String>) -> Cluster {
-        let docs: Vec<Value> = serde_yaml::Deserializer::from_str(rendered)
-            .map(|d| serde_yaml::from_value::<Value>(serde_yaml::Value::deserialize(d).unwrap()).unwrap())
-            .collect();
-        let [config_map, template, run] = [&docs[0], &docs[1], &docs[2]];
-        assert_eq!(run["spec"]["workflowTemplateRef"]["name"], template["metadata"]["name"]);
-        // The ConfigMap, mounted where the pods read it.
-        let mount = dir.join("mount/etc/weir");
-        std::fs::create_dir_all(&mount).unwrap();
-        std::fs::write(mount.join("workflow.yaml"), config_map["data"]["workflow.yaml"].as_str().unwrap()).unwrap();
-        let templates = template["spec"]["templates"].as_array().unwrap().clone();
-        let tasks = templates[0]["dag"]["tasks"].as_array().unwrap().clone();
-        let name = format!("{}x7k2p", run["metadata"]["generateName"].as_str().unwrap());
-        Cluster { dir: dir.to_path_buf(), templates, tasks, secret, name, pods: Default::default() }
-    }
-
-    fn template(&self, name: &str) -> &Value {
-        self.templates.iter().find(|t| t["name"] == name).unwrap()
-    }
-
-    /// Starts one pod of `template` with `shard` as its input parameter.
-    fn start(&self, template: &Value, shard: Option<&str>) -> Pod {
-        let n = self.pods.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let pod_name = format!("{}-{}-{n}", self.name, template["name"].as_str().unwrap());
-        let root = self.dir.join(format!("pods/{pod_name}"));
-        std::fs::create_dir_all(&root).unwrap();
-        let container = &template["container"];
-        assert_eq!(container["command"], serde_json::json!(["weir"]));
-        let args: Vec<String> = container["args"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| self.in_pod(&root, a.as_str().unwrap(), shard))
-            .collect();
-        let mut env: Vec<(String, String)> = Vec::new();
-        for e in container["env"].as_array().unwrap() {
-            let name = e["name"].as_str().unwrap().to_string();
-            let from = &e["valueFrom"];
-            let value = if let Some(v) = e["value"].as_str() {
-                v.to_string()
-            } else if from["fieldRef"]["fieldPath"] == "metadata.name" {
-                pod_name.clone()
-            } else {
-                let key = from["secretKeyRef"]["key"].as_str().unwrap();
-                self.secret.get(key).unwrap_or_else(|| panic!("the Secret has no {key}")).clone()
-            };
-            env.push((name, value));
-        }
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+/// The rendered documents run as Argo would, under a made-up workflow
+/// name: each pod a `weir` process (see [`weir_fixtures::argo::Cluster`]).
+fn cluster(dir: &Path, rendered: &str, secret: HashMap<String, String>) -> Cluster {
+    let docs: Vec<Value> = serde_yaml::Deserializer::from_str(rendered)
+        .map(|d| serde_yaml::from_value::<Value>(serde_yaml::Value::deserialize(d).unwrap()).unwrap())
+        .collect();
+    let run = docs.iter().find(|d| d["kind"] == "Workflow").unwrap();
+    let name = format!("{}x7k2p", run["metadata"]["generateName"].as_str().unwrap());
+    let template = docs.iter().find(|d| d["kind"] == "WorkflowTemplate").unwrap();
+    let env = template["spec"]["templates"][1]["container"]["env"].as_array().unwrap();
+    let secret_name = env.iter().find_map(|e| e["valueFrom"]["secretKeyRef"]["name"].as_str()).unwrap();
+    let launch: Launcher = Arc::new(|root: &Path, args: &[String], env: &[(String, String)]| {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let child = weir_command(&root, &args, &env)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("run a pod");
-        Pod { child, root }
-    }
-
-    /// A rendered string as the pod sees it: Argo's parameters substituted,
-    /// and the pod's own paths (its mount, its /tmp) under its directory.
-    fn in_pod(&self, root: &Path, text: &str, shard: Option<&str>) -> String {
-        let mut text = text.replace("{{workflow.name}}", &self.name);
-        if let Some(shard) = shard {
-            text = text.replace("{{inputs.parameters.shard}}", shard);
-        }
-        assert!(!text.contains("{{"), "a parameter left unsubstituted: {text}");
-        // /tmp first: the directories standing in for both are under /tmp.
-        text.replace("/tmp/", &format!("{}/tmp/", root.display()))
-            .replace("/etc/weir/", &format!("{}/", self.dir.join("mount/etc/weir").display()))
-    }
-
-    /// Runs a pod to its end, again while `retryStrategy` says so; the
-    /// exit codes of every attempt. `first` is a pod already started.
-    fn finish(&self, template: &Value, shard: Option<&str>, first: Option<Pod>) -> Vec<i32> {
-        let retry = &template["retryStrategy"];
-        let limit: usize = retry["limit"].as_str().unwrap().parse().unwrap();
-        let when = retry["expression"].as_str().unwrap();
-        let mut codes = Vec::new();
-        let mut pod = first.unwrap_or_else(|| self.start(template, shard));
-        loop {
-            let out = pod.child.wait_with_output().unwrap();
-            // Kubernetes reports a SIGKILLed container as exit code 137.
-            let code = out.status.code().unwrap_or(137);
-            codes.push(code);
-            let retried = when.contains(&format!("lastRetry.exitCode == \"{code}\""));
-            if code == 0 || !retried || codes.len() > limit {
-                if code != 0 && code != 137 {
-                    eprintln!("pod {}: {}", pod.root.display(), text(&out.stderr));
-                }
-                return codes;
-            }
-            pod = self.start(template, shard);
-        }
-    }
-
-    /// What a pod wrote to an output parameter's path.
-    fn output(&self, pod: &Path, path: &str) -> Vec<String> {
-        let local = path.replace("/tmp/", &format!("{}/tmp/", pod.display()));
-        serde_json::from_str(&std::fs::read_to_string(local).unwrap()).unwrap()
-    }
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        weir_command(root, &args, &env)
+    });
+    let secrets = HashMap::from([(secret_name.to_string(), secret)]);
+    Cluster::from_documents(dir, &name, &docs, secrets, launch)
 }
 
-struct Pod {
-    child: std::process::Child,
-    root: PathBuf,
+/// The exit codes of a pod's attempts (-1 for a lost pod).
+fn codes(attempts: &[Attempt]) -> Vec<i32> {
+    attempts.iter().map(|a| a.exit.unwrap_or(-1)).collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -246,15 +152,16 @@ async fn a_rendered_run_in_pods_one_killed_mid_shard_ends_with_the_catalog_of_on
         ("WEIR_CATALOG_URL".to_string(), catalog.url()),
         ("WEIR_STATE_STORE".to_string(), store.url()),
     ]);
-    let cluster = Cluster::new(dir, &std::fs::read_to_string(dir.join("argo.yaml")).unwrap(), secret);
+    let cluster = cluster(dir, &std::fs::read_to_string(dir.join("argo.yaml")).unwrap(), secret);
     let run = cluster.name.clone();
 
     // discover
-    assert_eq!(cluster.tasks[0]["name"], "discover");
+    let tasks = cluster.tasks();
+    assert_eq!(tasks[0]["name"], "discover");
     let discover = cluster.template("discover").clone();
-    let pod = cluster.start(&discover, None);
+    let pod = cluster.start(&discover, None).unwrap();
     let discover_root = pod.root.clone();
-    assert_eq!(cluster.finish(&discover, None, Some(pod)), [0]);
+    assert_eq!(codes(&cluster.finish(&discover, None, Some(pod))), [0]);
     let outputs: BTreeMap<String, Vec<String>> = discover["outputs"]["parameters"]
         .as_array()
         .unwrap()
@@ -262,7 +169,10 @@ async fn a_rendered_run_in_pods_one_killed_mid_shard_ends_with_the_catalog_of_on
         .map(|p| {
             (
                 p["name"].as_str().unwrap().to_string(),
-                cluster.output(&discover_root, p["valueFrom"]["path"].as_str().unwrap()),
+                serde_json::from_str(
+                    &cluster.output(&discover_root, p["valueFrom"]["path"].as_str().unwrap()).unwrap(),
+                )
+                .unwrap(),
             )
         })
         .collect();
@@ -276,7 +186,7 @@ async fn a_rendered_run_in_pods_one_killed_mid_shard_ends_with_the_catalog_of_on
     let victim = outputs["table"][1].clone();
     let mut killed = false;
     let mut previous = "discover".to_string();
-    for task in &cluster.tasks[1..cluster.tasks.len() - 1] {
+    for task in &tasks[1..tasks.len() - 1] {
         let depends = task["depends"].as_str().unwrap();
         assert!(depends.split(" || ").all(|d| d.split('.').next() == Some(previous.as_str())), "{depends}");
         previous = task["name"].as_str().unwrap().to_string();
@@ -284,7 +194,8 @@ async fn a_rendered_run_in_pods_one_killed_mid_shard_ends_with_the_catalog_of_on
         let kind = param.trim_start_matches("{{tasks.discover.outputs.parameters.").trim_end_matches("}}");
         let shards = &outputs[kind];
         assert_eq!(task["arguments"]["parameters"][0]["value"], "{{item}}");
-        let pods: Vec<(String, Pod)> = shards.iter().map(|s| (s.clone(), cluster.start(&process, Some(s)))).collect();
+        let pods: Vec<(String, Pod)> =
+            shards.iter().map(|s| (s.clone(), cluster.start(&process, Some(s)).unwrap())).collect();
         let mut waiting = Vec::new();
         for (shard, mut pod) in pods {
             if shard == victim {
@@ -299,23 +210,23 @@ async fn a_rendered_run_in_pods_one_killed_mid_shard_ends_with_the_catalog_of_on
             waiting.push((shard, pod));
         }
         for (shard, pod) in waiting {
-            let codes = cluster.finish(&process, Some(&shard), Some(pod));
+            let codes = codes(&cluster.finish(&process, Some(&shard), Some(pod)));
             let expected: &[i32] = if shard == victim { &[137, 0] } else { &[0] };
             assert_eq!(codes, expected, "shard {shard}");
         }
     }
     assert!(killed);
     // A shard run once more after it is done does nothing.
-    let again = cluster.start(&process, Some(&victim)).child.wait_with_output().unwrap();
+    let again = cluster.start(&process, Some(&victim)).unwrap().child.wait_with_output().unwrap();
     assert_eq!(again.status.code(), Some(0));
     assert!(text(&again.stdout).contains("done by an earlier attempt"), "{}", text(&again.stdout));
 
     // finalize, with the report
     let finalize = cluster.template("finalize").clone();
-    let last = cluster.tasks.last().unwrap();
+    let last = tasks.last().unwrap();
     assert_eq!(last["name"], "finalize");
     assert!(last["depends"].as_str().unwrap().starts_with(&format!("{previous}.Succeeded")));
-    assert_eq!(cluster.finish(&finalize, None, None), [0]);
+    assert_eq!(codes(&cluster.finish(&finalize, None, None)), [0]);
 
     let (spread, whole) = (catalog_of(dir, &catalog.url()), catalog_of(dir, "one.db"));
     assert_eq!(spread.lines().count(), 1 + 4 + 13, "the database, its schemas, the tables and the view");

@@ -8,6 +8,7 @@
 mod common;
 
 mod argo_render;
+mod argo_submit;
 mod bench;
 mod catalog_runs;
 mod distributed_run;

@@ -452,7 +452,7 @@ fn retry_after(headers: &[(String, String)]) -> Option<Duration> {
 }
 
 /// An error and its causes, `outer: inner: innermost`, without the URL.
-fn error_chain(err: &reqwest::Error) -> String {
+pub(crate) fn error_chain(err: &reqwest::Error) -> String {
     let mut text = err.to_string();
     let mut source = std::error::Error::source(err);
     while let Some(cause) = source {

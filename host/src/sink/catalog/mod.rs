@@ -290,6 +290,17 @@ impl Catalog {
         Ok(unresolved)
     }
 
+    /// The report of the run `run_id`, as [`Catalog::record_run`] kept it.
+    pub async fn run_report(&self, run_id: &str) -> Result<Option<String>, CatalogError> {
+        const REPORT: &str = "SELECT report FROM run WHERE id = $1";
+        let report = on_pool!(self, |pool, _d| sqlx::query_scalar(REPORT)
+            .bind(run_id)
+            .fetch_optional(pool)
+            .await
+            .map_err(CatalogError::Read)?);
+        Ok(report)
+    }
+
     /// Keeps a summary of a finished run.
     pub async fn record_run(
         &self,
