@@ -32,6 +32,9 @@ pub struct Intake<'a> {
     /// Where deferred records wait for phase 2.
     pub state: &'a StateStore,
     pub run_id: &'a str,
+    /// This process, which holds the shards it works on: records of a
+    /// shard it no longer holds are refused.
+    pub owner: &'a str,
     pub started: Instant,
     pub progress: &'a Progress,
     /// Stop the run once more refs than this have failed.
@@ -301,7 +304,7 @@ impl Intake<'_> {
             }
         }
         for (shard, records) in groups {
-            self.state.defer(self.run_id, Some(&shard), &records).await?;
+            self.state.defer(self.run_id, Some((&shard, self.owner)), &records).await?;
         }
         Ok(())
     }

@@ -256,6 +256,7 @@ impl<'w> Run<'w> {
             pipeline,
             state: &self.state,
             run_id: &report.run_id.clone(),
+            owner: &self.owner,
             started: self.started,
             progress: &self.progress,
             max_failures: self.scheduler.max_failures,

@@ -38,6 +38,11 @@ pub enum StateError {
     Corrupt { path: String, reason: String },
     #[error("state store {path}: {reason}")]
     Unusable { path: String, reason: String },
+    /// The shard is no longer this process's: its lease ran out and
+    /// another process may have taken it over. What this one did of it is
+    /// not kept; the other's is.
+    #[error("shard {shard} is no longer held by {owner} (its lease ran out): this process stops working on it")]
+    NotHeld { shard: String, owner: String },
 }
 
 impl StateError {
@@ -48,8 +53,21 @@ impl StateError {
                 crate::retry::sqlx_error_may_pass(source)
             }
             StateError::Corrupt { .. } | StateError::Unusable { .. } => false,
+            // Another process has the shard: run again, this one finds it
+            // done or waits for it.
+            StateError::NotHeld { .. } => true,
         }
     }
+}
+
+/// Counts the row of a shard held by an owner (`$1` run, `$2` shard, `$3`
+/// owner); `lock` locks it (`FOR UPDATE` on PostgreSQL; a SQLite write
+/// transaction holds the whole file).
+fn held_check(lock: &str) -> String {
+    format!(
+        "SELECT count(*) FROM (SELECT 1 FROM shard WHERE run_id = $1 AND shard_id = $2 AND owner = $3 \
+         AND status = 'running'{lock}) AS held"
+    )
 }
 
 /// Rows per insert: SQLite caps a statement's bound parameters.
@@ -132,10 +150,23 @@ impl StateStore {
     /// Keeps `records` for `run_id`, after the ones already kept; `shard`
     /// names the shard they came from when it runs in a process of its own
     /// (see [`StateStore::forget_shard`]).
-    pub async fn defer(&self, run_id: &str, shard: Option<&str>, records: &[Relation]) -> Result<(), StateError> {
+    ///
+    /// With `held` (shard id, owner), the records are kept only while that
+    /// owner holds the shard: the shard's row is locked and checked in the
+    /// same transaction, so a process that lost its lease cannot add to
+    /// the records of the process that took the shard over (whose claim
+    /// waits for this transaction, then forgets what it finds).
+    pub async fn defer(
+        &self,
+        run_id: &str,
+        held: Option<(&str, &str)>,
+        records: &[Relation],
+    ) -> Result<(), StateError> {
         if records.is_empty() {
             return Ok(());
         }
+        let shard = held.map(|(shard, _)| shard);
+        let not_held = |(shard, owner): (&str, &str)| StateError::NotHeld { shard: shard.into(), owner: owner.into() };
         let row_of = |r: &Relation| {
             (r.kind(), r.owner().to_string(), r.target().to_string(), serde_json::to_string(r).unwrap_or_default())
         };
@@ -151,6 +182,18 @@ impl StateStore {
                         .map_err(self.query_error())?,
                 };
                 let mut tx = pool.begin_with(SQLITE.begin_write).await.map_err(self.query_error())?;
+                if let Some(held @ (shard, owner)) = held {
+                    let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(held_check("")))
+                        .bind(run_id)
+                        .bind(shard)
+                        .bind(owner)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(self.query_error())?;
+                    if n == 0 {
+                        return Err(not_held(held));
+                    }
+                }
                 for (n, chunk) in records.chunks(ROWS_PER_INSERT).enumerate() {
                     let first = next + (n * ROWS_PER_INSERT) as i64;
                     let mut insert =
@@ -172,6 +215,18 @@ impl StateStore {
             }
             Pool::Postgres(pool) => {
                 let mut tx = pool.begin().await.map_err(self.query_error())?;
+                if let Some(held @ (shard, owner)) = held {
+                    let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(held_check(" FOR UPDATE")))
+                        .bind(run_id)
+                        .bind(shard)
+                        .bind(owner)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(self.query_error())?;
+                    if n == 0 {
+                        return Err(not_held(held));
+                    }
+                }
                 for chunk in records.chunks(ROWS_PER_INSERT) {
                     let mut insert =
                         QueryBuilder::new("INSERT INTO deferred (run_id, kind, owner, target, record, shard_id) ");
@@ -516,12 +571,12 @@ pub struct Purged {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use serde_json::json;
     use sqlx::Connection;
 
-    fn fk(i: usize) -> Relation {
+    pub(super) fn fk(i: usize) -> Relation {
         Relation::ForeignKey {
             table: format!("s.d.x.t{i}"),
             name: format!("fk{i}"),
@@ -676,11 +731,15 @@ mod tests {
             let shown = store.shown().to_string();
             store.begin_run("spread", "svc").await.unwrap();
             store.keep_discovery("spread", r#"{"found": 3}"#, true).await.unwrap();
-            store.defer("spread", Some("table-0001"), &[fk(1), fk(2)]).await.unwrap();
-            store.defer("spread", Some("table-0002"), &[fk(3)]).await.unwrap();
+            store.plan_shards("spread", &shards::tests::plan()).await.unwrap();
+            let lease = std::time::Duration::from_secs(60);
+            store.claim("spread", "table-0001", "pod-a", lease).await.unwrap();
+            store.claim("spread", "table-0000", "pod-b", lease).await.unwrap();
+            store.defer("spread", Some(("table-0001", "pod-a")), &[fk(1), fk(2)]).await.unwrap();
+            store.defer("spread", Some(("table-0000", "pod-b")), &[fk(3)]).await.unwrap();
             // table-0001's process was killed; its next attempt starts over.
             assert_eq!(store.forget_shard("spread", "table-0001").await.unwrap(), 2, "{shown}");
-            store.defer("spread", Some("table-0001"), &[fk(1), fk(2)]).await.unwrap();
+            store.defer("spread", Some(("table-0001", "pod-a")), &[fk(1), fk(2)]).await.unwrap();
             assert_eq!(store.count("spread").await.unwrap(), 3, "each record once: {shown}");
             store
                 .keep_parents("spread", &[("s.d".into(), "database".into()), ("s.d.x".into(), "databaseSchema".into())])
@@ -717,7 +776,9 @@ mod tests {
             pool.close().await;
         }
         let store = StateStore::open(&path).await.unwrap();
-        store.defer("run", Some("table-0001"), &[fk(1)]).await.unwrap();
+        store.plan_shards("run", &shards::tests::plan()).await.unwrap();
+        store.claim("run", "table-0001", "pod", std::time::Duration::from_secs(60)).await.unwrap();
+        store.defer("run", Some(("table-0001", "pod")), &[fk(1)]).await.unwrap();
         assert_eq!(store.forget_shard("run", "table-0001").await.unwrap(), 1);
     }
 

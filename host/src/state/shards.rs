@@ -178,8 +178,11 @@ impl StateStore {
         outcome: &str,
         settled: bool,
     ) -> Result<bool, StateError> {
-        let done = self.complete_many(run_id, owner, &[(shard_id.to_string(), outcome.to_string(), settled)]).await?;
-        Ok(done == 1)
+        match self.complete_many(run_id, owner, &[(shard_id.to_string(), outcome.to_string(), settled)]).await {
+            Ok(()) => Ok(true),
+            Err(StateError::NotHeld { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Forgets the plan of `run_id`: what a discovery killed before it was
@@ -219,22 +222,22 @@ impl StateStore {
     }
 
     /// [`StateStore::complete`] for several shards at once, in one
-    /// transaction: (shard id, outcome, settled). Returns how many were
-    /// `owner`'s to complete.
+    /// transaction: (shard id, outcome, settled). All or none: a shard that
+    /// is no longer `owner`'s (its lease ran out, another process took it)
+    /// records none of them, and says which.
     pub async fn complete_many(
         &self,
         run_id: &str,
         owner: &str,
         shards: &[(String, String, bool)],
-    ) -> Result<u64, StateError> {
+    ) -> Result<(), StateError> {
         const DONE: &str = "UPDATE shard SET status = $5, outcome = $4, lease_until = NULL
              WHERE run_id = $1 AND shard_id = $2 AND owner = $3 AND status = 'running'";
-        let mut done = 0;
         on_pool!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin_write).await.map_err(self.query_error())?;
             for (shard_id, outcome, settled) in shards {
                 let status = if *settled { "done" } else { "unsettled" };
-                done += sqlx::query(DONE)
+                let done = sqlx::query(DONE)
                     .bind(run_id)
                     .bind(shard_id)
                     .bind(owner)
@@ -244,10 +247,13 @@ impl StateStore {
                     .await
                     .map_err(self.query_error())?
                     .rows_affected();
+                if done == 0 {
+                    return Err(StateError::NotHeld { shard: shard_id.clone(), owner: owner.to_string() });
+                }
             }
             tx.commit().await.map_err(self.query_error())?;
         });
-        Ok(done)
+        Ok(())
     }
 
     /// The outcomes of the shards of `run_id` that are done, and the bodies
@@ -341,11 +347,11 @@ impl StateStore {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::tests::Place;
+pub(super) mod tests {
+    use super::super::tests::{Place, fk};
     use super::*;
 
-    fn plan() -> Vec<NewShard> {
+    pub(in crate::state) fn plan() -> Vec<NewShard> {
         ["schema-0000", "table-0000", "table-0001"]
             .iter()
             .map(|id| NewShard {
@@ -411,6 +417,39 @@ mod tests {
             store.finish_run("run", "svc").await.unwrap();
             assert!(store.shards("run").await.unwrap().is_empty(), "forgotten with its run: {shown}");
             assert_eq!(store.shards("other-run").await.unwrap().len(), 3, "{shown}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_process_that_lost_its_lease_keeps_no_record_of_the_shard() {
+        for place in Place::both("lost-lease").await {
+            let store = place.open().await;
+            let shown = store.shown().to_string();
+            store.plan_shards("run", &plan()).await.unwrap();
+            store.claim("run", "table-0000", "pod-a", Duration::from_millis(50)).await.unwrap();
+            store.defer("run", Some(("table-0000", "pod-a")), &[fk(1)]).await.unwrap();
+            // pod-a stalls past its lease; pod-b takes the shard over and
+            // starts its records afresh.
+            tokio::time::sleep(Duration::from_millis(120)).await;
+            store.claim("run", "table-0000", "pod-b", Duration::from_secs(60)).await.unwrap();
+            assert_eq!(store.forget_shard("run", "table-0000").await.unwrap(), 1, "{shown}");
+            store.defer("run", Some(("table-0000", "pod-b")), &[fk(1), fk(2)]).await.unwrap();
+            // pod-a wakes up and goes on: refused, and nothing of it kept.
+            let late = store.defer("run", Some(("table-0000", "pod-a")), &[fk(1), fk(2)]).await;
+            assert!(matches!(late, Err(StateError::NotHeld { .. })), "{late:?}: {shown}");
+            assert!(late.is_err_and(|e| e.may_pass()), "{shown}");
+            assert_eq!(store.count("run").await.unwrap(), 2, "pod-b's records only: {shown}");
+            // A shard done is held by no one.
+            store.complete("run", "table-0000", "pod-b", "{}", true).await.unwrap();
+            let after = store.defer("run", Some(("table-0000", "pod-b")), &[fk(3)]).await;
+            assert!(matches!(after, Err(StateError::NotHeld { .. })), "{after:?}: {shown}");
+            // Nor is its outcome recorded, for this shard or any recorded with it.
+            store.claim("run", "table-0001", "pod-a", Duration::from_secs(60)).await.unwrap();
+            let both = [("table-0001".to_string(), "{}".to_string(), true), ("table-0000".into(), "{}".into(), true)];
+            let late = store.complete_many("run", "pod-a", &both).await;
+            assert!(matches!(late, Err(StateError::NotHeld { ref shard, .. }) if shard == "table-0000"), "{late:?}");
+            let states = store.shards("run").await.unwrap();
+            assert_eq!(states.iter().find(|s| s.id == "table-0001").unwrap().status, "running", "none: {shown}");
         }
     }
 }
