@@ -166,7 +166,23 @@ impl StateStore {
             return Ok(());
         }
         let shard = held.map(|(shard, _)| shard);
-        let not_held = |(shard, owner): (&str, &str)| StateError::NotHeld { shard: shard.into(), owner: owner.into() };
+        // The same check in either engine's write transaction.
+        macro_rules! check_held {
+            ($tx:ident, $lock:expr) => {
+                if let Some((shard, owner)) = held {
+                    let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(held_check($lock)))
+                        .bind(run_id)
+                        .bind(shard)
+                        .bind(owner)
+                        .fetch_one(&mut *$tx)
+                        .await
+                        .map_err(self.query_error())?;
+                    if n == 0 {
+                        return Err(StateError::NotHeld { shard: shard.into(), owner: owner.into() });
+                    }
+                }
+            };
+        }
         let row_of = |r: &Relation| {
             (r.kind(), r.owner().to_string(), r.target().to_string(), serde_json::to_string(r).unwrap_or_default())
         };
@@ -182,18 +198,7 @@ impl StateStore {
                         .map_err(self.query_error())?,
                 };
                 let mut tx = pool.begin_with(SQLITE.begin_write).await.map_err(self.query_error())?;
-                if let Some(held @ (shard, owner)) = held {
-                    let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(held_check("")))
-                        .bind(run_id)
-                        .bind(shard)
-                        .bind(owner)
-                        .fetch_one(&mut *tx)
-                        .await
-                        .map_err(self.query_error())?;
-                    if n == 0 {
-                        return Err(not_held(held));
-                    }
-                }
+                check_held!(tx, "");
                 for (n, chunk) in records.chunks(ROWS_PER_INSERT).enumerate() {
                     let first = next + (n * ROWS_PER_INSERT) as i64;
                     let mut insert =
@@ -215,18 +220,7 @@ impl StateStore {
             }
             Pool::Postgres(pool) => {
                 let mut tx = pool.begin().await.map_err(self.query_error())?;
-                if let Some(held @ (shard, owner)) = held {
-                    let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(held_check(" FOR UPDATE")))
-                        .bind(run_id)
-                        .bind(shard)
-                        .bind(owner)
-                        .fetch_one(&mut *tx)
-                        .await
-                        .map_err(self.query_error())?;
-                    if n == 0 {
-                        return Err(not_held(held));
-                    }
-                }
+                check_held!(tx, " FOR UPDATE");
                 for chunk in records.chunks(ROWS_PER_INSERT) {
                     let mut insert =
                         QueryBuilder::new("INSERT INTO deferred (run_id, kind, owner, target, record, shard_id) ");
