@@ -683,6 +683,11 @@ impl Workflow {
         &self.metadata
     }
 
+    /// `sourceConfig.config` of a dashboard service, if this is one.
+    pub fn dashboard_config(&self) -> Option<&DashboardMetadataConfig> {
+        self.dashboard.as_ref()
+    }
+
     /// `sourceConfig.config` as the plugin receives it.
     fn source_config_json(&self) -> serde_json::Value {
         if Engine::of(&self.source.kind).is_some() {

@@ -362,8 +362,7 @@ pub async fn kinds(workflow: &Workflow, options: &IngestOptions) -> Result<Vec<K
         cache_dir: options.cache_dir.clone(),
     })?;
     let plugin = runtime.load(&ingest::plugin_bytes(workflow)?).await?;
-    let selection =
-        super::select::Selection::new(workflow.metadata_config().clone(), workflow.source.service_name.as_str());
+    let selection = super::select::Selection::of(workflow);
     Ok(ingest::wanted_kinds(&plugin.info.entity_kinds, &selection))
 }
 

@@ -464,7 +464,7 @@ pub(super) async fn grant(
     let asked = &plugin.info.capabilities;
     let connection = &workflow.source.service_connection.config;
     // The same rule discovery applies, FQN mode included.
-    let selection = Selection::new(workflow.metadata_config().clone(), workflow.source.service_name.as_str());
+    let selection = Selection::of(workflow);
     let sql = SqlWorkflow {
         source_type: &workflow.source.kind,
         keys: connection.sql_keys(),

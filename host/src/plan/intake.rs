@@ -186,15 +186,30 @@ impl Intake<'_> {
                 self.held.absorb(acks);
             }
             let (entity_kind, path) = entity_path(&entity);
-            // Brought along (a dashboard's charts): found by processing,
-            // and counted under its own kind from here on. It never answers
-            // a ref, even one with the same path (dashboard 5, element 5).
-            let along = i < along_len;
+            // Brought along (a dashboard's charts), or of a kind the host
+            // does not model (a raw document, never discovered): found by
+            // processing, and counted under its own kind from here on. It
+            // never answers a ref, even one with the same path (dashboard
+            // 5, element 5).
+            let along = i < along_len || entity.kind().is_none();
             let requested = !along && asked.take(&path);
             if along {
                 report.kind_mut(entity_kind).found += 1;
             }
-            unrequested += usize::from(!requested && !along);
+            if !requested && !along {
+                // Nobody discovered it, so no filter looked at it: it is
+                // not written, and is named in the report.
+                unrequested += 1;
+                let reason = "the plugin returned it without being asked (it was not discovered, or the filters \
+                              left it out): not written"
+                    .to_string();
+                self.fail(report, false, failure(shard, self.fqn(&path), entity_kind, "unrequested", reason));
+                continue;
+            }
+            if along && !self.selection.keeps_along(&entity, &path) {
+                report.kind_mut(entity_kind).filtered += 1;
+                continue;
+            }
             if let Entity::Table(t) = &entity
                 && !self.selection.keeps_table(t)
             {
@@ -220,7 +235,7 @@ impl Intake<'_> {
                     }
                     // Counted as written when the sink acknowledges it.
                     sent += 1;
-                    self.pipeline.send(doc, requested || along, Some(tag.clone())).await?;
+                    self.pipeline.send(doc, Some(tag.clone())).await?;
                 }
                 Err(reason) => {
                     failed += usize::from(requested);
@@ -228,7 +243,7 @@ impl Intake<'_> {
                         report.kind_mut(entity_kind).failed += 1;
                     }
                     let record = failure(shard, self.fqn(&path), entity_kind, "invalid", reason);
-                    self.fail(report, requested || along, record);
+                    self.fail(report, true, record);
                 }
             }
         }
@@ -357,27 +372,17 @@ impl Intake<'_> {
     }
 
     fn sink_failure(&mut self, f: SinkFailure, report: &mut RunReport) {
-        {
-            self.parents.forget(&f.kind, &f.fqn);
-            let counts = report.kind_mut(&f.kind);
-            if f.requested {
-                counts.failed += 1;
-            }
-            tracing::warn!(plugin = self.plugin, entity = %f.fqn, error = "sink", "{}", f.reason);
-            let record = FailureRecord {
-                entity: f.fqn,
-                kind: f.kind,
-                error: "sink".into(),
-                reason: f.reason,
-                may_pass: f.may_pass,
-                shard: f.shard.as_deref().map(str::to_string),
-            };
-            if f.requested {
-                report.failures.push(record);
-            } else {
-                report.unrequested_failures.push(record);
-            }
-        }
+        self.parents.forget(&f.kind, &f.fqn);
+        report.kind_mut(&f.kind).failed += 1;
+        tracing::warn!(plugin = self.plugin, entity = %f.fqn, error = "sink", "{}", f.reason);
+        report.failures.push(FailureRecord {
+            entity: f.fqn,
+            kind: f.kind,
+            error: "sink".into(),
+            reason: f.reason,
+            may_pass: f.may_pass,
+            shard: f.shard.as_deref().map(str::to_string),
+        });
     }
 
     /// Reports a failure: among the run's failures when the entity was

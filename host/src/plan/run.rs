@@ -112,7 +112,7 @@ impl<'w> Run<'w> {
         report.phases.connect_secs = clock.lap();
 
         let config: Arc<str> = Arc::from(workflow.plugin_config());
-        let selection = Selection::new(workflow.metadata_config().clone(), &service);
+        let selection = Selection::of(workflow);
         let mut scheduler = Scheduler::new(plugin.clone(), grants.clone(), config.clone(), instances as usize);
         scheduler.batch_size = settings.batch_size.unwrap_or(ingest::DEFAULT_REFS_PER_CALL);
         scheduler.retry = settings.retry.clone();

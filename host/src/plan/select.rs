@@ -2,19 +2,48 @@
 //! database, schema, table and stored procedure names (or FQNs with
 //! `useFqnForFiltering`), and the include flags.
 
-use crate::config::{DatabaseMetadataConfig, FilterPattern};
+use crate::config::{DatabaseMetadataConfig, FilterPattern, Workflow};
 use crate::model::Kind;
-use crate::model::entity::{EntityRef, Table, TableType};
+use crate::model::entity::{Entity, EntityRef, Table, TableType};
 use crate::sink::document::ref_fqn;
 
 pub struct Selection {
     config: DatabaseMetadataConfig,
     service: String,
+    /// `chartFilterPattern` (on chart titles): the plugin applies it to
+    /// what it lists; the host to the charts a dashboard brings along.
+    charts: Option<FilterPattern>,
 }
 
 impl Selection {
     pub fn new(config: DatabaseMetadataConfig, service: &str) -> Self {
-        Selection { config, service: service.to_string() }
+        Selection { config, service: service.to_string(), charts: None }
+    }
+
+    /// The selection `workflow` asks for.
+    pub fn of(workflow: &Workflow) -> Self {
+        let mut selection = Selection::new(workflow.metadata_config().clone(), workflow.source.service_name.as_str());
+        selection.charts = workflow.dashboard_config().and_then(|d| d.chart_filter_pattern.clone());
+        selection
+    }
+
+    /// Whether an entity a call brought along (a dashboard's charts) passes
+    /// the filters of its kind: it was never discovered, so never filtered.
+    pub fn keeps_along(&self, entity: &Entity, path: &[String]) -> bool {
+        match entity {
+            Entity::Chart(chart) => {
+                let title = chart.display_name.as_deref().unwrap_or(&chart.name);
+                self.charts.as_ref().is_none_or(|p| p.keeps(title))
+            }
+            Entity::Table(table) => {
+                self.keeps_table(table)
+                    && self.keeps(&EntityRef { kind: Kind::Table, path: path.to_vec(), cost: 0, key: None })
+            }
+            other => match other.kind() {
+                Some(kind) => self.keeps(&EntityRef { kind, path: path.to_vec(), cost: 0, key: None }),
+                None => true,
+            },
+        }
     }
 
     /// Whether a kind is wanted at all.

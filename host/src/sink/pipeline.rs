@@ -60,9 +60,6 @@ impl Default for PipelineSettings {
 pub struct SinkFailure {
     pub kind: String,
     pub fqn: String,
-    /// Whether the document answers a discovered ref (it counts in the
-    /// run's accounting) or was sent unasked.
-    pub requested: bool,
     pub reason: String,
     /// The write failed for a reason that may pass (the server down after
     /// the retries), not because the sink refused the document.
@@ -74,11 +71,11 @@ pub struct SinkFailure {
 /// What the sink did with the documents sent since the last flush.
 #[derive(Debug, Default)]
 pub struct Acks {
-    /// Documents written, by kind, requested ones only.
+    /// Documents written, by kind.
     pub written: HashMap<String, usize>,
     /// The same by the shard that sent them, for the shards that said.
     pub written_by_shard: HashMap<Arc<str>, HashMap<String, usize>>,
-    /// Every document written, requested or not.
+    /// Every document written.
     pub written_total: usize,
     pub failures: Vec<SinkFailure>,
     /// Writes retried after a transient sink error.
@@ -102,11 +99,9 @@ impl Acks {
     }
 }
 
-/// A document on its way, with whether it was asked for and the shard
-/// that sent it.
+/// A document on its way, with the shard that sent it.
 struct Item {
     doc: Document,
-    requested: bool,
     shard: Option<Arc<str>>,
 }
 
@@ -131,8 +126,8 @@ impl Pipeline {
 
     /// Hands a document to the sink; waits while the writers are all busy.
     /// Its acknowledgement names `shard`, when given.
-    pub async fn send(&self, doc: Document, requested: bool, shard: Option<Arc<str>>) -> Result<(), SinkError> {
-        self.tx.send(Message::Item(Item { doc, requested, shard })).await.map_err(|_| SinkError::Stopped)
+    pub async fn send(&self, doc: Document, shard: Option<Arc<str>>) -> Result<(), SinkError> {
+        self.tx.send(Message::Item(Item { doc, shard })).await.map_err(|_| SinkError::Stopped)
     }
 
     /// Waits until everything sent so far is written or failed.
@@ -220,7 +215,7 @@ async fn write_batch(sink: Arc<Sink>, run_id: Arc<str>, batch: Vec<Item>, retry:
     let mut tags = Vec::with_capacity(batch.len());
     for item in batch {
         docs.push(item.doc);
-        tags.push((item.requested, item.shard));
+        tags.push(item.shard);
     }
     let mut acks = Acks::default();
     let mut backoff = retry.backoff();
@@ -232,12 +227,10 @@ async fn write_batch(sink: Arc<Sink>, run_id: Arc<str>, batch: Vec<Item>, retry:
                         Some(reason) => acks.failures.push(failure(doc, tag, reason.clone(), false)),
                         None => {
                             acks.written_total += 1;
-                            if tag.0 {
-                                *acks.written.entry(doc.kind.clone()).or_default() += 1;
-                                if let Some(shard) = &tag.1 {
-                                    let of_shard = acks.written_by_shard.entry(shard.clone()).or_default();
-                                    *of_shard.entry(doc.kind.clone()).or_default() += 1;
-                                }
+                            *acks.written.entry(doc.kind.clone()).or_default() += 1;
+                            if let Some(shard) = tag {
+                                let of_shard = acks.written_by_shard.entry(shard.clone()).or_default();
+                                *of_shard.entry(doc.kind.clone()).or_default() += 1;
                             }
                         }
                     }
@@ -262,15 +255,8 @@ async fn write_batch(sink: Arc<Sink>, run_id: Arc<str>, batch: Vec<Item>, retry:
     }
 }
 
-fn failure(doc: &Document, tag: &(bool, Option<Arc<str>>), reason: String, may_pass: bool) -> SinkFailure {
-    SinkFailure {
-        kind: doc.kind.clone(),
-        fqn: doc.fqn.clone(),
-        requested: tag.0,
-        reason,
-        may_pass,
-        shard: tag.1.clone(),
-    }
+fn failure(doc: &Document, shard: &Option<Arc<str>>, reason: String, may_pass: bool) -> SinkFailure {
+    SinkFailure { kind: doc.kind.clone(), fqn: doc.fqn.clone(), reason, may_pass, shard: shard.clone() }
 }
 
 #[cfg(test)]
@@ -301,15 +287,15 @@ mod tests {
         let pipeline = Pipeline::start(sink.clone(), Arc::from("run"), settings);
         let shards: [Arc<str>; 2] = [Arc::from("table-0000"), Arc::from("table-0001")];
         for i in 0..250 {
-            pipeline.send(doc(i), i % 10 != 0, Some(shards[i % 2].clone())).await.unwrap();
+            pipeline.send(doc(i), Some(shards[i % 2].clone())).await.unwrap();
         }
         let acks = pipeline.flush().await.unwrap();
         assert_eq!(acks.written_total, 250);
-        assert_eq!(acks.written.get("table"), Some(&225), "only requested documents count per kind");
+        assert_eq!(acks.written.get("table"), Some(&250));
         let of = |s: &Arc<str>| acks.written_by_shard[s]["table"];
-        assert_eq!((of(&shards[0]), of(&shards[1])), (100, 125), "each shard's own, requested only");
+        assert_eq!((of(&shards[0]), of(&shards[1])), (125, 125), "each shard's own");
         assert!(acks.failures.is_empty());
-        pipeline.send(doc(999), true, None).await.unwrap();
+        pipeline.send(doc(999), None).await.unwrap();
         let last = pipeline.close().await.unwrap();
         assert_eq!(last.written_total, 1, "a flush hands back only what came after the previous one");
         sink.finish("run", "svc", &Value::Null).await.unwrap();
@@ -326,7 +312,7 @@ mod tests {
         let path = dir.path().join("out.jsonl");
         let sink = Arc::new(Sink::File(Box::new(FileSink::create(&path).await.unwrap())));
         let pipeline = Pipeline::start(sink.clone(), Arc::from("run"), PipelineSettings::default());
-        pipeline.send(doc(1), true, None).await.unwrap();
+        pipeline.send(doc(1), None).await.unwrap();
         // No flush: the time limit alone must send it on.
         tokio::time::sleep(MAX_WAIT * 3).await;
         if let Sink::File(file) = sink.as_ref() {

@@ -239,3 +239,38 @@ async fn statements_cut_off_by_call_deadlines_give_their_sessions_back() {
     assert!(r.report["elapsedSecs"].as_f64().unwrap() <= took.as_secs_f64());
     assert_store_agrees(dir.path(), "catalog.db", &r.report).await;
 }
+
+#[tokio::test]
+async fn an_entity_nobody_asked_for_is_not_written_and_is_reported_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    // `s.skip_me` is discovered and filtered out; the plugin sends it back
+    // anyway, with a table in a schema that does not exist.
+    let mut yaml = tree(json!({
+        "treeDatabases": ["db"],
+        "treeSchemas": [["db", "s"]],
+        "treeTables": [["db", "s", "kept"], ["db", "s", "skip_me"]],
+        "treeUnasked": [["db", "s", "skip_me"], ["db", "ghost", "t"]],
+    }));
+    yaml = yaml.replace(
+        "sourceConfig:\n    config: {",
+        "sourceConfig:\n    config: {\"tableFilterPattern\": {\"excludes\": [\"^skip_me$\"]}, ",
+    );
+    let r = run(dir.path(), &yaml);
+    assert_eq!(r.code, Some(0), "what was asked for was written: {}\n{}", r.stdout, r.stderr);
+    let tables = kind(&r.report, "table");
+    let n = |k: &str| tables[k].as_u64().unwrap();
+    assert_eq!((n("found"), n("filtered"), n("written")), (2, 1, 1), "{}", r.report);
+    let unasked: Vec<&str> = r.report["unrequestedFailures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["error"] == "unrequested")
+        .map(|f| f["entity"].as_str().unwrap())
+        .collect();
+    assert_eq!(unasked, ["tree_svc.db.s.skip_me", "tree_svc.db.ghost.t"], "{}", r.report);
+    let listed = common::weir(dir.path(), &["--catalog", "catalog.db", "catalog", "list", "--kind", "table"], &[]);
+    let listed = common::text(&listed.stdout);
+    assert!(listed.contains("kept") && !listed.contains("skip_me") && !listed.contains("ghost"), "{listed}");
+    assert!(r.stdout.contains("skip_me"), "the summary names them: {}", r.stdout);
+    assert_store_agrees(dir.path(), "catalog.db", &r.report).await;
+}

@@ -12,6 +12,8 @@
 //!   that holds the first listed table when no batch does.
 //! - `treeRaw`: `{kind, name, document}` objects, sent with the batch that
 //!   holds the first listed table.
+//! - `treeUnasked`: `[db, schema, table]` paths of tables nobody asked for,
+//!   sent with the batch that holds the first listed table.
 //! - `treeSleepMs`: every `process` call sleeps that long first.
 
 use weir_sdk::serde_json::{Value as Json, json};
@@ -73,6 +75,11 @@ impl Connector for Tree {
             batch.deferred.extend(foreign_keys(config, &tables, first));
             if first {
                 batch.entities.extend(raw(config));
+                for path in paths(config, "treeUnasked") {
+                    if let [database, schema, name] = path.as_slice() {
+                        batch.entities.push(Entity::Table(table(database, schema, name, &columns)));
+                    }
+                }
             }
         }
         Ok(batch)
