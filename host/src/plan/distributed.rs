@@ -249,8 +249,7 @@ pub async fn finalize(workflow: &Workflow, options: &IngestOptions, run_id: &str
     report.phases.process_secs = if first.is_finite() { (last - first).max(0.0) } else { 0.0 };
     let redactor = Redactor::new(workflow.secrets());
     let state = Arc::new(state);
-    let run_id_shared: Arc<str> = Arc::from(run_id);
-    let sink = ingest::open_sink(workflow, options, &state, &run_id_shared).await?;
+    let sink = ingest::open_sink(workflow, options).await?;
     report.catalog = sink.target();
     let report = ingest::finish_run(&sink, &state, &redactor, report).await?;
     Ok(report)

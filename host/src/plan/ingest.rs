@@ -313,14 +313,9 @@ pub(super) fn unshared_state() -> IngestError {
 
 /// The workflow's sink: the embedded catalog (`--catalog` wins over
 /// `sink.config.path`), an OpenMetadata server or a JSON Lines file.
-pub(super) async fn open_sink(
-    workflow: &Workflow,
-    options: &IngestOptions,
-    state: &Arc<StateStore>,
-    run_id: &Arc<str>,
-) -> Result<Sink, IngestError> {
+pub(super) async fn open_sink(workflow: &Workflow, options: &IngestOptions) -> Result<Sink, IngestError> {
     if workflow.sink_kind() == "metadata-rest" {
-        let sink = OpenMetadataSink::new(workflow, state.clone(), run_id.clone(), workflow.weir.retry.clone())?;
+        let sink = OpenMetadataSink::new(workflow, workflow.weir.retry.clone())?;
         return Ok(Sink::OpenMetadata(Box::new(sink)));
     }
     if workflow.sink_kind() == "file"

@@ -106,7 +106,7 @@ impl<'w> Run<'w> {
             ingest::grant(workflow, &plugin, &limits, instances, redactor.clone(), options, &mut report).await?;
         let state = Arc::new(ingest::open_state(workflow, shared).await?);
         let run_id: Arc<str> = Arc::from(report.run_id.as_str());
-        let sink = Arc::new(ingest::open_sink(workflow, options, &state, &run_id).await?);
+        let sink = Arc::new(ingest::open_sink(workflow, options).await?);
         report.catalog = sink.target();
         let pipeline = Pipeline::start(sink.clone(), run_id, PipelineSettings::of(workflow));
         report.phases.connect_secs = clock.lap();

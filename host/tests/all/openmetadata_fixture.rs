@@ -488,7 +488,7 @@ async fn chunked_bodies_and_unknown_routes_are_refused() {
     require_specs();
     let (om, mut c) = with_schema().await;
     assert_eq!(c.put("/api/v1/tablez", &table("svc.shop.public", "orders")).await.status, 404);
-    assert_eq!(c.get("/api/v1/tables").await.status, 405);
+    assert_eq!(c.get("/api/v1/tables/bulk").await.status, 405);
     assert_eq!(c.get("/api/v1/tables/name/svc.shop.public.nothing").await.status, 404);
     assert_eq!(om.violations().len(), 2, "a lookup that finds nothing is no violation");
     let body = table("svc.shop.public", "orders").to_string();

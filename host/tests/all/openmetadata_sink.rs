@@ -430,7 +430,8 @@ fn assert_arrived(fixture: &OpenMetadataFixture, truth: &Truth, missing: &[Strin
 }
 
 /// Every entity of the database written once; a table that owns foreign
-/// keys twice (phase 1 without them, phase 2 with them).
+/// keys patched once with them, as OpenMetadata's own ingestion does (a
+/// second PUT would be skipped: its sourceHash is the stored one).
 #[track_caller]
 fn assert_written_once(fixture: &OpenMetadataFixture, truth: &Truth, ctx: &str) {
     for collection in ["database", "databaseSchema"] {
@@ -438,9 +439,13 @@ fn assert_written_once(fixture: &OpenMetadataFixture, truth: &Truth, ctx: &str) 
         assert!(counts.values().all(|n| *n == 1), "{collection} writes: {counts:?}\n{ctx}");
     }
     let counts = fixture.write_counts("table");
-    let expected: BTreeMap<String, usize> =
-        truth.tables.iter().map(|t| (t.clone(), if truth.foreign_keys.contains_key(t) { 2 } else { 1 })).collect();
-    assert_eq!(counts, expected, "table writes: 2 for owners of foreign keys (phase 1, phase 2), 1 otherwise\n{ctx}");
+    let expected: BTreeMap<String, usize> = truth.tables.iter().map(|t| (t.clone(), 1)).collect();
+    assert_eq!(counts, expected, "each table PUT once\n{ctx}");
+    for table in &truth.tables {
+        let patches = fixture.patches("table", table);
+        let expected = usize::from(truth.foreign_keys.contains_key(table));
+        assert_eq!(patches.len(), expected, "{table}: one JSON Patch for an owner of foreign keys: {patches:?}\n{ctx}");
+    }
 }
 
 /// found = filtered + written + failed + cancelled, kind by kind.
@@ -550,7 +555,15 @@ async fn every_entity_arrives_once_with_foreign_keys_in_phase_two_and_lineage() 
         }
     }
     let table_items: usize = requests_to(&log, "PUT", "/api/v1/tables/bulk").iter().map(|r| r.items).sum();
-    assert_eq!(table_items, truth.tables.len() + truth.foreign_keys.len(), "phase 1 + phase 2 table items\n{ctx}");
+    assert_eq!(table_items, truth.tables.len(), "each table once, in phase 1\n{ctx}");
+    // Phase 2: the schemas of the owners listed once each (a page holds
+    // them all), then one PATCH per owner of foreign keys.
+    let lists = requests_to(&log, "GET", "/api/v1/tables");
+    let owner_schemas: BTreeSet<String> =
+        truth.foreign_keys.keys().map(|t| t.rsplit_once('.').map(|(s, _)| s.to_string()).unwrap_or_default()).collect();
+    assert_eq!(lists.len(), owner_schemas.len(), "one listing per schema that owns keys\n{ctx}");
+    let patches = log.iter().filter(|r| r.method == "PATCH" && r.path.starts_with("/api/v1/tables/")).count();
+    assert_eq!(patches, truth.foreign_keys.len(), "one PATCH per owner\n{ctx}");
 
     let report = run.report(&ctx);
     assert_accounting(report, &ctx);
@@ -728,11 +741,7 @@ async fn falls_back_to_single_puts(status: u16) {
     };
     assert_eq!(single("databases"), 1, "the database by a single PUT\n{ctx}");
     assert_eq!(single("databaseSchemas"), 3, "the schemas by single PUTs\n{ctx}");
-    assert_eq!(
-        single("tables"),
-        truth.tables.len() + truth.foreign_keys.len(),
-        "tables by single PUTs, phase 2 included\n{ctx}"
-    );
+    assert_eq!(single("tables"), truth.tables.len(), "tables by single PUTs\n{ctx}");
 
     let report = run.report(&ctx);
     assert_accounting(report, &ctx);
@@ -813,13 +822,16 @@ async fn awkward_names_are_quoted_and_escaped_everywhere() {
     assert_no_violations(&fixture, &ctx);
 }
 
-/// collection → FQN → sourceHash, for every entity kind that carries one.
+/// collection → FQN → the sourceHash last sent, for every entity kind that
+/// carries one.
 fn source_hashes(fixture: &OpenMetadataFixture, ctx: &str) -> BTreeMap<String, String> {
     let mut hashes = BTreeMap::new();
     for collection in ["database", "databaseSchema", "table"] {
         for e in fixture.entities(collection) {
             let fqn = e["fullyQualifiedName"].as_str().unwrap();
-            let hash = e["sourceHash"].as_str().unwrap_or_else(|| panic!("{fqn} has no sourceHash: {e}\n{ctx}"));
+            let sent = fixture.history(collection, fqn).pop().unwrap_or_default();
+            let hash =
+                sent["sourceHash"].as_str().unwrap_or_else(|| panic!("{fqn} was sent no sourceHash: {sent}\n{ctx}"));
             assert!((1..=32).contains(&hash.chars().count()), "{fqn}: sourceHash {hash:?} is not 1..=32 chars\n{ctx}");
             hashes.insert(format!("{collection} {fqn}"), hash.to_string());
         }
@@ -859,9 +871,14 @@ async fn a_second_run_with_nothing_changed_sends_the_same_source_hashes() {
     assert_arrived(&fixture, truth, &[], &ctx);
     let after = source_hashes(&fixture, &ctx);
     assert_eq!(after, before, "nothing changed, so neither did any sourceHash\n{ctx}");
-    // Same bodies too: the fixture bumps a version only when a request
-    // differs from the stored one. Owners of foreign keys go through phase 1
-    // (without them) again, so their versions move by design.
+    // The server skipped what it had (the sourceHash fast path), but for
+    // the owners of foreign keys: a PATCH cleared their stored hash, so
+    // their PUT is applied (without the keys) and they are patched again.
+    let skipped = fixture.skipped_counts("table");
+    for table in &truth.tables {
+        let expected = usize::from(!truth.foreign_keys.contains_key(table));
+        assert_eq!(skipped.get(table).copied().unwrap_or(0), expected, "{table}: {skipped:?}\n{ctx}");
+    }
     let versions_after = versions(&fixture);
     for (fqn, version) in &versions_before {
         if truth.foreign_keys.contains_key(fqn) {

@@ -3,8 +3,8 @@
 //! Services go with `PUT /v1/services/databaseServices`; every other kind
 //! with `PUT /v1/<collection>/bulk` (a JSON array of one kind's Create*
 //! requests), or one `PUT /v1/<collection>` per entity on servers without
-//! `/bulk`. Phase 2 sends the tables that have foreign keys again, with
-//! them (every referenced table exists by then), and lineage edges by id,
+//! `/bulk`. Phase 2 patches the tables that have foreign keys with them
+//! (every referenced table exists by then), and sends lineage edges by id,
 //! ids resolved by name once and cached.
 
 mod client;
@@ -15,18 +15,27 @@ pub use client::OpenMetadataError;
 use super::Document;
 use super::catalog::Unresolved;
 use crate::config::{Secret, Workflow};
-use crate::model::{Relation, ServiceKind};
+use crate::model::{Relation, ServiceKind, fqn};
 use crate::percent::encode;
 use crate::retry::RetryPolicy;
-use crate::state::{StateError, StateStore};
+use crate::state::StateError;
 use client::Client;
+use futures_util::StreamExt;
 use reqwest::Method;
 use serde_json::{Value, json};
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use thiserror::Error;
 use tokio::sync::Mutex;
+
+/// Requests in flight at once in phase 2 (listing tables, patching them):
+/// OpenMetadata has no bulk PATCH.
+const PHASE_TWO_REQUESTS: usize = 8;
+/// Tables per page when listing a schema's.
+const LIST_PAGE: usize = 1_000;
+
+/// Tables on the server: FQN → (id, constraints).
+type ServerTables = HashMap<String, (String, Vec<Value>)>;
 
 #[derive(Debug, Error)]
 pub enum SinkSetupError {
@@ -54,19 +63,10 @@ pub struct OpenMetadataSink {
     written: Mutex<HashMap<String, String>>,
     /// Ids by (type, FQN), for lineage.
     ids: Mutex<HashMap<(String, String), String>>,
-    state: Arc<StateStore>,
-    run_id: Arc<str>,
-    /// Documents per phase-2 request.
-    batch_size: usize,
 }
 
 impl OpenMetadataSink {
-    pub fn new(
-        workflow: &Workflow,
-        state: Arc<StateStore>,
-        run_id: Arc<str>,
-        retry: RetryPolicy,
-    ) -> Result<OpenMetadataSink, SinkSetupError> {
+    pub fn new(workflow: &Workflow, retry: RetryPolicy) -> Result<OpenMetadataSink, SinkSetupError> {
         let server = workflow.server().ok_or(SinkSetupError::NoServer)?;
         let token: Secret =
             server.security_config.as_ref().and_then(|s| s.jwt_token.clone()).ok_or(SinkSetupError::NoServer)?;
@@ -77,9 +77,6 @@ impl OpenMetadataSink {
             bulk: AtomicBool::new(true),
             written: Mutex::new(HashMap::new()),
             ids: Mutex::new(HashMap::new()),
-            state,
-            run_id,
-            batch_size: super::PipelineSettings::of(workflow).batch_size,
         })
     }
 
@@ -106,10 +103,6 @@ impl OpenMetadataSink {
 
     /// Phase 1: writes `docs`; returns the ones the server refused, by FQN.
     pub async fn write(&self, docs: &[Document]) -> Result<HashMap<String, String>, SinkError> {
-        // A table's request is kept: phase 2 sends it again with its keys.
-        let tables: Vec<(&str, &Value)> =
-            docs.iter().filter(|d| d.kind == "table").map(|d| (d.fqn.as_str(), &d.body)).collect();
-        self.state.keep_documents(&self.run_id, &tables).await?;
         let mut refused = HashMap::new();
         // Runs of one kind: a `/bulk` request carries one kind only.
         for group in docs.chunk_by(|a, b| a.kind == b.kind) {
@@ -139,7 +132,7 @@ impl OpenMetadataSink {
                 keys.entry(table.as_str()).or_default().push(r);
             }
         }
-        unresolved.extend(self.put_foreign_keys(&keys).await?);
+        unresolved.extend(self.patch_foreign_keys(&keys).await?);
         // A lineage end this run did not write may still be on the server
         // (a dashboard's upstream tables, from another service's run): it
         // is looked up by name, and reported when the server lacks it.
@@ -153,54 +146,99 @@ impl OpenMetadataSink {
         Ok(unresolved)
     }
 
-    /// Sends the owners' kept Create* requests again, with their foreign
-    /// keys added to `tableConstraints`.
-    async fn put_foreign_keys(&self, keys: &HashMap<&str, Vec<&Relation>>) -> Result<Vec<Unresolved>, SinkError> {
-        let mut owners: Vec<&str> = keys.keys().copied().collect();
-        owners.sort_unstable();
+    /// Adds the foreign keys to their owning tables as OpenMetadata's own
+    /// ingestion does: a JSON Patch of `tableConstraints` on each table,
+    /// after phase 1 (a PUT again would be skipped by the server, its
+    /// `sourceHash` being the one it has). The tables' ids and constraints
+    /// are listed schema by schema, a page of 1,000 at a time; the patch
+    /// sets the whole list (what the server has, plus the keys it lacks),
+    /// so a retried patch gives the same table. A table that has its keys
+    /// already is not patched.
+    async fn patch_foreign_keys(&self, keys: &HashMap<&str, Vec<&Relation>>) -> Result<Vec<Unresolved>, SinkError> {
         let mut unresolved = Vec::new();
-        for chunk in owners.chunks(self.batch_size.max(1)) {
-            let kept = self.state.documents(&self.run_id, chunk).await?;
-            let mut docs = Vec::with_capacity(chunk.len());
-            for owner in chunk {
-                let records = &keys[owner];
-                let Some(mut body) = kept.get(*owner).cloned() else {
-                    unresolved.extend(records.iter().map(|r| Unresolved {
-                        owner: owner.to_string(),
-                        kind: r.kind(),
-                        reason: "the table's request was not kept in the state store".into(),
-                    }));
-                    continue;
-                };
-                let constraints = body.as_object_mut().map(|o| o.entry("tableConstraints").or_insert(json!([])));
-                if let Some(Value::Array(list)) = constraints {
-                    list.extend(records.iter().map(|r| r.body()));
-                }
-                docs.push(Document {
-                    kind: "table".into(),
-                    fqn: owner.to_string(),
-                    parent: None,
-                    name: String::new(),
-                    body,
-                    extra: Value::Null,
-                    source_hash: String::new(),
-                });
+        let mut schemas: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        for owner in keys.keys() {
+            let parts = fqn::split(owner);
+            match fqn::build(&parts[..parts.len().saturating_sub(1)]) {
+                Ok(schema) if parts.len() == 4 => schemas.entry(schema).or_default().push(owner),
+                _ => unresolved.extend(unresolved_all(owner, &keys[owner], "is not a table FQN".into())),
             }
-            // A server that keeps failing leaves these keys unresolved;
-            // phase 2 goes on with the rest.
-            let refused = match self.put_all(&docs).await {
-                Ok(refused) => refused,
-                Err(err) => docs.iter().map(|d| (d.fqn.clone(), err.to_string())).collect(),
+        }
+        let listed: Vec<Result<ServerTables, (String, OpenMetadataError)>> = futures_util::stream::iter(schemas.keys())
+            .map(|schema| async move { self.tables_of(schema).await.map_err(|e| (schema.clone(), e)) })
+            .buffer_unordered(PHASE_TWO_REQUESTS)
+            .collect()
+            .await;
+        let mut tables = HashMap::new();
+        for result in listed {
+            match result {
+                Ok(found) => tables.extend(found),
+                Err((schema, err)) => {
+                    for owner in &schemas[&schema] {
+                        let reason = format!("the tables of schema `{schema}` could not be listed: {err}");
+                        unresolved.extend(unresolved_all(owner, &keys[owner], reason));
+                    }
+                }
+            }
+        }
+        let mut patches = Vec::new();
+        for (owner, records) in keys {
+            let Some((id, constraints)) = tables.get(*owner) else {
+                let reason = "the server has no such table (its write failed, or it was removed)".to_string();
+                unresolved.extend(unresolved_all(owner, records, reason));
+                continue;
             };
-            for (fqn, reason) in refused {
-                unresolved.extend(keys.get(fqn.as_str()).into_iter().flatten().map(|r| Unresolved {
-                    owner: fqn.clone(),
-                    kind: r.kind(),
-                    reason: reason.clone(),
-                }));
+            let mut all = constraints.clone();
+            let before = all.len();
+            for record in records {
+                let body = record.body();
+                if !all.iter().any(|c| same_constraint(c, &body)) {
+                    all.push(body);
+                }
+            }
+            if all.len() > before {
+                let ops = json!([{ "op": "add", "path": "/tableConstraints", "value": all }]);
+                patches.push((*owner, records, format!("/v1/tables/{}", encode(id)), ops));
+            }
+        }
+        let results: Vec<_> = futures_util::stream::iter(patches)
+            .map(|(owner, records, path, ops)| async move { (owner, records, self.client.patch(&path, &ops).await) })
+            .buffer_unordered(PHASE_TWO_REQUESTS)
+            .collect()
+            .await;
+        for (owner, records, result) in results {
+            if let Err(err) = result {
+                unresolved.extend(unresolved_all(owner, records, err.to_string()));
             }
         }
         Ok(unresolved)
+    }
+
+    /// The tables of one schema on the server: FQN → (id, constraints).
+    async fn tables_of(&self, schema: &str) -> Result<ServerTables, OpenMetadataError> {
+        let mut tables = HashMap::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut path = format!(
+                "/v1/tables?databaseSchema={}&fields=tableConstraints&limit={LIST_PAGE}&include=non-deleted",
+                encode(schema)
+            );
+            if let Some(cursor) = &after {
+                path.push_str(&format!("&after={}", encode(cursor)));
+            }
+            let page = self.client.send(Method::GET, &path, None).await?;
+            for table in page["data"].as_array().into_iter().flatten() {
+                let (Some(fqn), Some(id)) = (table["fullyQualifiedName"].as_str(), table["id"].as_str()) else {
+                    continue;
+                };
+                let constraints = table["tableConstraints"].as_array().cloned().unwrap_or_default();
+                tables.insert(fqn.to_string(), (id.to_string(), constraints));
+            }
+            match page["paging"]["after"].as_str() {
+                Some(cursor) if !cursor.is_empty() && after.as_deref() != Some(cursor) => after = Some(cursor.into()),
+                _ => return Ok(tables),
+            }
+        }
     }
 
     /// One edge by ids; the reason when the server refused it or kept
@@ -351,6 +389,20 @@ fn refused_items(result: &Value, docs: &[Document]) -> HashMap<String, String> {
         }
     }
     refused
+}
+
+/// Each of `records`, unresolved for `reason`.
+fn unresolved_all(owner: &str, records: &[&Relation], reason: String) -> Vec<Unresolved> {
+    records.iter().map(|r| Unresolved { owner: owner.to_string(), kind: r.kind(), reason: reason.clone() }).collect()
+}
+
+/// Whether two table constraints say the same: their type, columns and
+/// referred columns (FQNs compared as the server normalizes them).
+fn same_constraint(a: &Value, b: &Value) -> bool {
+    let referred = |v: &Value| -> Vec<Vec<String>> {
+        v["referredColumns"].as_array().into_iter().flatten().filter_map(Value::as_str).map(fqn::split).collect()
+    };
+    a["constraintType"] == b["constraintType"] && a["columns"] == b["columns"] && referred(a) == referred(b)
 }
 
 /// The REST collection of an entity type. Documents only ever have a kind
