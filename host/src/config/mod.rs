@@ -10,6 +10,7 @@ mod env;
 /// Shared with the SDK, so a plugin that filters applies the same rules.
 #[path = "../../../sdk/src/filter.rs"]
 mod filter;
+mod service_type;
 
 pub use connection::ConnectionConfig;
 pub use env::{EnvString, Secret, resolve as resolve_env};
@@ -681,6 +682,11 @@ impl Workflow {
     /// `sourceConfig.config` of a database source, or its defaults.
     pub fn metadata_config(&self) -> &DatabaseMetadataConfig {
         &self.metadata
+    }
+
+    /// OpenMetadata's `serviceType` of the run's service, for every sink.
+    pub fn service_type(&self, kind: crate::model::ServiceKind) -> String {
+        service_type::service_type(kind, self.source.service_connection.config.kind.as_deref(), &self.source.kind)
     }
 
     /// `sourceConfig.config` of a dashboard service, if this is one.

@@ -184,7 +184,7 @@ impl<'w> Run<'w> {
         let service = &self.report.service;
         self.state.begin_run(&self.report.run_id, service).await?;
         let kind = ServiceKind::of(&self.plugin.info.entity_kinds);
-        self.sink.put_service(service, &self.workflow.source.kind, kind).await?;
+        self.sink.put_service(service, &self.workflow.service_type(kind), kind).await?;
         Ok(())
     }
 

@@ -102,7 +102,9 @@ impl Sink {
         match self {
             Sink::Catalog(c) => Ok(c.put_service(name, service_type).await?),
             Sink::File(f) => Ok(f.put_service(name, service_type, kind).await?),
-            Sink::OpenMetadata(om) => Ok(om.put_service(name, kind).await.map_err(openmetadata::SinkError::from)?),
+            Sink::OpenMetadata(om) => {
+                Ok(om.put_service(name, service_type, kind).await.map_err(openmetadata::SinkError::from)?)
+            }
         }
     }
 

@@ -104,6 +104,14 @@ async fn the_file_holds_the_catalogs_documents_parents_first_then_deferred_recor
     assert_eq!(count("table"), 4);
     assert_eq!(count("foreignKey"), 3);
     assert_eq!(count("lineage"), 1, "the view reads sales.customer");
+    // The service as OpenMetadata takes it, `serviceType` one of its values.
+    let service = &lines.iter().find(|l| l["kind"] == "databaseService").unwrap()["document"];
+    assert_eq!(service["serviceType"], "Postgres", "{service}");
+    let errors = weir_fixtures::openmetadata::schema_errors(
+        &weir_fixtures::openmetadata::validator("api/services/createDatabaseService.json"),
+        service,
+    );
+    assert!(errors.is_empty(), "{errors:?}: {service}");
     let fk =
         lines.iter().find(|l| l["kind"] == "foreignKey" && l["fqn"] == format!("filesvc.{}.sales.orders", db.name));
     let fk = fk.unwrap_or_else(|| panic!("no foreign key of orders: {lines:?}"));

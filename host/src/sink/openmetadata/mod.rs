@@ -54,8 +54,6 @@ impl SinkSetupError {
 
 pub struct OpenMetadataSink {
     client: Client,
-    /// OpenMetadata's `serviceType` for the service (`Postgres`).
-    service_type: String,
     /// Cleared for good when the server answers `/bulk` with 404 or 405.
     bulk: AtomicBool,
     /// Entities the server took, by FQN, with their type: what phase 2 may
@@ -73,7 +71,6 @@ impl OpenMetadataSink {
         let client = Client::new(server.host_port.as_str(), token, retry)?;
         Ok(OpenMetadataSink {
             client,
-            service_type: service_type(workflow),
             bulk: AtomicBool::new(true),
             written: Mutex::new(HashMap::new()),
             ids: Mutex::new(HashMap::new()),
@@ -90,8 +87,13 @@ impl OpenMetadataSink {
         self.client.api()
     }
 
-    pub async fn put_service(&self, name: &str, kind: ServiceKind) -> Result<(), OpenMetadataError> {
-        let body = json!({ "name": name, "serviceType": self.service_type });
+    pub async fn put_service(
+        &self,
+        name: &str,
+        service_type: &str,
+        kind: ServiceKind,
+    ) -> Result<(), OpenMetadataError> {
+        let body = json!({ "name": name, "serviceType": service_type });
         let path = match kind {
             ServiceKind::Database => "/v1/services/databaseServices",
             ServiceKind::Dashboard => "/v1/services/dashboardServices",
@@ -410,12 +412,6 @@ fn same_constraint(a: &Value, b: &Value) -> bool {
 /// a bug, and goes nowhere a path could escape to.
 fn collection(kind: &str) -> &'static str {
     crate::sink::document::collection(kind).unwrap_or("unknownEntityKind")
-}
-
-/// OpenMetadata's `serviceType`: the connection's `type` (`Postgres`), else
-/// `source.type` as written.
-fn service_type(workflow: &Workflow) -> String {
-    workflow.source.service_connection.config.kind.clone().unwrap_or_else(|| workflow.source.kind.clone())
 }
 
 #[cfg(test)]
