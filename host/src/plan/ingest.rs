@@ -212,6 +212,7 @@ pub(super) async fn finish_run(
 ) -> Result<RunReport, IngestError> {
     let phase2 = Instant::now();
     apply_deferred(sink, state, &mut report).await?;
+    report.warnings.extend(sink.take_warnings());
     state.close().await;
     report.sink_retries += sink.retries();
     for problem in report.unaccounted() {

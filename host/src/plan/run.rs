@@ -352,6 +352,7 @@ impl<'w> Run<'w> {
             pipeline.close().await?;
         }
         self.report.warnings.extend(self.grants.warnings.take());
+        self.report.warnings.extend(self.sink.take_warnings());
         self.report.peak_rss_mib = crate::procfs::rss_mib("VmHWM:");
         self.report.redact(&self.redactor);
         Ok(())

@@ -98,6 +98,15 @@ impl Sink {
         }
     }
 
+    /// What the run's report should say from the sink (an OpenMetadata
+    /// owner not found), taken once.
+    pub fn take_warnings(&self) -> Vec<String> {
+        match self {
+            Sink::OpenMetadata(om) => om.take_warnings(),
+            Sink::Catalog(_) | Sink::File(_) => Vec::new(),
+        }
+    }
+
     pub async fn put_service(&self, name: &str, service_type: &str, kind: ServiceKind) -> Result<(), SinkError> {
         match self {
             Sink::Catalog(c) => Ok(c.put_service(name, service_type).await?),

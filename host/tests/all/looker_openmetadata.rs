@@ -21,6 +21,14 @@ async fn dashboards_charts_and_data_models_reach_openmetadata_valid_and_in_order
     let looker = LookerFixture::start(LookerSpec::default()).await.unwrap();
     let om = OpenMetadataFixture::start().await;
     let instance = looker.instance().clone();
+    // Every other Looker user is a user of the OpenMetadata server too.
+    let mut om_users = std::collections::HashMap::new();
+    for (i, user) in instance.users.iter().enumerate() {
+        if i % 2 == 0 {
+            let name = user.email.split('@').next().unwrap();
+            om_users.insert(user.email.clone(), om.add_user(name, &user.email));
+        }
+    }
     let dir = tempfile::tempdir().unwrap();
     let yaml = format!(
         r#"{source}  sourceConfig:
@@ -105,4 +113,29 @@ weir:
         report["relationsUnresolved"]
     );
     assert_eq!(out.status.code(), Some(0), "unresolved edges are not fatal\n{ctx}");
+
+    // Owners: a dashboard's Looker owner is its OpenMetadata owner when the
+    // server has a user with that email; the others are named once in the
+    // report's warnings, and their dashboards go without one.
+    let warnings = report["warnings"].to_string();
+    let mut owned = 0;
+    for d in &instance.dashboards {
+        let email = &instance.user(&d.user_id).expect("the dashboard's user").email;
+        let written = om.get("dashboards", &format!("{SERVICE}.{}", d.id)).expect("the dashboard");
+        match om_users.get(email) {
+            Some(id) => {
+                owned += 1;
+                assert_eq!(written["owners"], serde_json::json!([{ "id": id, "type": "user" }]), "{written}");
+            }
+            None => {
+                assert!(written.get("owners").is_none(), "{written}");
+                assert!(warnings.contains(&format!("dashboard owner `{email}` is not a user")), "{warnings}");
+            }
+        }
+    }
+    assert!(owned > 0 && owned < instance.dashboards.len(), "both cases are seen: {owned}");
+    let searches = om.requests().iter().filter(|r| r.path == "/api/v1/search/query").count();
+    let owners: BTreeSet<&str> =
+        instance.dashboards.iter().map(|d| instance.user(&d.user_id).unwrap().email.as_str()).collect();
+    assert_eq!(searches, owners.len(), "each owner looked up once");
 }

@@ -74,7 +74,13 @@ impl FileSink {
     pub async fn write(&self, docs: &[Document]) -> Result<(), FileSinkError> {
         let mut state = self.state.lock().await;
         for doc in docs {
-            let line = json!({ "kind": doc.kind, "fqn": doc.fqn, "document": doc.body });
+            let mut line = json!({ "kind": doc.kind, "fqn": doc.fqn, "document": doc.body });
+            // What the Create* request has no field for (a dashboard's
+            // owner, a table's row count) goes beside it, as the catalog
+            // keeps it.
+            if doc.extra.as_object().is_some_and(|e| !e.is_empty()) {
+                line["extra"] = doc.extra.clone();
+            }
             self.line(&mut state, &line).await?;
             state.written.insert(doc.fqn.clone());
         }

@@ -61,6 +61,11 @@ pub struct OpenMetadataSink {
     written: Mutex<HashMap<String, String>>,
     /// Ids by (type, FQN), for lineage.
     ids: Mutex<HashMap<(String, String), String>>,
+    /// Dashboard owners by what the source called them (an email, else a
+    /// name): the user's reference, or `None` when the server has none.
+    owners: Mutex<HashMap<String, Option<Value>>>,
+    /// What the run's report should say (owners not found).
+    warnings: std::sync::Mutex<Vec<String>>,
 }
 
 impl OpenMetadataSink {
@@ -74,6 +79,8 @@ impl OpenMetadataSink {
             bulk: AtomicBool::new(true),
             written: Mutex::new(HashMap::new()),
             ids: Mutex::new(HashMap::new()),
+            owners: Mutex::new(HashMap::new()),
+            warnings: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -108,9 +115,86 @@ impl OpenMetadataSink {
         let mut refused = HashMap::new();
         // Runs of one kind: a `/bulk` request carries one kind only.
         for group in docs.chunk_by(|a, b| a.kind == b.kind) {
-            refused.extend(self.put_all(group).await?);
+            if group[0].kind == "dashboard" {
+                refused.extend(self.put_all(&self.with_owners(group).await).await?);
+            } else {
+                refused.extend(self.put_all(group).await?);
+            }
         }
         Ok(refused)
+    }
+
+    /// What the report should say from this sink, taken once.
+    pub fn take_warnings(&self) -> Vec<String> {
+        std::mem::take(&mut *self.warnings.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Dashboards with their owner as OpenMetadata's `owners`: the user the
+    /// server has with that email (found by its search, as OpenMetadata's
+    /// own ingestion does) or name. An owner the server lacks is reported
+    /// once and its dashboards go without one.
+    async fn with_owners(&self, docs: &[Document]) -> Vec<Document> {
+        let owner_of = |d: &Document| d.extra.get("owner").and_then(Value::as_str).map(String::from);
+        let wanted: Vec<String> = {
+            let known = self.owners.lock().await;
+            let mut wanted: Vec<String> = docs.iter().filter_map(owner_of).filter(|o| !known.contains_key(o)).collect();
+            wanted.sort_unstable();
+            wanted.dedup();
+            wanted
+        };
+        let found: Vec<(String, Option<Value>)> = futures_util::stream::iter(wanted)
+            .map(|owner| async move {
+                let reference = self.user(&owner).await;
+                (owner, reference)
+            })
+            .buffer_unordered(PHASE_TWO_REQUESTS)
+            .collect()
+            .await;
+        let mut known = self.owners.lock().await;
+        for (owner, reference) in found {
+            if reference.is_none() {
+                let warning = format!(
+                    "dashboard owner `{owner}` is not a user of the OpenMetadata server: its dashboards have no owner"
+                );
+                tracing::warn!(sink = "metadata-rest", "{warning}");
+                self.warnings.lock().unwrap_or_else(|e| e.into_inner()).push(warning);
+            }
+            known.insert(owner, reference);
+        }
+        docs.iter()
+            .map(|d| {
+                let mut doc = d.clone();
+                if let Some(Some(reference)) = owner_of(d).and_then(|o| known.get(&o).cloned())
+                    && let Some(body) = doc.body.as_object_mut()
+                {
+                    body.insert("owners".into(), json!([reference]));
+                }
+                doc
+            })
+            .collect()
+    }
+
+    /// The user the server has for an owner: by email through the search
+    /// API, else by name. `None` when there is none, or the server would
+    /// not say.
+    async fn user(&self, owner: &str) -> Option<Value> {
+        let found = if owner.contains('@') {
+            let path = format!(
+                "/v1/search/query?q={}&from=0&size=1&index=user_search_index",
+                encode(&format!("email.keyword:{}", owner.to_lowercase()))
+            );
+            self.client.send(Method::GET, &path, None).await.map(|hits| hits["hits"]["hits"][0]["_source"].clone())
+        } else {
+            self.client.send(Method::GET, &format!("/v1/users/name/{}", encode(owner)), None).await
+        };
+        match found {
+            Ok(user) => user["id"].as_str().map(|id| json!({ "id": id, "type": "user" })),
+            Err(e) if e.status() == Some(404) => None,
+            Err(e) => {
+                tracing::warn!(sink = "metadata-rest", "the owner `{owner}` could not be looked up: {e}");
+                None
+            }
+        }
     }
 
     /// Phase 2: foreign keys, then lineage. Records whose ends the server
