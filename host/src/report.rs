@@ -174,11 +174,11 @@ impl RunReport {
     pub fn unaccounted(&self) -> Vec<String> {
         self.kinds
             .iter()
-            .filter(|k| k.found != k.filtered + k.written + k.failed + k.cancelled)
+            .filter(|k| k.found != k.filtered + k.written + k.unchanged + k.failed + k.cancelled)
             .map(|k| {
                 format!(
-                    "{}: found {} ≠ filtered {} + written {} + failed {} + cancelled {}",
-                    k.kind, k.found, k.filtered, k.written, k.failed, k.cancelled
+                    "{}: found {} ≠ filtered {} + written {} + unchanged {} + failed {} + cancelled {}",
+                    k.kind, k.found, k.filtered, k.written, k.unchanged, k.failed, k.cancelled
                 )
             })
             .collect()
@@ -208,6 +208,7 @@ impl RunReport {
             into.found += k.found;
             into.filtered += k.filtered;
             into.written += k.written;
+            into.unchanged += k.unchanged;
             into.failed += k.failed;
             into.cancelled += k.cancelled;
             into.unrequested += k.unrequested;
@@ -301,18 +302,21 @@ impl RunReport {
 
     fn print_counts(&self, out: &mut impl Write) -> std::io::Result<()> {
         let with_cancelled = self.cancelled() > 0;
-        let mut header = vec!["kind", "found", "filtered", "written", "failed"];
+        let with_unchanged = self.kinds.iter().any(|k| k.unchanged > 0);
+        let mut header = vec!["kind", "found", "filtered", "written"];
+        if with_unchanged {
+            header.push("unchanged");
+        }
+        header.push("failed");
         if with_cancelled {
             header.push("cancelled");
         }
         let cells = |k: &KindCounts| {
-            let mut row = vec![
-                k.kind.clone(),
-                k.found.to_string(),
-                k.filtered.to_string(),
-                k.written.to_string(),
-                k.failed.to_string(),
-            ];
+            let mut row = vec![k.kind.clone(), k.found.to_string(), k.filtered.to_string(), k.written.to_string()];
+            if with_unchanged {
+                row.push(k.unchanged.to_string());
+            }
+            row.push(k.failed.to_string());
             if with_cancelled {
                 row.push(k.cancelled.to_string());
             }
@@ -324,6 +328,7 @@ impl RunReport {
             found: self.found(),
             filtered: self.kinds.iter().map(|k| k.filtered).sum(),
             written: self.written(),
+            unchanged: self.kinds.iter().map(|k| k.unchanged).sum(),
             failed: self.failed_refs(),
             cancelled: self.cancelled(),
             ..KindCounts::default()

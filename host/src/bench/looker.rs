@@ -102,6 +102,7 @@ async fn run(
     }
     let ingest_options = IngestOptions {
         run_id: None,
+        full: false,
         catalog: None,
         progress: false,
         cache_dir: options.cache_dir.clone(),

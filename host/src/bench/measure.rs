@@ -341,6 +341,7 @@ pub(super) async fn run_once(
     let yaml = spec.url.workflow(&dir.join("weir.db"), spec.instances, batch_size, spec.eager_rollback)?;
     let ingest_options = IngestOptions {
         run_id: None,
+        full: false,
         catalog: None,
         progress: false,
         cache_dir: spec.cache_dir.map(Path::to_path_buf),

@@ -26,10 +26,16 @@ pub struct Args {
     /// recorded done are kept, the rest are done, then phase 2 runs.
     #[arg(long, value_name = "RUN_ID")]
     resume: Option<String>,
+    /// Send every entity to the sink, changed or not (by default one whose
+    /// content is what the sink was last sent is skipped, and counted
+    /// unchanged). As `sourceConfig.config.overrideMetadata: true`.
+    #[arg(long)]
+    full: bool,
 }
 
 pub async fn run(args: Args, catalog: Option<PathBuf>, ui: Ui) -> Result<ExitCode> {
-    let (workflow, options) = load(&args.config, catalog, ui, args.max_failures)?;
+    let (workflow, mut options) = load(&args.config, catalog, ui, args.max_failures)?;
+    options.full = args.full;
     if workflow.distributed().is_some_and(|d| d.enabled) {
         return super::submitted::run(&args.config, &workflow, &options, args.run_id, args.resume, args.report, ui)
             .await;
@@ -63,6 +69,7 @@ pub fn load(
         base_dir: config.parent().map(PathBuf::from),
         max_failures,
         run_id: None,
+        full: false,
     };
     Ok((workflow, options))
 }

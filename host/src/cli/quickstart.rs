@@ -31,6 +31,7 @@ pub async fn run(args: Args, catalog: Option<PathBuf>, ui: Ui) -> Result<ExitCod
     let workflow = Workflow::parse(&text, "quickstart workflow")?;
     let options = IngestOptions {
         run_id: None,
+        full: false,
         catalog,
         progress: ui.progress,
         cache_dir: super::cache_dir(),

@@ -154,8 +154,9 @@ pub struct DashboardMetadataConfig {
     pub(crate) include_draft_dashboard: Option<Yaml>,
     #[serde(default, skip_serializing)]
     pub(crate) include_usage: Option<Yaml>,
+    /// Send every entity, changed or not (as `--full`).
     #[serde(default, skip_serializing)]
-    pub(crate) override_metadata: Option<Yaml>,
+    pub override_metadata: bool,
     #[serde(default, skip_serializing)]
     pub(crate) override_lineage: Option<Yaml>,
 }
@@ -170,14 +171,13 @@ pub struct LineageInformation {
 
 impl DashboardMetadataConfig {
     pub fn ignored_keys(&self) -> Vec<&'static str> {
-        let keys: [(&'static str, bool); 8] = [
+        let keys: [(&'static str, bool); 7] = [
             ("queryParserConfig", self.query_parser_config.is_some()),
             ("markDeletedDashboards", self.mark_deleted_dashboards.is_some()),
             ("markDeletedDataModels", self.mark_deleted_data_models.is_some()),
             ("includeTags", self.include_tags.is_some()),
             ("includeDraftDashboard", self.include_draft_dashboard.is_some()),
             ("includeUsage", self.include_usage.is_some()),
-            ("overrideMetadata", self.override_metadata.is_some()),
             ("overrideLineage", self.override_lineage.is_some()),
         ];
         keys.into_iter().filter(|(_, present)| *present).map(|(k, _)| k).collect()
@@ -230,8 +230,9 @@ pub struct DatabaseMetadataConfig {
     pub(crate) owner_config: Option<Yaml>,
     #[serde(default, skip_serializing, rename = "includeDDL")]
     pub(crate) include_ddl: Option<Yaml>,
+    /// Send every entity, changed or not (as `--full`).
     #[serde(default, skip_serializing)]
-    pub(crate) override_metadata: Option<Yaml>,
+    pub override_metadata: bool,
     #[serde(default, skip_serializing)]
     pub(crate) query_log_duration: Option<Yaml>,
     #[serde(default, skip_serializing)]
@@ -252,7 +253,8 @@ fn yes() -> bool {
 
 /// The keys of `sourceConfig.config` the host acts on itself whatever the
 /// plugin: filter patterns and include flags.
-const HOST_KEYS: [&str; 8] = [
+const HOST_KEYS: [&str; 9] = [
+    "overrideMetadata",
     "databaseFilterPattern",
     "schemaFilterPattern",
     "tableFilterPattern",
@@ -288,7 +290,7 @@ impl Default for DatabaseMetadataConfig {
 impl DatabaseMetadataConfig {
     /// OpenMetadata keys present in the file that weir ignores.
     pub fn ignored_keys(&self) -> Vec<&'static str> {
-        let keys: [(&'static str, bool); 15] = [
+        let keys: [(&'static str, bool); 14] = [
             ("markDeletedTables", self.mark_deleted_tables.is_some()),
             ("markDeletedStoredProcedures", self.mark_deleted_stored_procedures.is_some()),
             ("markDeletedSchemas", self.mark_deleted_schemas.is_some()),
@@ -297,7 +299,6 @@ impl DatabaseMetadataConfig {
             ("includeOwners", self.include_owners.is_some()),
             ("ownerConfig", self.owner_config.is_some()),
             ("includeDDL", self.include_ddl.is_some()),
-            ("overrideMetadata", self.override_metadata.is_some()),
             ("queryLogDuration", self.query_log_duration.is_some()),
             ("queryParsingTimeoutLimit", self.query_parsing_timeout_limit.is_some()),
             ("threads", self.threads.is_some()),
@@ -682,6 +683,12 @@ impl Workflow {
     /// `sourceConfig.config` of a database source, or its defaults.
     pub fn metadata_config(&self) -> &DatabaseMetadataConfig {
         &self.metadata
+    }
+
+    /// `sourceConfig.config.overrideMetadata`: every entity is sent, changed
+    /// or not.
+    pub fn override_metadata(&self) -> bool {
+        self.metadata.override_metadata || self.dashboard.as_ref().is_some_and(|d| d.override_metadata)
     }
 
     /// OpenMetadata's `serviceType` of the run's service, for every sink.

@@ -82,7 +82,7 @@ impl Relation {
 }
 
 /// What became of one kind's entities in a run: every one found is
-/// filtered, written, failed or cancelled.
+/// filtered, written, unchanged, failed or cancelled.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct KindCounts {
@@ -92,11 +92,14 @@ pub struct KindCounts {
     /// Dropped by filter patterns or include flags.
     pub filtered: usize,
     pub written: usize,
+    /// Not sent: the sink has it as it is (its content hash is the one the
+    /// sink was last sent).
+    pub unchanged: usize,
     pub failed: usize,
     /// Never processed: the run was stopped (`maxFailures`) first.
     pub cancelled: usize,
     /// Entities or failures the plugin returned without being asked for
-    /// them (written or reported, but outside `found`).
+    /// them (reported, never written, outside `found`).
     pub unrequested: usize,
     /// `process` calls for this kind.
     pub batches: usize,

@@ -106,6 +106,8 @@ pub struct IngestOptions {
     pub max_failures: Option<usize>,
     /// `--run-id`: the run's id, else one is made up.
     pub run_id: Option<String>,
+    /// `--full`: send every entity, changed or not.
+    pub full: bool,
 }
 
 /// Runs the workflow end to end in this process and returns its report.

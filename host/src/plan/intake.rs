@@ -9,6 +9,7 @@ use super::progress::Progress;
 use super::scheduler::{Event, error_kind};
 use super::select::Selection;
 use super::shard::Shard;
+use super::unchanged::Unchanged;
 use crate::caps::Redactor;
 use crate::model::Relation;
 use crate::model::WorkCost;
@@ -16,7 +17,7 @@ use crate::model::entity::{Batch, Deferred, Entity, EntityRef};
 use crate::report::{FailureRecord, RunReport, ShardRecord};
 use crate::sink::document::{self, ref_fqn};
 use crate::sink::pipeline::SinkFailure;
-use crate::sink::{Acks, Pipeline};
+use crate::sink::{Acks, Document, Pipeline, Sink};
 use crate::state::StateStore;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -61,6 +62,10 @@ pub struct Intake<'a> {
     pub held: Acks,
     /// The report says why the run stopped (`maxFailures`).
     pub stop_said: bool,
+    /// The sink, for what it has already.
+    pub sink: &'a Sink,
+    /// What is not sent because the sink has it as it is.
+    pub unchanged: Unchanged,
 }
 
 /// What one shard did, while it is being done: a run report of its own,
@@ -178,8 +183,12 @@ impl Intake<'_> {
         // Tables this batch wrote, with their columns: its foreign keys
         // must start at one of them.
         let mut written: HashMap<Vec<String>, HashSet<String>> = HashMap::new();
+        // Documents ready to go, sent in one go (one look-up of what the
+        // sink has) before each flush.
+        let mut ready: Vec<Document> = Vec::new();
         for (i, entity) in along.into_iter().chain(own).enumerate() {
             if along_len > 0 && i == along_len {
+                sent += self.send_ready(std::mem::take(&mut ready), &tag, report).await?;
                 // Folded in with the next acknowledgements, which know
                 // every shard's part.
                 let acks = self.pipeline.flush().await?;
@@ -233,9 +242,7 @@ impl Intake<'_> {
                         written.insert(path.clone(), names.iter().cloned().collect());
                         self.columns.push((doc.fqn.clone(), names));
                     }
-                    // Counted as written when the sink acknowledges it.
-                    sent += 1;
-                    self.pipeline.send(doc, Some(tag.clone())).await?;
+                    ready.push(doc);
                 }
                 Err(reason) => {
                     failed += usize::from(requested);
@@ -247,6 +254,7 @@ impl Intake<'_> {
                 }
             }
         }
+        sent += self.send_ready(ready, &tag, report).await?;
         for deferred in &batch.deferred {
             if let Deferred::ForeignKey(fk) = deferred
                 && let Some(problem) = checks::foreign_key(fk, &written)
@@ -371,8 +379,28 @@ impl Intake<'_> {
         }
     }
 
+    /// Sends what the sink does not have as it is (counted as written when
+    /// it acknowledges them); the rest counts as unchanged. How many went.
+    async fn send_ready(
+        &mut self,
+        docs: Vec<Document>,
+        tag: &Arc<str>,
+        report: &mut RunReport,
+    ) -> Result<usize, IngestError> {
+        let (changed, same) = self.unchanged.split(self.sink, self.state, docs).await?;
+        for doc in &same {
+            report.kind_mut(&doc.kind).unchanged += 1;
+        }
+        let sent = changed.len();
+        for doc in changed {
+            self.pipeline.send(doc, Some(tag.clone())).await?;
+        }
+        Ok(sent)
+    }
+
     fn sink_failure(&mut self, f: SinkFailure, report: &mut RunReport) {
         self.parents.forget(&f.kind, &f.fqn);
+        self.unchanged.failed(&f.kind, &f.fqn);
         report.kind_mut(&f.kind).failed += 1;
         tracing::warn!(plugin = self.plugin, entity = %f.fqn, error = "sink", "{}", f.reason);
         report.failures.push(FailureRecord {

@@ -10,6 +10,7 @@ mod run;
 mod scheduler;
 mod select;
 mod shard;
+mod unchanged;
 
 pub use ingest::{
     DEFAULT_CATALOG as DEFAULT_CATALOG_PATH, DEFAULT_REFS_PER_CALL, IngestError, IngestOptions, ingest, resume,

@@ -11,6 +11,7 @@ use super::progress::Progress;
 use super::scheduler::{Event, Scheduler};
 use super::select::Selection;
 use super::shard::{DEFAULT_SHARD_SIZE, Plan, Shard};
+use super::unchanged::Unchanged;
 use crate::caps::{Grants, Redactor};
 use crate::config::Workflow;
 use crate::model::{Kind, ServiceKind};
@@ -45,6 +46,8 @@ pub struct Run<'w> {
     owner: String,
     /// The run's stages run in separate processes.
     shared: bool,
+    /// Send every entity, changed or not.
+    full: bool,
 }
 
 /// Which shards a process works on, and what it knows of the others.
@@ -134,6 +137,7 @@ impl<'w> Run<'w> {
             config,
             owner: super::distributed::process_name(),
             shared,
+            full: options.full,
         })
     }
 
@@ -270,6 +274,12 @@ impl<'w> Run<'w> {
             failed: 0,
             held: Default::default(),
             stop_said: false,
+            sink: &self.sink,
+            unchanged: Unchanged::new(
+                !self.full && !self.workflow.override_metadata(),
+                self.sink.target(),
+                &report.service,
+            ),
         };
         let mut parts = Parts::new();
         let instances = report.instances as usize;
@@ -422,6 +432,7 @@ impl Checkpoint<'_> {
         report: &mut RunReport,
     ) -> Result<(), IngestError> {
         intake.defer().await?;
+        intake.unchanged.keep(self.state).await?;
         let mut done: Vec<(String, RunReport)> =
             intake.finished.drain(..).filter_map(|id| parts.remove(&id).map(|part| (id, part))).collect();
         if done.is_empty() {

@@ -299,6 +299,53 @@ impl StateStore {
         .await
     }
 
+    /// The content hashes `target` was last sent for these entities of
+    /// `service` ((kind, FQN)), of those it has: one query per 500.
+    pub async fn entity_hashes(
+        &self,
+        target: &str,
+        service: &str,
+        entities: &[(&str, &str)],
+    ) -> Result<HashMap<(String, String), String>, StateError> {
+        let mut found = HashMap::new();
+        for chunk in entities.chunks(ROWS_PER_INSERT) {
+            let rows: Vec<(String, String, String)> = on_pool!(self, |pool, _d| {
+                let mut query = QueryBuilder::new("SELECT kind, fqn, hash FROM entity_hash WHERE target = ");
+                query.push_bind(target).push(" AND service = ").push_bind(service).push(" AND fqn IN (");
+                let mut fqns = query.separated(", ");
+                for (_, fqn) in chunk {
+                    fqns.push_bind(*fqn);
+                }
+                query.push(")");
+                query.build_query_as().fetch_all(pool).await.map_err(self.query_error())?
+            });
+            found.extend(rows.into_iter().map(|(kind, fqn, hash)| ((kind, fqn), hash)));
+        }
+        Ok(found)
+    }
+
+    /// Keeps the content hashes just sent to `target` ((kind, FQN, hash)).
+    pub async fn keep_hashes(
+        &self,
+        target: &str,
+        service: &str,
+        sent: &[(String, String, String)],
+    ) -> Result<(), StateError> {
+        for chunk in sent.chunks(ROWS_PER_INSERT) {
+            on_pool!(self, |pool, dialect| {
+                let mut tx = pool.begin_with(dialect.begin_write).await.map_err(self.query_error())?;
+                let mut insert = QueryBuilder::new("INSERT INTO entity_hash (target, service, kind, fqn, hash) ");
+                insert.push_values(chunk, |mut row, (kind, fqn, hash)| {
+                    row.push_bind(target).push_bind(service).push_bind(kind).push_bind(fqn).push_bind(hash);
+                });
+                insert.push(" ON CONFLICT (target, service, kind, fqn) DO UPDATE SET hash = excluded.hash");
+                insert.build().execute(&mut *tx).await.map_err(self.query_error())?;
+                tx.commit().await.map_err(self.query_error())?;
+            });
+        }
+        Ok(())
+    }
+
     /// Every database and schema (FQN, kind) processes of `run_id` wrote.
     pub async fn parents(&self, run_id: &str) -> Result<Vec<(String, String)>, StateError> {
         const ALL: &str = "SELECT fqn, kind FROM written_parent WHERE run_id = $1 ORDER BY fqn";

@@ -4,7 +4,7 @@
 
 /// The schema version this weir writes. A store of a newer version is
 /// refused rather than misread.
-pub const VERSION: i64 = 4;
+pub const VERSION: i64 = 5;
 
 /// SQLite: one file per machine (`weir.statePath`). `seq` is numbered by
 /// the one process that writes a run's records.
@@ -78,7 +78,18 @@ CREATE TABLE IF NOT EXISTS run_discovery (
     -- owns it, and it is kept until its finalize
     distributed INTEGER NOT NULL
 );
-PRAGMA user_version = 4;
+-- The content hash of each entity last sent to a sink (`target`: the
+-- OpenMetadata server or the file), so the next run sends only what
+-- changed. The catalog keeps its own.
+CREATE TABLE IF NOT EXISTS entity_hash (
+    target  TEXT NOT NULL,
+    service TEXT NOT NULL,
+    kind    TEXT NOT NULL,
+    fqn     TEXT NOT NULL,
+    hash    TEXT NOT NULL,
+    PRIMARY KEY (target, service, kind, fqn)
+);
+PRAGMA user_version = 5;
 "#;
 
 /// The PostgreSQL schema the tables live in; sessions put it on their
@@ -151,6 +162,14 @@ CREATE TABLE IF NOT EXISTS weir_state.run_discovery (
 );
 -- Added while version 4 was being made: a store from then gains it.
 ALTER TABLE weir_state.run_discovery ADD COLUMN IF NOT EXISTS distributed BIGINT NOT NULL DEFAULT 0;
+CREATE TABLE IF NOT EXISTS weir_state.entity_hash (
+    target  TEXT NOT NULL,
+    service TEXT NOT NULL,
+    kind    TEXT NOT NULL,
+    fqn     TEXT NOT NULL,
+    hash    TEXT NOT NULL,
+    PRIMARY KEY (target, service, kind, fqn)
+);
 CREATE TABLE IF NOT EXISTS weir_state.schema_version (
     version BIGINT NOT NULL
 );

@@ -113,7 +113,7 @@ async fn a_submitted_run_is_watched_to_its_end_and_leaves_the_catalog_and_summar
     assert_eq!(tables["written"], 13, "{tables}");
     for kind in report["kinds"].as_array().unwrap() {
         let n = |k: &str| kind[k].as_u64().unwrap();
-        assert_eq!(n("found"), n("filtered") + n("written") + n("failed") + n("cancelled"), "{kind}");
+        assert_eq!(n("found"), n("filtered") + n("written") + n("unchanged") + n("failed") + n("cancelled"), "{kind}");
     }
     assert!(
         report["shards"].as_array().unwrap().iter().all(|s| s["process"].as_str().unwrap().starts_with("spread-a1-")),

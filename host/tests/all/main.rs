@@ -36,6 +36,7 @@ mod postgres_queries;
 mod postgres_round_trips;
 mod postgres_sessions;
 mod quickstart;
+mod running_again;
 mod sandbox;
 mod scheduler;
 mod state_store;

@@ -457,7 +457,7 @@ fn assert_accounting(report: &Value, ctx: &str) {
         let n = |f: &str| k[f].as_u64().unwrap_or_else(|| panic!("kinds[].{f} missing in {k}\n{ctx}"));
         assert_eq!(
             n("found"),
-            n("filtered") + n("written") + n("failed") + n("cancelled"),
+            n("filtered") + n("written") + n("unchanged") + n("failed") + n("cancelled"),
             "accounting of {}: {k}\n{ctx}",
             k["kind"]
         );
@@ -863,6 +863,7 @@ async fn a_second_run_with_nothing_changed_sends_the_same_source_hashes() {
             .collect()
     };
     let versions_before = versions(&fixture);
+    let requests_before = fixture.requests().len();
 
     let second = ingest(dir.path(), &source, &fixture, &rest_sink(50, 2), &fixture.token(), "second").await;
     let ctx = context(&second, &fixture);
@@ -871,20 +872,22 @@ async fn a_second_run_with_nothing_changed_sends_the_same_source_hashes() {
     assert_arrived(&fixture, truth, &[], &ctx);
     let after = source_hashes(&fixture, &ctx);
     assert_eq!(after, before, "nothing changed, so neither did any sourceHash\n{ctx}");
-    // The server skipped what it had (the sourceHash fast path), but for
-    // the owners of foreign keys: a PATCH cleared their stored hash, so
-    // their PUT is applied (without the keys) and they are patched again.
-    let skipped = fixture.skipped_counts("table");
-    for table in &truth.tables {
-        let expected = usize::from(!truth.foreign_keys.contains_key(table));
-        assert_eq!(skipped.get(table).copied().unwrap_or(0), expected, "{table}: {skipped:?}\n{ctx}");
-    }
-    let versions_after = versions(&fixture);
-    for (fqn, version) in &versions_before {
-        if truth.foreign_keys.contains_key(fqn) {
-            continue;
-        }
-        assert_eq!(versions_after.get(fqn), Some(version), "{fqn} changed between identical runs\n{ctx}");
+    // Nothing changed, so no entity was sent: weir kept what it sent the
+    // server; the foreign keys are there, so none is patched again.
+    let log = fixture.requests();
+    let later = &log[requests_before..];
+    // (A lineage edge is a relation: PUT again, as it is idempotent.)
+    let sent: Vec<&RequestLog> = later
+        .iter()
+        .filter(|r| r.method == "PUT" && !r.path.contains("/services/") && r.path != "/api/v1/lineage")
+        .collect();
+    assert!(sent.is_empty(), "entities sent again: {:?}\n{ctx}", sent.iter().map(|r| describe(r)).collect::<Vec<_>>());
+    assert!(later.iter().all(|r| r.method != "PATCH"), "keys patched again\n{ctx}");
+    assert_eq!(versions(&fixture), versions_before, "nothing changed on the server\n{ctx}");
+    let report = second.report(&ctx);
+    for kind in report["kinds"].as_array().unwrap() {
+        assert_eq!(kind["written"], 0, "{kind}\n{ctx}");
+        assert_eq!(kind["unchanged"], kind["found"], "{kind}\n{ctx}");
     }
     assert_accounting(second.report(&ctx), &ctx);
 }

@@ -187,7 +187,8 @@ fn eight_instances_take_about_an_eighth_of_the_serial_time() {
         let yaml = probe_yaml(&tables, &format!("  instances: {instances}\n  shardSize: 1"), sleepy);
         let r = run(dir.path(), &yaml, &[]);
         assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
-        assert_eq!(count(table_counts(&r.report), "written"), 32);
+        let t = table_counts(&r.report);
+        assert_eq!(count(t, "written") + count(t, "unchanged"), 32, "{t}");
         r.report["phases"]["processSecs"].as_f64().unwrap()
     };
     let serial = process_secs(1);

@@ -290,6 +290,25 @@ impl Catalog {
         Ok(unresolved)
     }
 
+    /// The content hashes the catalog holds for these entities ((kind,
+    /// FQN)), of those it has: one query per 500.
+    pub async fn hashes(&self, entities: &[(&str, &str)]) -> Result<HashMap<(String, String), String>, CatalogError> {
+        let mut found = HashMap::new();
+        for chunk in entities.chunks(ROWS_PER_INSERT) {
+            let rows: Vec<(String, String, String)> = on_pool!(self, |pool, _d| {
+                let mut query = sqlx::QueryBuilder::new("SELECT kind, fqn, source_hash FROM entity WHERE fqn IN (");
+                let mut fqns = query.separated(", ");
+                for (_, fqn) in chunk {
+                    fqns.push_bind(*fqn);
+                }
+                query.push(")");
+                query.build_query_as().fetch_all(pool).await.map_err(CatalogError::Read)?
+            });
+            found.extend(rows.into_iter().map(|(kind, fqn, hash)| ((kind, fqn), hash)));
+        }
+        Ok(found)
+    }
+
     /// The report of the run `run_id`, as [`Catalog::record_run`] kept it.
     pub async fn run_report(&self, run_id: &str) -> Result<Option<String>, CatalogError> {
         const REPORT: &str = "SELECT report FROM run WHERE id = $1";

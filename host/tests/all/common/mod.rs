@@ -341,17 +341,22 @@ pub async fn catalog_rows(dir: &Path, catalog: &str) -> (std::collections::BTree
 }
 
 /// What the report says of each kind holds against the catalog's own rows:
-/// found = filtered + written + failed + cancelled, and written is what the
-/// catalog holds (a catalog only this run wrote to); relations too.
+/// found = filtered + written + unchanged + failed + cancelled, and written
+/// plus unchanged is what the catalog holds (a catalog only this workflow
+/// wrote to); relations too.
 pub async fn assert_store_agrees(dir: &Path, catalog: &str, report: &serde_json::Value) {
     let (rows, relations) = catalog_rows(dir, catalog).await;
     let mut reported = std::collections::BTreeMap::new();
     for k in report["kinds"].as_array().unwrap() {
         let n = |key: &str| k[key].as_u64().unwrap_or(0);
         let kind = k["kind"].as_str().unwrap().to_string();
-        assert_eq!(n("found"), n("filtered") + n("written") + n("failed") + n("cancelled"), "{kind}: {k}");
-        if n("written") > 0 {
-            reported.insert(kind, n("written"));
+        assert_eq!(
+            n("found"),
+            n("filtered") + n("written") + n("unchanged") + n("failed") + n("cancelled"),
+            "{kind}: {k}"
+        );
+        if n("written") + n("unchanged") > 0 {
+            reported.insert(kind, n("written") + n("unchanged"));
         }
     }
     rows.iter().filter(|(_, n)| **n > 0).for_each(|(kind, n)| {
