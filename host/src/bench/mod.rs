@@ -9,6 +9,8 @@
 //! (wall time, tables per second, peak RSS, catalog queries) and, with a
 //! baseline, ratios measured side by side in one process.
 
+#[cfg(feature = "bench-openmetadata")]
+pub mod again;
 pub mod generate;
 pub mod latency;
 #[cfg(feature = "bench-looker")]

@@ -51,6 +51,31 @@ pub enum Command {
     ///
     /// Example: weir bench gen-postgres --schemas 1000 --tables 100 && weir bench argo
     Argo(ArgoArgs),
+    /// Running again: ingest the benchmark database into the OpenMetadata
+    /// stand-in three times on one state store (a first run, one with
+    /// nothing changed, one after a column was added to one table, dropped
+    /// again after) and print wall time, entities sent and requests side by
+    /// side.
+    ///
+    /// Needs a build with the `bench-openmetadata` feature: cargo run
+    /// --release --features bench-openmetadata -- bench again
+    Again(AgainArgs),
+}
+
+#[derive(clap::Args)]
+pub struct AgainArgs {
+    /// The database to ingest (fill it with `weir bench gen-postgres`).
+    #[arg(long, env = "WEIR_BENCH_URL", hide_env_values = true, default_value = DEFAULT_URL)]
+    url: String,
+    /// Sandboxed instances at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    instances: u32,
+    /// Where the temporary files go (default: the system temp directory).
+    #[arg(long, value_name = "DIR")]
+    work_dir: Option<PathBuf>,
+    /// Print the numbers as one JSON object.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -170,7 +195,34 @@ pub async fn run(cmd: Command, ui: Ui) -> Result<ExitCode> {
         Command::Postgres(args) => postgres(args, ui).await,
         Command::Looker(args) => looker(args, ui).await,
         Command::Argo(args) => argo(args).await,
+        Command::Again(args) => again(args, ui).await,
     }
+}
+
+#[cfg(feature = "bench-openmetadata")]
+async fn again(args: AgainArgs, ui: Ui) -> Result<ExitCode> {
+    let options = weir::bench::again::AgainOptions {
+        url: args.url,
+        instances: args.instances,
+        cache_dir: super::cache_dir(),
+        work_dir: args.work_dir.unwrap_or_else(std::env::temp_dir),
+        verbose: !ui.quiet && !args.json,
+    };
+    let result = weir::bench::again::bench_again(&options).await.context("the running-again benchmark")?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&result)?);
+    } else {
+        result.print(&mut std::io::stdout())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(not(feature = "bench-openmetadata"))]
+async fn again(_: AgainArgs, _: Ui) -> Result<ExitCode> {
+    anyhow::bail!(
+        "this weir was built without the OpenMetadata stand-in; run the benchmark from a checkout with \
+         `cargo run --release --features bench-openmetadata -- bench again`"
+    )
 }
 
 async fn argo(args: ArgoArgs) -> Result<ExitCode> {

@@ -276,7 +276,7 @@ impl<'w> Run<'w> {
             stop_said: false,
             sink: &self.sink,
             unchanged: Unchanged::new(
-                !self.full && !self.workflow.override_metadata(),
+                !self.full && !self.workflow.override_metadata() && self.sink.keeps_earlier_runs(),
                 self.sink.target(),
                 &report.service,
             ),

@@ -1,10 +1,11 @@
 //! Skip what did not change: an entity whose content hash (its document's
 //! `sourceHash`) is the one its sink was last sent is not sent again, and
 //! counts as `unchanged`. The catalog answers from its own rows (so a
-//! catalog made afresh gets everything); the OpenMetadata server and the
-//! file from the state store, which keeps what each was sent, by target,
-//! once the sink has written it. `--full` or `overrideMetadata: true`
-//! sends everything (and still keeps the hashes).
+//! catalog made afresh gets everything); the OpenMetadata server from the
+//! state store, which keeps what it was sent, by target, once it has
+//! written it. `--full` or `overrideMetadata: true` sends everything (and
+//! still keeps the hashes); so does the file sink, whose file every run
+//! writes whole.
 
 use super::ingest::IngestError;
 use crate::sink::{Document, Sink};

@@ -98,6 +98,13 @@ impl Sink {
         }
     }
 
+    /// Whether what earlier runs wrote is still there when this one writes:
+    /// the catalog and the OpenMetadata server keep it; the file is
+    /// written whole by every run, so every entity goes into it.
+    pub fn keeps_earlier_runs(&self) -> bool {
+        !matches!(self, Sink::File(_))
+    }
+
     /// What the run's report should say from the sink (an OpenMetadata
     /// owner not found), taken once.
     pub fn take_warnings(&self) -> Vec<String> {

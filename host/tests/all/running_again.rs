@@ -71,4 +71,15 @@ async fn a_second_run_sends_only_what_changed() {
     let fresh = ingest(dir, &yaml(&db, ""), &[], &[]);
     assert_eq!(fresh.code, Some(0), "{}", fresh.stderr);
     assert_eq!(counts(&fresh, "table"), (3, 3, 0), "{}", fresh.report);
+
+    // The file sink writes its file whole every run: all of it, each time.
+    let file = "sink:\n  type: file\n  config:\n    path: out.jsonl\n";
+    for _ in 0..2 {
+        let r = ingest(dir, &format!("{}{file}", yaml(&db, "")), &[], &[]);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        assert_eq!(counts(&r, "table"), (3, 3, 0), "{}", r.report);
+        let text = std::fs::read_to_string(dir.join("out.jsonl")).unwrap();
+        assert_eq!(text.lines().filter(|l| l.contains("\"kind\":\"table\"")).count(), 3, "{text}");
+        assert!(r.report["relationsUnresolved"].as_array().unwrap().is_empty(), "{}", r.report);
+    }
 }
