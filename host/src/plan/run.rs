@@ -279,6 +279,7 @@ impl<'w> Run<'w> {
                 !self.full && !self.workflow.override_metadata() && self.sink.keeps_earlier_runs(),
                 self.sink.target(),
                 &report.service,
+                &report.run_id,
             ),
         };
         let mut parts = Parts::new();

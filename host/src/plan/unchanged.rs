@@ -18,13 +18,14 @@ pub struct Unchanged {
     /// The sink, as its hashes are kept under it.
     target: String,
     service: String,
+    run_id: String,
     /// Sent since the last checkpoint and not failed: (kind, FQN) → hash.
     sent: HashMap<(String, String), String>,
 }
 
 impl Unchanged {
-    pub fn new(skip: bool, target: String, service: &str) -> Unchanged {
-        Unchanged { skip, target, service: service.to_string(), sent: HashMap::new() }
+    pub fn new(skip: bool, target: String, service: &str, run_id: &str) -> Unchanged {
+        Unchanged { skip, target, service: service.to_string(), run_id: run_id.to_string(), sent: HashMap::new() }
     }
 
     /// Splits `docs` into those to send and those the sink has as they
@@ -47,7 +48,14 @@ impl Unchanged {
         let (same, changed): (Vec<Document>, Vec<Document>) = docs.into_iter().partition(|d| {
             !d.source_hash.is_empty() && known.get(&(d.kind.clone(), d.fqn.clone())) == Some(&d.source_hash)
         });
-        if !matches!(sink, Sink::Catalog(_)) {
+        if let Sink::Catalog(catalog) = sink {
+            // Seen by this run though not written: the relations they own
+            // are this run's.
+            if !same.is_empty() {
+                let keys: Vec<(&str, &str)> = same.iter().map(|d| (d.kind.as_str(), d.fqn.as_str())).collect();
+                catalog.seen(&self.run_id, &keys).await?;
+            }
+        } else {
             for d in &changed {
                 self.sent.insert((d.kind.clone(), d.fqn.clone()), d.source_hash.clone());
             }

@@ -62,6 +62,21 @@ async fn a_second_run_sends_only_what_changed() {
         .unwrap();
     assert!(item["document"]["columns"].to_string().contains("price"), "{item}");
 
+    // A foreign key dropped from a table whose columns did not change: the
+    // table is not sent, and its key is gone from the catalog all the same.
+    db.run("ALTER TABLE shop.orders DROP CONSTRAINT orders_customer_fkey").await;
+    let dropped = run("", &[]);
+    assert_eq!(counts(&dropped, "table"), (3, 0, 3), "{}", dropped.report);
+    let keys =
+        export_all(dir, "catalog.db").iter().map(|e| e["document"]["tableConstraints"].to_string()).collect::<String>();
+    assert!(!keys.contains("FOREIGN_KEY"), "the dropped key is gone: {keys}");
+    db.run("ALTER TABLE shop.orders ADD FOREIGN KEY (customer) REFERENCES shop.customer (id)").await;
+    let back = run("", &[]);
+    assert_eq!(counts(&back, "table"), (3, 0, 3));
+    let keys =
+        export_all(dir, "catalog.db").iter().map(|e| e["document"]["tableConstraints"].to_string()).collect::<String>();
+    assert!(keys.contains("FOREIGN_KEY"), "a key added to an unchanged table arrives: {keys}");
+
     assert_eq!(counts(&run("", &["--full"]), "table"), (3, 3, 0), "--full sends everything");
     let override_metadata = "      overrideMetadata: true\n";
     assert_eq!(counts(&run(override_metadata, &[]), "table"), (3, 3, 0), "so does overrideMetadata");

@@ -309,6 +309,32 @@ impl Catalog {
         Ok(found)
     }
 
+    /// Marks these entities ((kind, FQN)) seen by `run_id` without writing
+    /// them (they are unchanged): the relations they own are the ones this
+    /// run stages, as for the entities it wrote.
+    pub async fn seen(&self, run_id: &str, entities: &[(&str, &str)]) -> Result<(), CatalogError> {
+        for chunk in entities.chunks(ROWS_PER_INSERT) {
+            retry_busy(|| async {
+                on_pool!(self, |pool, dialect| {
+                    let mut tx = pool.begin_with(dialect.begin_write).await?;
+                    let mut update = sqlx::QueryBuilder::new("UPDATE entity SET run_id = ");
+                    update.push_bind(run_id).push(" WHERE (kind, fqn) IN (");
+                    let mut pairs = update.separated(", ");
+                    for (kind, fqn) in chunk {
+                        pairs.push("(").push_bind_unseparated(*kind).push_unseparated(", ");
+                        pairs.push_bind_unseparated(*fqn).push_unseparated(")");
+                    }
+                    update.push(")");
+                    update.build().execute(&mut *tx).await?;
+                    tx.commit().await
+                })
+            })
+            .await
+            .map_err(CatalogError::Write)?;
+        }
+        Ok(())
+    }
+
     /// The report of the run `run_id`, as [`Catalog::record_run`] kept it.
     pub async fn run_report(&self, run_id: &str) -> Result<Option<String>, CatalogError> {
         const REPORT: &str = "SELECT report FROM run WHERE id = $1";
