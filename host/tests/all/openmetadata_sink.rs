@@ -885,6 +885,8 @@ async fn a_second_run_with_nothing_changed_sends_the_same_source_hashes() {
     assert!(later.iter().all(|r| r.method != "PATCH"), "keys patched again\n{ctx}");
     assert_eq!(versions(&fixture), versions_before, "nothing changed on the server\n{ctx}");
     let report = second.report(&ctx);
+    let unresolved = relations_unresolved(report);
+    assert!(unresolved.is_empty(), "the keys of unchanged tables are the server's to check: {unresolved:?}\n{ctx}");
     for kind in report["kinds"].as_array().unwrap() {
         assert_eq!(kind["written"], 0, "{kind}\n{ctx}");
         assert_eq!(kind["unchanged"], kind["found"], "{kind}\n{ctx}");

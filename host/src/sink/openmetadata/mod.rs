@@ -202,19 +202,12 @@ impl OpenMetadataSink {
     pub async fn apply_relations(&self, relations: &[Relation]) -> Result<Vec<Unresolved>, SinkError> {
         let mut unresolved = Vec::new();
         let written = self.written.lock().await.clone();
-        let missing = |r: &Relation, fqn: &str| Unresolved {
-            owner: r.owner().to_string(),
-            kind: r.kind(),
-            reason: format!("refers to `{fqn}`, which the server did not take in this run (filtered out or failed)"),
-        };
-        // Foreign keys, gathered per owning table.
+        // Foreign keys, gathered per owning table. Whether both ends are
+        // there is the server's to say (an unchanged table was not sent by
+        // this run, and is there all the same).
         let mut keys: HashMap<&str, Vec<&Relation>> = HashMap::new();
         for r in relations {
             if let Relation::ForeignKey { table, .. } = r {
-                if let Some(absent) = [r.owner(), r.target()].into_iter().find(|f| !written.contains_key(*f)) {
-                    unresolved.push(missing(r, absent));
-                    continue;
-                }
                 keys.entry(table.as_str()).or_default().push(r);
             }
         }
@@ -242,12 +235,25 @@ impl OpenMetadataSink {
     /// already is not patched.
     async fn patch_foreign_keys(&self, keys: &HashMap<&str, Vec<&Relation>>) -> Result<Vec<Unresolved>, SinkError> {
         let mut unresolved = Vec::new();
+        // The schemas of the owners and of the tables they refer to: what
+        // is listed, and who is told when a listing fails.
         let mut schemas: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-        for owner in keys.keys() {
-            let parts = fqn::split(owner);
-            match fqn::build(&parts[..parts.len().saturating_sub(1)]) {
-                Ok(schema) if parts.len() == 4 => schemas.entry(schema).or_default().push(owner),
-                _ => unresolved.extend(unresolved_all(owner, &keys[owner], "is not a table FQN".into())),
+        let schema_of = |table: &str| {
+            let parts = fqn::split(table);
+            fqn::build(&parts[..parts.len().saturating_sub(1)]).ok().filter(|_| parts.len() == 4)
+        };
+        for (owner, records) in keys {
+            match schema_of(owner) {
+                Some(schema) => schemas.entry(schema).or_default().push(owner),
+                None => {
+                    unresolved.extend(unresolved_all(owner, records, "is not a table FQN".into()));
+                    continue;
+                }
+            }
+            for r in records {
+                if let Some(schema) = schema_of(r.target()) {
+                    schemas.entry(schema).or_default();
+                }
             }
         }
         let listed: Vec<Result<ServerTables, (String, OpenMetadataError)>> = futures_util::stream::iter(schemas.keys())
@@ -276,7 +282,20 @@ impl OpenMetadataSink {
             };
             let mut all = constraints.clone();
             let before = all.len();
+            let mut patched = Vec::with_capacity(records.len());
             for record in records {
+                if !tables.contains_key(record.target()) {
+                    unresolved.push(Unresolved {
+                        owner: owner.to_string(),
+                        kind: record.kind(),
+                        reason: format!(
+                            "refers to `{}`, which the server does not have (filtered out or failed)",
+                            record.target()
+                        ),
+                    });
+                    continue;
+                }
+                patched.push(*record);
                 let body = record.body();
                 if !all.iter().any(|c| same_constraint(c, &body)) {
                     all.push(body);
@@ -284,7 +303,7 @@ impl OpenMetadataSink {
             }
             if all.len() > before {
                 let ops = json!([{ "op": "add", "path": "/tableConstraints", "value": all }]);
-                patches.push((*owner, records, format!("/v1/tables/{}", encode(id)), ops));
+                patches.push((*owner, patched, format!("/v1/tables/{}", encode(id)), ops));
             }
         }
         let results: Vec<_> = futures_util::stream::iter(patches)
@@ -294,7 +313,7 @@ impl OpenMetadataSink {
             .await;
         for (owner, records, result) in results {
             if let Err(err) = result {
-                unresolved.extend(unresolved_all(owner, records, err.to_string()));
+                unresolved.extend(unresolved_all(owner, &records, err.to_string()));
             }
         }
         Ok(unresolved)
