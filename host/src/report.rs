@@ -24,6 +24,13 @@ pub struct FailureRecord {
     pub shard: Option<String>,
 }
 
+/// An entity marked deleted: gone from the source since an earlier run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MarkedDeleted {
+    pub kind: String,
+    pub fqn: String,
+}
+
 /// One shard of the plan, as it ran.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -115,6 +122,9 @@ pub struct RunReport {
     pub unrequested_failures: Vec<FailureRecord>,
     pub relations_applied: usize,
     pub relations_unresolved: Vec<FailureRecord>,
+    /// Entities seen by an earlier run and gone from the source now,
+    /// marked deleted in the sink by this one.
+    pub marked_deleted: Vec<MarkedDeleted>,
     pub batches: BatchStats,
     /// Sink writes retried after a transient error.
     pub sink_retries: usize,
@@ -146,6 +156,9 @@ impl RunReport {
         for f in failures {
             redactor.redact_in_place(&mut f.entity);
             redactor.redact_in_place(&mut f.reason);
+        }
+        for m in &mut self.marked_deleted {
+            redactor.redact_in_place(&mut m.fqn);
         }
         for text in self.warnings.iter_mut().chain(self.stopped.iter_mut()) {
             redactor.redact_in_place(text);
@@ -212,6 +225,7 @@ impl RunReport {
             into.failed += k.failed;
             into.cancelled += k.cancelled;
             into.unrequested += k.unrequested;
+            into.deleted += k.deleted;
             into.batches += k.batches;
             into.queries += k.queries;
         }
@@ -219,6 +233,7 @@ impl RunReport {
         self.unrequested_failures.extend(part.unrequested_failures);
         self.relations_applied += part.relations_applied;
         self.relations_unresolved.extend(part.relations_unresolved);
+        self.marked_deleted.extend(part.marked_deleted);
         let (into, from) = (&mut self.batches, part.batches);
         into.count += from.count;
         into.faults += from.faults;
@@ -282,6 +297,14 @@ impl RunReport {
             self.relations_applied,
             self.relations_unresolved.len()
         )?;
+        if !self.marked_deleted.is_empty() {
+            const SHOWN: usize = 10;
+            let names: Vec<String> =
+                self.marked_deleted.iter().take(SHOWN).map(|m| escape_controls(&m.fqn).into_owned()).collect();
+            let more = self.marked_deleted.len().saturating_sub(SHOWN);
+            let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+            writeln!(out, "marked deleted (gone from the source): {}{more}", names.join(", "))?;
+        }
         self.print_failures(out)?;
         self.print_slowest_shards(out)?;
         for problem in self.unaccounted() {
@@ -303,6 +326,7 @@ impl RunReport {
     fn print_counts(&self, out: &mut impl Write) -> std::io::Result<()> {
         let with_cancelled = self.cancelled() > 0;
         let with_unchanged = self.kinds.iter().any(|k| k.unchanged > 0);
+        let with_deleted = self.kinds.iter().any(|k| k.deleted > 0);
         let mut header = vec!["kind", "found", "filtered", "written"];
         if with_unchanged {
             header.push("unchanged");
@@ -310,6 +334,9 @@ impl RunReport {
         header.push("failed");
         if with_cancelled {
             header.push("cancelled");
+        }
+        if with_deleted {
+            header.push("deleted");
         }
         let cells = |k: &KindCounts| {
             let mut row = vec![k.kind.clone(), k.found.to_string(), k.filtered.to_string(), k.written.to_string()];
@@ -319,6 +346,9 @@ impl RunReport {
             row.push(k.failed.to_string());
             if with_cancelled {
                 row.push(k.cancelled.to_string());
+            }
+            if with_deleted {
+                row.push(k.deleted.to_string());
             }
             row
         };
@@ -331,6 +361,7 @@ impl RunReport {
             unchanged: self.kinds.iter().map(|k| k.unchanged).sum(),
             failed: self.failed_refs(),
             cancelled: self.cancelled(),
+            deleted: self.kinds.iter().map(|k| k.deleted).sum(),
             ..KindCounts::default()
         };
         rows.push(cells(&total));

@@ -11,6 +11,10 @@ pub enum Command {
         /// Only this kind: database, databaseSchema, table, ...
         #[arg(long)]
         kind: Option<String>,
+        /// Only the entities marked deleted (gone from their source), with
+        /// when.
+        #[arg(long)]
+        deleted: bool,
     },
     /// Show one entity's document, relations and facts as JSON.
     Show {
@@ -40,12 +44,13 @@ pub async fn run(command: Command, catalog: Option<PathBuf>) -> Result<ExitCode>
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match command {
-        Command::List { kind } => {
-            let entries = catalog.list(kind.as_deref()).await?;
+        Command::List { kind, deleted } => {
+            let entries = catalog.list(kind.as_deref(), deleted).await?;
             let width = entries.iter().map(|e| e.kind.len()).max().unwrap_or(4);
             for e in &entries {
                 let columns = if e.kind == "table" { format!("  ({} columns)", e.columns) } else { String::new() };
-                if writeln!(out, "{:<width$}  {}{columns}", e.kind, e.fqn).is_err() {
+                let deleted = e.deleted_at.as_ref().map(|at| format!("  (deleted {at})")).unwrap_or_default();
+                if writeln!(out, "{:<width$}  {}{columns}{deleted}", e.kind, e.fqn).is_err() {
                     break;
                 }
             }

@@ -31,11 +31,23 @@ pub struct Args {
     /// unchanged). As `sourceConfig.config.overrideMetadata: true`.
     #[arg(long)]
     full: bool,
+    /// Discover and plan, print the plan's shards and what would be marked
+    /// deleted, and stop: nothing is processed, nothing written to the sink
+    /// or the state store.
+    #[arg(long, conflicts_with = "resume")]
+    dry_run: bool,
 }
 
 pub async fn run(args: Args, catalog: Option<PathBuf>, ui: Ui) -> Result<ExitCode> {
     let (workflow, mut options) = load(&args.config, catalog, ui, args.max_failures)?;
     options.full = args.full;
+    if args.dry_run {
+        let dry = weir::plan::dry_run(&workflow, &options)
+            .await
+            .with_context(|| format!("ingest --dry-run {}", args.config.display()))?;
+        print_dry_run(&dry, &mut std::io::stdout().lock())?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if workflow.distributed().is_some_and(|d| d.enabled) {
         return super::submitted::run(&args.config, &workflow, &options, args.run_id, args.resume, args.report, ui)
             .await;
@@ -72,6 +84,43 @@ pub fn load(
         full: false,
     };
     Ok((workflow, options))
+}
+
+/// What a dry run found: the discovery's counts, the plan's shards, what
+/// would be marked deleted.
+fn print_dry_run(dry: &weir::plan::DryRun, out: &mut impl std::io::Write) -> Result<()> {
+    let report = &dry.report;
+    writeln!(
+        out,
+        "{} ({} {}) → {}: dry run, nothing written",
+        report.service, report.plugin, report.plugin_version, report.catalog
+    )?;
+    for k in &report.kinds {
+        writeln!(out, "  {:<16} found {:>7}  filtered {:>7}", k.kind, k.found, k.filtered)?;
+    }
+    let plan = &dry.plan;
+    writeln!(out, "plan ({}): {} shards, {} refs", plan.strategy, plan.shards.len(), plan.refs())?;
+    for shard in &plan.shards {
+        writeln!(out, "  {:<24} {:>6} refs  cost {}", shard.id, shard.refs.len(), shard.cost)?;
+    }
+    let found = &dry.disappeared;
+    for note in &found.notes {
+        writeln!(out, "note: {note}")?;
+    }
+    match (&found.withheld, found.gone.len()) {
+        (_, 0) => writeln!(out, "would mark deleted: nothing (every entity the sink holds in this scope was listed)")?,
+        (Some(why), _) => writeln!(out, "would mark deleted: nothing, {why}")?,
+        (None, n) => {
+            writeln!(out, "would mark deleted, if the run has no failures: {n}")?;
+            for (kind, fqn) in &found.gone {
+                writeln!(out, "  {kind:<16} {fqn}")?;
+            }
+        }
+    }
+    for w in &report.warnings {
+        writeln!(out, "warning: {w}")?;
+    }
+    Ok(())
 }
 
 /// Prints the summary, writes the JSON report, picks the exit status.

@@ -141,13 +141,15 @@ pub struct DashboardMetadataConfig {
     pub include_data_models: bool,
     #[serde(default = "yes")]
     pub include_owners: bool,
+    /// After a clean run, dashboards seen before and gone now are marked
+    /// deleted (OpenMetadata's default: on).
+    #[serde(default = "yes", skip_serializing)]
+    pub mark_deleted_dashboards: bool,
+    #[serde(default = "yes", skip_serializing)]
+    pub mark_deleted_data_models: bool,
     // Accepted for compatibility; weir does not act on these yet.
     #[serde(default, skip_serializing)]
     pub(crate) query_parser_config: Option<Yaml>,
-    #[serde(default, skip_serializing)]
-    pub(crate) mark_deleted_dashboards: Option<Yaml>,
-    #[serde(default, skip_serializing)]
-    pub(crate) mark_deleted_data_models: Option<Yaml>,
     #[serde(default, skip_serializing)]
     pub(crate) include_tags: Option<Yaml>,
     #[serde(default, skip_serializing)]
@@ -171,10 +173,8 @@ pub struct LineageInformation {
 
 impl DashboardMetadataConfig {
     pub fn ignored_keys(&self) -> Vec<&'static str> {
-        let keys: [(&'static str, bool); 7] = [
+        let keys: [(&'static str, bool); 5] = [
             ("queryParserConfig", self.query_parser_config.is_some()),
-            ("markDeletedDashboards", self.mark_deleted_dashboards.is_some()),
-            ("markDeletedDataModels", self.mark_deleted_data_models.is_some()),
             ("includeTags", self.include_tags.is_some()),
             ("includeDraftDashboard", self.include_draft_dashboard.is_some()),
             ("includeUsage", self.include_usage.is_some()),
@@ -213,11 +213,13 @@ pub struct DatabaseMetadataConfig {
     pub include_views: bool,
     #[serde(default = "yes")]
     pub include_stored_procedures: bool,
+    /// After a clean run, tables (and views) seen before and gone now are
+    /// marked deleted (OpenMetadata's default: on).
+    #[serde(default = "yes", skip_serializing)]
+    pub mark_deleted_tables: bool,
+    #[serde(default = "yes", skip_serializing)]
+    pub mark_deleted_stored_procedures: bool,
     // Accepted for compatibility; weir does not act on these yet.
-    #[serde(default, skip_serializing)]
-    pub(crate) mark_deleted_tables: Option<Yaml>,
-    #[serde(default, skip_serializing)]
-    pub(crate) mark_deleted_stored_procedures: Option<Yaml>,
     #[serde(default, skip_serializing)]
     pub(crate) mark_deleted_schemas: Option<Yaml>,
     #[serde(default, skip_serializing)]
@@ -253,8 +255,10 @@ fn yes() -> bool {
 
 /// The keys of `sourceConfig.config` the host acts on itself whatever the
 /// plugin: filter patterns and include flags.
-const HOST_KEYS: [&str; 9] = [
+const HOST_KEYS: [&str; 11] = [
     "overrideMetadata",
+    "markDeletedTables",
+    "markDeletedStoredProcedures",
     "databaseFilterPattern",
     "schemaFilterPattern",
     "tableFilterPattern",
@@ -290,9 +294,7 @@ impl Default for DatabaseMetadataConfig {
 impl DatabaseMetadataConfig {
     /// OpenMetadata keys present in the file that weir ignores.
     pub fn ignored_keys(&self) -> Vec<&'static str> {
-        let keys: [(&'static str, bool); 14] = [
-            ("markDeletedTables", self.mark_deleted_tables.is_some()),
-            ("markDeletedStoredProcedures", self.mark_deleted_stored_procedures.is_some()),
+        let keys: [(&'static str, bool); 12] = [
             ("markDeletedSchemas", self.mark_deleted_schemas.is_some()),
             ("markDeletedDatabases", self.mark_deleted_databases.is_some()),
             ("includeTags", self.include_tags.is_some()),
@@ -516,7 +518,16 @@ pub struct WeirSettings {
     /// `connectionShare`).
     #[serde(default)]
     pub sql: SqlSettings,
+    /// Marking what disappeared is refused when it would mark more than
+    /// this fraction of what the run's scope held (0 to 1; default
+    /// [`DEFAULT_MARK_DELETED_MAX_FRACTION`]).
+    #[serde(default)]
+    pub mark_deleted_max_fraction: Option<f64>,
 }
+
+/// See [`WeirSettings::mark_deleted_max_fraction`]: README "Running again"
+/// says why a quarter.
+pub const DEFAULT_MARK_DELETED_MAX_FRACTION: f64 = 0.25;
 
 impl Workflow {
     /// Reads and validates a workflow file.
@@ -579,6 +590,14 @@ impl Workflow {
         }
         if self.source.kind.trim().is_empty() {
             return Err(invalid("source.type", "must not be empty".into()));
+        }
+        if let Some(fraction) = self.weir.mark_deleted_max_fraction
+            && !(0.0..=1.0).contains(&fraction)
+        {
+            return Err(invalid(
+                "weir.markDeletedMaxFraction",
+                format!("{fraction} is not a fraction: give a number from 0 (never mark) to 1 (no limit)"),
+            ));
         }
         if let Some(sink) = &self.sink {
             match sink.kind.as_str() {

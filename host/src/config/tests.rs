@@ -55,7 +55,8 @@ fn openmetadata_keys_weir_ignores_are_accepted_and_listed() {
     );
     let wf = Workflow::parse(&text, "wf.yaml").unwrap();
     assert_eq!(wf.source.service_connection.config.ignored_keys(), vec!["sslMode"]);
-    assert_eq!(wf.metadata_config().ignored_keys(), vec!["markDeletedTables", "includeDDL"]);
+    assert_eq!(wf.metadata_config().ignored_keys(), vec!["includeDDL"]);
+    assert!(wf.metadata_config().mark_deleted_tables);
 }
 
 #[test]

@@ -101,6 +101,9 @@ pub struct KindCounts {
     /// Entities or failures the plugin returned without being asked for
     /// them (reported, never written, outside `found`).
     pub unrequested: usize,
+    /// Seen by an earlier run and gone from the source now: marked deleted
+    /// in the sink (outside `found`).
+    pub deleted: usize,
     /// `process` calls for this kind.
     pub batches: usize,
     /// Statements the plugin sent for this kind, discovery included.

@@ -251,7 +251,7 @@ pub async fn finalize(workflow: &Workflow, options: &IngestOptions, run_id: &str
     let state = Arc::new(state);
     let sink = ingest::open_sink(workflow, options).await?;
     report.catalog = sink.target();
-    let report = ingest::finish_run(&sink, &state, &redactor, report).await?;
+    let report = ingest::finish_run(workflow, &sink, &state, &redactor, report).await?;
     Ok(report)
 }
 

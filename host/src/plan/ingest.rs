@@ -137,6 +137,27 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
     run.finish(Some(plan)).await
 }
 
+/// What `weir ingest --dry-run` found: the discovery's counts, the plan,
+/// and what a clean run would mark deleted. Nothing was written to the
+/// sink or the state store.
+pub struct DryRun {
+    pub report: RunReport,
+    pub plan: super::shard::Plan,
+    pub disappeared: super::deleted::Finding,
+}
+
+/// Discovers and plans as a run would, and compares with what the sink
+/// holds; processes nothing and writes nothing.
+pub async fn dry_run(workflow: &Workflow, options: &IngestOptions) -> Result<DryRun, IngestError> {
+    let id = options.run_id.clone().unwrap_or_else(run_id);
+    let mut run = Run::open(workflow, options, id, false).await?;
+    let plan = run.discover(None).await?;
+    let disappeared = run.disappeared(&plan).await;
+    let report = run.take_report();
+    run.shut().await;
+    Ok(DryRun { report, plan, disappeared: disappeared? })
+}
+
 /// `weir ingest --resume RUN_ID`: finishes a one-process run that was
 /// killed (or stopped by a cause that may pass): the shards it recorded
 /// done are kept, with their counts; the others are done again (their
@@ -207,13 +228,17 @@ pub async fn resume(workflow: &Workflow, options: &IngestOptions, run_id: &str) 
 /// store's records forgotten, the counts checked, the run recorded in the
 /// sink.
 pub(super) async fn finish_run(
+    workflow: &Workflow,
     sink: &Sink,
     state: &StateStore,
     redactor: &Redactor,
     mut report: RunReport,
 ) -> Result<RunReport, IngestError> {
     let phase2 = Instant::now();
+    // What the run saw, from its plan, before phase 2 forgets the plan.
+    let seen = seen_by_run(workflow, state, &report.run_id).await?;
     apply_deferred(sink, state, &mut report).await?;
+    super::deleted::mark(workflow, sink, state, &seen, &mut report).await?;
     report.warnings.extend(sink.take_warnings());
     state.close().await;
     report.sink_retries += sink.retries();
@@ -231,6 +256,24 @@ pub(super) async fn finish_run(
     let summary = serde_json::to_value(&report).unwrap_or_default();
     sink.finish(&report.run_id, &report.service, &summary).await?;
     Ok(report)
+}
+
+/// Every entity the plan of `run_id` holds: what its discovery listed and
+/// the filters kept.
+async fn seen_by_run(
+    workflow: &Workflow,
+    state: &StateStore,
+    run_id: &str,
+) -> Result<std::collections::HashSet<(String, String)>, IngestError> {
+    let mut shards = Vec::new();
+    for body in state.plan_bodies(run_id).await? {
+        let shard: Shard = serde_json::from_str(&body).map_err(|e| IngestError::Stage {
+            run_id: run_id.to_string(),
+            reason: format!("a shard of its plan is not readable: {e}"),
+        })?;
+        shards.push(shard);
+    }
+    Ok(super::deleted::seen_in_plan(workflow, &shards))
 }
 
 /// Phase 2: the run's deferred records, from the state store, page by page;

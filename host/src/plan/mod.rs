@@ -2,6 +2,7 @@
 //! them across sandboxed instances, hand the results to the sink.
 
 mod checks;
+mod deleted;
 pub mod distributed;
 pub(crate) mod ingest;
 mod intake;
@@ -12,8 +13,10 @@ mod select;
 mod shard;
 mod unchanged;
 
+pub use deleted::Finding;
 pub use ingest::{
-    DEFAULT_CATALOG as DEFAULT_CATALOG_PATH, DEFAULT_REFS_PER_CALL, IngestError, IngestOptions, ingest, resume,
+    DEFAULT_CATALOG as DEFAULT_CATALOG_PATH, DEFAULT_REFS_PER_CALL, DryRun, IngestError, IngestOptions, dry_run,
+    ingest, resume,
 };
 pub use select::Selection;
 pub use shard::{DEFAULT_SHARD_SIZE, Plan, PlannedRef, Shard};

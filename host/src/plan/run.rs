@@ -389,9 +389,18 @@ impl<'w> Run<'w> {
                 None
             }
         });
-        let report = ingest::finish_run(&self.sink, &self.state, &self.redactor, self.report).await?;
+        let report = ingest::finish_run(self.workflow, &self.sink, &self.state, &self.redactor, self.report).await?;
         self.grants.sql.close().await;
         Ok(report)
+    }
+
+    /// What the sink holds from earlier runs, in scope, that `plan` does not
+    /// list: what a clean run with this plan would mark deleted.
+    pub async fn disappeared(&self, plan: &Plan) -> Result<super::deleted::Finding, IngestError> {
+        let seen = super::deleted::seen_in_plan(self.workflow, &plan.shards);
+        let discovered: Vec<String> = self.report.kinds.iter().map(|k| k.kind.clone()).collect();
+        let disappeared = super::deleted::Disappeared::of(self.workflow);
+        disappeared.find(&self.sink, &self.state, &self.report.run_id, &discovered, &seen).await
     }
 
     /// This process's part of the run report, for a stage that ends its

@@ -48,14 +48,16 @@ impl Unchanged {
         let (same, changed): (Vec<Document>, Vec<Document>) = docs.into_iter().partition(|d| {
             !d.source_hash.is_empty() && known.get(&(d.kind.clone(), d.fqn.clone())) == Some(&d.source_hash)
         });
-        if let Sink::Catalog(catalog) = sink {
-            // Seen by this run though not written: the relations they own
-            // are this run's.
-            if !same.is_empty() {
-                let keys: Vec<(&str, &str)> = same.iter().map(|d| (d.kind.as_str(), d.fqn.as_str())).collect();
-                catalog.seen(&self.run_id, &keys).await?;
+        // Seen by this run though not written: the relations they own are
+        // this run's, and they are not gone from the source.
+        if !same.is_empty() {
+            let keys: Vec<(&str, &str)> = same.iter().map(|d| (d.kind.as_str(), d.fqn.as_str())).collect();
+            match sink {
+                Sink::Catalog(catalog) => catalog.seen(&self.run_id, &keys).await?,
+                _ => state.see_hashes(&self.target, &self.service, &self.run_id, &keys).await?,
             }
-        } else {
+        }
+        if !matches!(sink, Sink::Catalog(_)) {
             for d in &changed {
                 self.sent.insert((d.kind.clone(), d.fqn.clone()), d.source_hash.clone());
             }
@@ -75,7 +77,7 @@ impl Unchanged {
         }
         let sent: Vec<(String, String, String)> =
             self.sent.drain().filter(|(_, hash)| !hash.is_empty()).map(|((k, f), h)| (k, f, h)).collect();
-        state.keep_hashes(&self.target, &self.service, &sent).await?;
+        state.keep_hashes(&self.target, &self.service, &self.run_id, &sent).await?;
         Ok(())
     }
 }

@@ -15,6 +15,7 @@ pub use document::{Document, DocumentError};
 pub use pipeline::{Acks, Pipeline, PipelineSettings, SinkFailure};
 
 use crate::model::{Relation, ServiceKind};
+use crate::state::StateStore;
 use catalog::{Catalog, CatalogError, Unresolved};
 use file::{FileSink, FileSinkError};
 use openmetadata::OpenMetadataSink;
@@ -151,6 +152,55 @@ impl Sink {
         match self {
             Sink::Catalog(c) => Ok(c.switch_relations(run_id).await?),
             Sink::File(_) | Sink::OpenMetadata(_) => Ok(()),
+        }
+    }
+
+    /// The entities of `kind` in `service` the sink holds and has not marked
+    /// deleted, (FQN, the last run that saw it): the catalog from its rows,
+    /// the OpenMetadata server from what the state store kept it was sent.
+    /// `None` for the file, which every run writes whole: what is gone from
+    /// the source is simply not in it.
+    pub async fn live(
+        &self,
+        state: &StateStore,
+        service: &str,
+        kind: &str,
+    ) -> Result<Option<Vec<(String, String)>>, SinkError> {
+        match self {
+            Sink::Catalog(c) => Ok(Some(c.live(service, kind).await?)),
+            Sink::OpenMetadata(_) => Ok(Some(
+                state.kept_entities(&self.target(), service, kind).await.map_err(openmetadata::SinkError::from)?,
+            )),
+            Sink::File(_) => Ok(None),
+        }
+    }
+
+    /// Marks entities ((kind, FQN)) of `service` deleted: a soft delete in
+    /// the catalog, `DELETE …?hardDelete=false` on OpenMetadata. Their
+    /// hashes are forgotten, so one that comes back is sent again. Returns
+    /// those the sink refused, with its reason.
+    pub async fn mark_deleted(
+        &self,
+        state: &StateStore,
+        service: &str,
+        entities: &[(&str, &str)],
+    ) -> Result<Vec<(String, String, String)>, SinkError> {
+        match self {
+            Sink::Catalog(c) => {
+                c.mark_deleted(entities).await?;
+                Ok(Vec::new())
+            }
+            Sink::OpenMetadata(om) => {
+                let refused = om.mark_deleted(entities).await;
+                let done: Vec<(&str, &str)> = entities
+                    .iter()
+                    .filter(|(kind, fqn)| !refused.iter().any(|(k, f, _)| k == kind && f == fqn))
+                    .copied()
+                    .collect();
+                state.forget_hashes(&self.target(), service, &done).await.map_err(openmetadata::SinkError::from)?;
+                Ok(refused)
+            }
+            Sink::File(_) => Ok(Vec::new()),
         }
     }
 

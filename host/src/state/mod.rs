@@ -324,22 +324,106 @@ impl StateStore {
         Ok(found)
     }
 
-    /// Keeps the content hashes just sent to `target` ((kind, FQN, hash)).
+    /// Keeps the content hashes just sent to `target` ((kind, FQN, hash)),
+    /// seen by `run_id`.
     pub async fn keep_hashes(
         &self,
         target: &str,
         service: &str,
+        run_id: &str,
         sent: &[(String, String, String)],
     ) -> Result<(), StateError> {
         for chunk in sent.chunks(ROWS_PER_INSERT) {
             on_pool!(self, |pool, dialect| {
                 let mut tx = pool.begin_with(dialect.begin_write).await.map_err(self.query_error())?;
-                let mut insert = QueryBuilder::new("INSERT INTO entity_hash (target, service, kind, fqn, hash) ");
+                let mut insert =
+                    QueryBuilder::new("INSERT INTO entity_hash (target, service, kind, fqn, hash, seen_run) ");
                 insert.push_values(chunk, |mut row, (kind, fqn, hash)| {
                     row.push_bind(target).push_bind(service).push_bind(kind).push_bind(fqn).push_bind(hash);
+                    row.push_bind(run_id);
                 });
-                insert.push(" ON CONFLICT (target, service, kind, fqn) DO UPDATE SET hash = excluded.hash");
+                insert.push(
+                    " ON CONFLICT (target, service, kind, fqn) DO UPDATE SET hash = excluded.hash, \
+                     seen_run = excluded.seen_run",
+                );
                 insert.build().execute(&mut *tx).await.map_err(self.query_error())?;
+                tx.commit().await.map_err(self.query_error())?;
+            });
+        }
+        Ok(())
+    }
+
+    /// The entities of `kind` in `service` whose hashes `target` keeps
+    /// (what it was sent and not marked deleted since): (FQN, the last run
+    /// that saw it).
+    pub async fn kept_entities(
+        &self,
+        target: &str,
+        service: &str,
+        kind: &str,
+    ) -> Result<Vec<(String, String)>, StateError> {
+        const KEPT: &str = "SELECT fqn, seen_run FROM entity_hash WHERE target = $1 AND service = $2 AND kind = $3";
+        let fqns = on_pool!(self, |pool, _d| sqlx::query_as(KEPT)
+            .bind(target)
+            .bind(service)
+            .bind(kind)
+            .fetch_all(pool)
+            .await
+            .map_err(self.query_error())?);
+        Ok(fqns)
+    }
+
+    /// Forgets the hashes of entities ((kind, FQN)) `target` marked
+    /// deleted: one that comes back is sent again.
+    pub async fn forget_hashes(
+        &self,
+        target: &str,
+        service: &str,
+        entities: &[(&str, &str)],
+    ) -> Result<(), StateError> {
+        self.update_hashes(target, service, entities, None).await
+    }
+
+    /// Marks entities ((kind, FQN)) `target` has as they are seen by
+    /// `run_id`, though not sent again.
+    pub async fn see_hashes(
+        &self,
+        target: &str,
+        service: &str,
+        run_id: &str,
+        entities: &[(&str, &str)],
+    ) -> Result<(), StateError> {
+        self.update_hashes(target, service, entities, Some(run_id)).await
+    }
+
+    /// Marks entities seen by a run (`Some(run_id)`) or forgets them
+    /// (`None`), 500 to a statement.
+    async fn update_hashes(
+        &self,
+        target: &str,
+        service: &str,
+        entities: &[(&str, &str)],
+        seen_by: Option<&str>,
+    ) -> Result<(), StateError> {
+        for chunk in entities.chunks(ROWS_PER_INSERT) {
+            on_pool!(self, |pool, dialect| {
+                let mut tx = pool.begin_with(dialect.begin_write).await.map_err(self.query_error())?;
+                let mut delete = match seen_by {
+                    Some(run_id) => {
+                        let mut update = QueryBuilder::new("UPDATE entity_hash SET seen_run = ");
+                        update.push_bind(run_id).push(" WHERE target = ");
+                        update
+                    }
+                    None => QueryBuilder::new("DELETE FROM entity_hash WHERE target = "),
+                };
+                delete.push_bind(target).push(" AND service = ").push_bind(service).push(" AND (kind, fqn) IN (");
+                let mut pairs = delete.separated(", ");
+                for (kind, fqn) in chunk {
+                    pairs.push("(").push_bind_unseparated(*kind).push_unseparated(", ");
+                    pairs.push_bind_unseparated(*fqn).push_unseparated(")");
+                }
+                delete.push(")");
+                delete.build().execute(&mut *tx).await.map_err(self.query_error())?;
                 tx.commit().await.map_err(self.query_error())?;
             });
         }

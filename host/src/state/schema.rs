@@ -4,7 +4,7 @@
 
 /// The schema version this weir writes. A store of a newer version is
 /// refused rather than misread.
-pub const VERSION: i64 = 5;
+pub const VERSION: i64 = 6;
 
 /// SQLite: one file per machine (`weir.statePath`). `seq` is numbered by
 /// the one process that writes a run's records.
@@ -87,9 +87,12 @@ CREATE TABLE IF NOT EXISTS entity_hash (
     kind    TEXT NOT NULL,
     fqn     TEXT NOT NULL,
     hash    TEXT NOT NULL,
+    -- The last run that saw it in the source, sent or unchanged: what was
+    -- not seen by a clean run is gone.
+    seen_run TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (target, service, kind, fqn)
 );
-PRAGMA user_version = 5;
+PRAGMA user_version = 6;
 "#;
 
 /// The PostgreSQL schema the tables live in; sessions put it on their
@@ -168,8 +171,13 @@ CREATE TABLE IF NOT EXISTS weir_state.entity_hash (
     kind    TEXT NOT NULL,
     fqn     TEXT NOT NULL,
     hash    TEXT NOT NULL,
+    -- The last run that saw it in the source, sent or unchanged: what was
+    -- not seen by a clean run is gone.
+    seen_run TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (target, service, kind, fqn)
 );
+-- Version 6: a store of version 5 gains it.
+ALTER TABLE weir_state.entity_hash ADD COLUMN IF NOT EXISTS seen_run TEXT NOT NULL DEFAULT '';
 CREATE TABLE IF NOT EXISTS weir_state.schema_version (
     version BIGINT NOT NULL
 );
@@ -189,12 +197,19 @@ pub const PG_LAYOUT: crate::engines::PgLayout = crate::engines::PgLayout {
 /// Brings a SQLite store written by an older weir up to this schema: the
 /// script above creates what is missing, but cannot add a column.
 pub async fn upgrade_sqlite(pool: &sqlx::SqlitePool) -> Result<(), sqlx::Error> {
-    let has_shard: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM pragma_table_info('deferred') WHERE name = 'shard_id'")
+    const ADDED: [(&str, &str, &str); 2] = [
+        ("deferred", "shard_id", "ALTER TABLE deferred ADD COLUMN shard_id TEXT"),
+        ("entity_hash", "seen_run", "ALTER TABLE entity_hash ADD COLUMN seen_run TEXT NOT NULL DEFAULT ''"),
+    ];
+    for (table, column, add) in ADDED {
+        let has: i64 = sqlx::query_scalar("SELECT count(*) FROM pragma_table_info($1) WHERE name = $2")
+            .bind(table)
+            .bind(column)
             .fetch_one(pool)
             .await?;
-    if has_shard == 0 {
-        sqlx::query("ALTER TABLE deferred ADD COLUMN shard_id TEXT").execute(pool).await?;
+        if has == 0 {
+            sqlx::query(add).execute(pool).await?;
+        }
     }
     Ok(())
 }

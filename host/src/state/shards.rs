@@ -322,6 +322,18 @@ impl StateStore {
         Ok(body)
     }
 
+    /// The body of every shard of `run_id`'s plan, in plan order: what the
+    /// run discovered and kept, for what it saw.
+    pub async fn plan_bodies(&self, run_id: &str) -> Result<Vec<String>, StateError> {
+        const ALL: &str = "SELECT body FROM shard WHERE run_id = $1 ORDER BY position";
+        let bodies = on_pool!(self, |pool, _d| sqlx::query_scalar(ALL)
+            .bind(run_id)
+            .fetch_all(pool)
+            .await
+            .map_err(self.query_error())?);
+        Ok(bodies)
+    }
+
     /// Every shard of `run_id`, in plan order.
     pub async fn shards(&self, run_id: &str) -> Result<Vec<ShardState>, StateError> {
         const ALL: &str = "SELECT shard_id, kind, status, attempts, owner, outcome FROM shard

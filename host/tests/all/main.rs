@@ -18,6 +18,7 @@ mod host_memory;
 mod integrity;
 mod looker;
 mod looker_openmetadata;
+mod marked_deleted;
 mod module_graph;
 mod mssql_catalog_sql;
 mod mssql_ingest;

@@ -955,3 +955,63 @@ async fn with_a_slow_server_the_writers_overlap_and_everything_arrives() {
     assert!(most_at_once >= 3, "at most {most_at_once} table requests were in flight at once with 4 writers\n{ctx}");
     assert!(most_at_once <= 4, "{most_at_once} table requests at once: more than the 4 writers allowed\n{ctx}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_gone_from_the_source_is_soft_deleted_once_after_a_clean_run_and_restored_when_back() {
+    require_specs();
+    let source = shop("omsink_gone").await;
+    let truth = &source.truth;
+    let fixture = OpenMetadataFixture::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let sink = rest_sink(50, 2);
+    let department = truth.table("hr", "department");
+    let deletes = |fixture: &OpenMetadataFixture| -> Vec<RequestLog> {
+        fixture.requests().into_iter().filter(|r| r.method == "DELETE").collect()
+    };
+    let first = ingest(dir.path(), &source, &fixture, &sink, &fixture.token(), "first").await;
+    let ctx = context(&first, &fixture);
+    assert_eq!(first.code(), Some(0), "{ctx}");
+
+    // A run with a failure marks nothing: the failed entity may be the one
+    // not listed.
+    source.db.run("DROP TABLE hr.department; ALTER TABLE inventory.stock ADD COLUMN note text").await;
+    fixture.fail_items(["stock"]);
+    let failed = ingest(dir.path(), &source, &fixture, &sink, &fixture.token(), "failed").await;
+    let ctx = context(&failed, &fixture);
+    assert_eq!(failed.code(), Some(2), "{ctx}");
+    assert!(deletes(&fixture).is_empty(), "nothing is marked after a failure\n{ctx}");
+    let warnings = failed.report(&ctx)["warnings"].to_string();
+    assert!(warnings.contains("not marked deleted") && warnings.contains("failed"), "it says why: {warnings}\n{ctx}");
+    fixture.clear_faults();
+
+    let clean = ingest(dir.path(), &source, &fixture, &sink, &fixture.token(), "clean").await;
+    let ctx = context(&clean, &fixture);
+    assert_eq!(clean.code(), Some(0), "{ctx}");
+    assert_no_violations(&fixture, &ctx);
+    let sent = deletes(&fixture);
+    assert_eq!(
+        sent.len(),
+        1,
+        "one DELETE, for the one table gone: {:?}\n{ctx}",
+        sent.iter().map(describe).collect::<Vec<_>>()
+    );
+    assert!(sent[0].path.ends_with(&format!("/tables/name/{department}")), "{}\n{ctx}", describe(&sent[0]));
+    assert_eq!(query_param(&sent[0].query, "hardDelete"), Some("false"), "a soft delete\n{ctx}");
+    assert_eq!(fixture.get("tables", &department).unwrap()["deleted"], true, "{ctx}");
+    let report = clean.report(&ctx);
+    assert_eq!(report["markedDeleted"][0]["fqn"], department.as_str(), "{ctx}");
+    assert_eq!(counts(report, "table").1, 1, "only stock, which failed before, is sent again\n{ctx}");
+
+    // Nothing more to mark on the next run; back in the source, it is sent
+    // again and the server restores it.
+    let quiet = ingest(dir.path(), &source, &fixture, &sink, &fixture.token(), "quiet").await;
+    assert_eq!(quiet.code(), Some(0), "{}", context(&quiet, &fixture));
+    assert_eq!(deletes(&fixture).len(), 1, "marked once");
+    source.db.run("CREATE TABLE hr.department (id integer PRIMARY KEY, name text)").await;
+    let back = ingest(dir.path(), &source, &fixture, &sink, &fixture.token(), "back").await;
+    let ctx = context(&back, &fixture);
+    assert_eq!(back.code(), Some(0), "{ctx}");
+    assert_no_violations(&fixture, &ctx);
+    assert_eq!(counts(back.report(&ctx), "table").1, 1, "the table that came back is sent\n{ctx}");
+    assert_ne!(fixture.get("tables", &department).unwrap()["deleted"], true, "restored\n{ctx}");
+}

@@ -169,7 +169,7 @@ impl Catalog {
             "INSERT INTO entity (fqn, kind, parent, name, document, extra, source_hash, run_id, updated_at) ";
         const UPSERT: &str = " ON CONFLICT (fqn, kind) DO UPDATE SET parent = excluded.parent, name = excluded.name,
               document = excluded.document, extra = excluded.extra, source_hash = excluded.source_hash,
-              run_id = excluded.run_id, updated_at = excluded.updated_at";
+              run_id = excluded.run_id, updated_at = excluded.updated_at, deleted_at = NULL";
         on_pool!(self, |pool, dialect| {
             let mut tx = pool.begin_with(dialect.begin_write).await?;
             for chunk in docs.chunks(ROWS_PER_INSERT) {
@@ -296,7 +296,10 @@ impl Catalog {
         let mut found = HashMap::new();
         for chunk in entities.chunks(ROWS_PER_INSERT) {
             let rows: Vec<(String, String, String)> = on_pool!(self, |pool, _d| {
-                let mut query = sqlx::QueryBuilder::new("SELECT kind, fqn, source_hash FROM entity WHERE fqn IN (");
+                // A deleted entity that came back is written again.
+                let mut query = sqlx::QueryBuilder::new(
+                    "SELECT kind, fqn, source_hash FROM entity WHERE deleted_at IS NULL AND fqn IN (",
+                );
                 let mut fqns = query.separated(", ");
                 for (_, fqn) in chunk {
                     fqns.push_bind(*fqn);
@@ -313,12 +316,43 @@ impl Catalog {
     /// them (they are unchanged): the relations they own are the ones this
     /// run stages, as for the entities it wrote.
     pub async fn seen(&self, run_id: &str, entities: &[(&str, &str)]) -> Result<(), CatalogError> {
+        self.update_entities(entities, Some(run_id)).await
+    }
+
+    /// The entities of `kind` in `service` the catalog holds and has not
+    /// marked deleted: (FQN, the last run that saw it).
+    pub async fn live(&self, service: &str, kind: &str) -> Result<Vec<(String, String)>, CatalogError> {
+        const LIVE: &str = "SELECT fqn, run_id FROM entity WHERE kind = $1 AND deleted_at IS NULL
+             AND substr(fqn, 1, length($2)) = $2";
+        let prefix = format!("{}.", crate::model::fqn::quote(service).unwrap_or_else(|_| service.to_string()));
+        let fqns = on_pool!(self, |pool, _d| sqlx::query_as(LIVE)
+            .bind(kind)
+            .bind(&prefix)
+            .fetch_all(pool)
+            .await
+            .map_err(CatalogError::Read)?);
+        Ok(fqns)
+    }
+
+    /// Marks these entities ((kind, FQN)) deleted: kept, but listed only by
+    /// `weir catalog list --deleted`, until a run writes them again.
+    pub async fn mark_deleted(&self, entities: &[(&str, &str)]) -> Result<(), CatalogError> {
+        self.update_entities(entities, None).await
+    }
+
+    /// Marks entities seen by a run (`Some(run_id)`) or deleted (`None`),
+    /// 500 to a statement.
+    async fn update_entities(&self, entities: &[(&str, &str)], seen_by: Option<&str>) -> Result<(), CatalogError> {
         for chunk in entities.chunks(ROWS_PER_INSERT) {
             retry_busy(|| async {
                 on_pool!(self, |pool, dialect| {
                     let mut tx = pool.begin_with(dialect.begin_write).await?;
-                    let mut update = sqlx::QueryBuilder::new("UPDATE entity SET run_id = ");
-                    update.push_bind(run_id).push(" WHERE (kind, fqn) IN (");
+                    let mut update = sqlx::QueryBuilder::new("UPDATE entity SET ");
+                    match seen_by {
+                        Some(run_id) => update.push("run_id = ").push_bind(run_id).push(" WHERE "),
+                        None => update.push("deleted_at = ").push(dialect.now).push(" WHERE deleted_at IS NULL AND "),
+                    };
+                    update.push("(kind, fqn) IN (");
                     let mut pairs = update.separated(", ");
                     for (kind, fqn) in chunk {
                         pairs.push("(").push_bind_unseparated(*kind).push_unseparated(", ");

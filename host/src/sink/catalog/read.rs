@@ -13,6 +13,8 @@ pub struct CatalogEntry {
     pub name: String,
     /// Columns of a table, else 0.
     pub columns: usize,
+    /// When it was marked deleted, for an entity gone from its source.
+    pub deleted_at: Option<String>,
 }
 
 /// Which documents `export` writes.
@@ -25,15 +27,21 @@ pub enum ExportKind {
 }
 
 impl Catalog {
-    /// Entities, ordered by FQN; `kind` narrows to one kind.
-    pub async fn list(&self, kind: Option<&str>) -> Result<Vec<CatalogEntry>, CatalogError> {
+    /// Entities, ordered by FQN; `kind` narrows to one kind. Those marked
+    /// deleted are listed only with `deleted`, and then alone.
+    pub async fn list(&self, kind: Option<&str>, deleted: bool) -> Result<Vec<CatalogEntry>, CatalogError> {
         on_pool!(self, |pool, dialect| {
             let list = format!(
-                "SELECT fqn, kind, name, {} AS columns FROM entity WHERE ($1 IS NULL OR kind = $1) ORDER BY fqn{}",
+                "SELECT fqn, kind, name, {} AS columns, deleted_at FROM entity WHERE ($1 IS NULL OR kind = $1)
+                 AND (deleted_at IS NOT NULL) = $2 ORDER BY fqn{}",
                 dialect.document_columns, dialect.by_bytes
             );
-            let rows =
-                sqlx::query(sqlx::AssertSqlSafe(list)).bind(kind).fetch_all(pool).await.map_err(CatalogError::Read)?;
+            let rows = sqlx::query(sqlx::AssertSqlSafe(list))
+                .bind(kind)
+                .bind(deleted)
+                .fetch_all(pool)
+                .await
+                .map_err(CatalogError::Read)?;
             rows.iter()
                 .map(|r| {
                     Ok(CatalogEntry {
@@ -41,6 +49,7 @@ impl Catalog {
                         kind: r.try_get("kind").map_err(CatalogError::Read)?,
                         name: r.try_get("name").map_err(CatalogError::Read)?,
                         columns: r.try_get::<i64, _>("columns").map_err(CatalogError::Read)?.try_into().unwrap_or(0),
+                        deleted_at: r.try_get("deleted_at").map_err(CatalogError::Read)?,
                     })
                 })
                 .collect()
@@ -52,22 +61,27 @@ impl Catalog {
     /// `kind` picks one when entities of several kinds share the FQN (as
     /// a dashboard and a chart may).
     pub async fn show(&self, fqn: &str, kind: Option<&str>) -> Result<Value, CatalogError> {
-        const ONE: &str = "SELECT kind, document, extra, source_hash, updated_at FROM entity
+        const ONE: &str = "SELECT kind, document, extra, source_hash, updated_at, deleted_at FROM entity
              WHERE fqn = $1 AND ($2 IS NULL OR kind = $2) ORDER BY kind";
-        let rows: Vec<[String; 5]> = on_pool!(self, |pool, _d| {
+        type Row = ([String; 5], Option<String>);
+        let rows: Vec<Row> = on_pool!(self, |pool, _d| {
             let rows = sqlx::query(ONE).bind(fqn).bind(kind).fetch_all(pool).await.map_err(CatalogError::Read)?;
             rows.iter()
                 .map(|r| {
                     let get = |c: &str| r.try_get::<String, _>(c).map_err(CatalogError::Read);
-                    Ok([get("kind")?, get("document")?, get("extra")?, get("source_hash")?, get("updated_at")?])
+                    let deleted_at = r.try_get::<Option<String>, _>("deleted_at").map_err(CatalogError::Read)?;
+                    Ok((
+                        [get("kind")?, get("document")?, get("extra")?, get("source_hash")?, get("updated_at")?],
+                        deleted_at,
+                    ))
                 })
                 .collect::<Result<Vec<_>, CatalogError>>()?
         });
         if rows.len() > 1 {
-            let kinds: Vec<String> = rows.iter().map(|r| r[0].clone()).collect();
+            let kinds: Vec<String> = rows.iter().map(|r| r.0[0].clone()).collect();
             return Err(CatalogError::Ambiguous { fqn: fqn.to_string(), kinds: kinds.join(", ") });
         }
-        let [entity_kind, document, extra, source_hash, updated_at] =
+        let ([entity_kind, document, extra, source_hash, updated_at], deleted_at) =
             rows.into_iter().next().ok_or_else(|| CatalogError::NotFound(fqn.to_string()))?;
         let mut document: Value = serde_json::from_str(&document).unwrap_or(Value::Null);
         let relations = self.relations(Some(fqn)).await?;
@@ -81,6 +95,7 @@ impl Catalog {
             "lineage": lineage,
             "sourceHash": source_hash,
             "updatedAt": updated_at,
+            "deletedAt": deleted_at,
         }))
     }
 
@@ -93,7 +108,8 @@ impl Catalog {
         let relations = self.relations(None).await?;
         let rows: Vec<(String, String, String)> = on_pool!(self, |pool, dialect| {
             let all = format!(
-                "SELECT fqn, kind, document FROM entity WHERE (NOT $1 OR kind = 'table') ORDER BY fqn{}, kind",
+                "SELECT fqn, kind, document FROM entity WHERE (NOT $1 OR kind = 'table') AND deleted_at IS NULL
+                 ORDER BY fqn{}, kind",
                 dialect.by_bytes
             );
             sqlx::query_as(sqlx::AssertSqlSafe(all))

@@ -2,7 +2,7 @@ use sqlx::SqlitePool;
 
 /// The catalog's layout version; a PostgreSQL catalog of a newer one is
 /// refused rather than misread.
-pub const VERSION: i64 = 3;
+pub const VERSION: i64 = 4;
 
 /// The PostgreSQL schema the catalog's tables live in, so a database
 /// shared with other applications keeps them apart.
@@ -68,12 +68,18 @@ const ENTITY_COLUMNS: &str = r#"(
     source_hash TEXT NOT NULL,
     run_id      TEXT NOT NULL,
     updated_at  TEXT NOT NULL,
+    deleted_at  TEXT,
     PRIMARY KEY (fqn, kind)
 )"#;
 
+/// Version 4 marks what disappeared from the source instead of keeping it
+/// as if it were there: `deleted_at` is when (NULL while it is there).
+const DELETED_AT: &str = "ALTER TABLE {prefix}entity ADD COLUMN {if_absent}deleted_at TEXT;";
+
 /// Version 1 keyed entities by FQN alone; its rows move to the new table.
 const FROM_1: &str = r#"
-INSERT INTO entity_v2 SELECT fqn, kind, parent, name, document, extra, source_hash, run_id, updated_at FROM entity;
+INSERT INTO entity_v2 (fqn, kind, parent, name, document, extra, source_hash, run_id, updated_at)
+    SELECT fqn, kind, parent, name, document, extra, source_hash, run_id, updated_at FROM entity;
 DROP TABLE entity;
 ALTER TABLE entity_v2 RENAME TO entity;
 PRAGMA user_version = 2;
@@ -83,6 +89,9 @@ pub async fn migrate(pool: &SqlitePool) -> Result<(), sqlx::Error> {
     let version: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(pool).await?;
     if version == 1 {
         let migration = format!("BEGIN IMMEDIATE; CREATE TABLE entity_v2 {ENTITY_COLUMNS}; {FROM_1} COMMIT;");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(migration)).execute(pool).await?;
+    } else if (2..4).contains(&version) {
+        let migration = DELETED_AT.replace("{prefix}", "").replace("{if_absent}", "");
         sqlx::raw_sql(sqlx::AssertSqlSafe(migration)).execute(pool).await?;
     }
     let schema = format!("{}\nPRAGMA user_version = {VERSION};", tables(""));
@@ -96,8 +105,9 @@ pub fn pg_layout() -> crate::engines::PgLayout {
     static SCRIPT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let script = SCRIPT.get_or_init(|| {
         format!(
-            "CREATE SCHEMA IF NOT EXISTS {PG_SCHEMA};\n{}\nCREATE TABLE IF NOT EXISTS {PG_SCHEMA}.schema_version (version BIGINT NOT NULL);",
-            tables(&format!("{PG_SCHEMA}."))
+            "CREATE SCHEMA IF NOT EXISTS {PG_SCHEMA};\n{}\n{}\nCREATE TABLE IF NOT EXISTS {PG_SCHEMA}.schema_version (version BIGINT NOT NULL);",
+            tables(&format!("{PG_SCHEMA}.")),
+            DELETED_AT.replace("{prefix}", &format!("{PG_SCHEMA}.")).replace("{if_absent}", "IF NOT EXISTS ")
         )
     });
     crate::engines::PgLayout {
@@ -129,16 +139,39 @@ mod tests {
         .await
         .unwrap();
         migrate(&pool).await.unwrap();
-        sqlx::query("INSERT INTO entity VALUES ('svc.5', 'chart', 'svc', '5', '{}', '{}', 'h', 'r', 't')")
-            .execute(&pool)
-            .await
-            .unwrap();
+        sqlx::query(
+            "INSERT INTO entity (fqn, kind, parent, name, document, extra, source_hash, run_id, updated_at)
+             VALUES ('svc.5', 'chart', 'svc', '5', '{}', '{}', 'h', 'r', 't')",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
         let kinds: Vec<String> = sqlx::query_scalar("SELECT kind FROM entity WHERE fqn = 'svc.5' ORDER BY kind")
             .fetch_all(&pool)
             .await
             .unwrap();
         assert_eq!(kinds, ["chart", "dashboard"]);
         let version: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(&pool).await.unwrap();
-        assert_eq!(version, 3, "and on to the current layout");
+        assert_eq!(version, VERSION, "and on to the current layout");
+    }
+
+    #[tokio::test]
+    async fn a_version_3_catalog_gains_deleted_at_and_keeps_its_rows() {
+        let pool = SqlitePoolOptions::new().max_connections(1).connect("sqlite::memory:").await.unwrap();
+        sqlx::raw_sql(
+            "CREATE TABLE entity (fqn TEXT NOT NULL, kind TEXT NOT NULL, parent TEXT, name TEXT NOT NULL,
+               document TEXT NOT NULL, extra TEXT NOT NULL DEFAULT '{}', source_hash TEXT NOT NULL,
+               run_id TEXT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (fqn, kind));
+             INSERT INTO entity VALUES ('svc.db', 'database', 'svc', 'db', '{}', '{}', 'h', 'r', 't');
+             PRAGMA user_version = 3;",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        migrate(&pool).await.unwrap();
+        migrate(&pool).await.unwrap();
+        let live: Vec<String> =
+            sqlx::query_scalar("SELECT fqn FROM entity WHERE deleted_at IS NULL").fetch_all(&pool).await.unwrap();
+        assert_eq!(live, ["svc.db"]);
     }
 }

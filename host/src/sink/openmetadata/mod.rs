@@ -380,6 +380,30 @@ impl OpenMetadataSink {
             .map_err(|e| e.to_string())
     }
 
+    /// Soft-deletes entities ((kind, FQN)) gone from the source, as
+    /// OpenMetadata's own ingestion marks them (`hardDelete=false`,
+    /// `recursive=true`, as its `delete_entity` sends): the server keeps
+    /// them, flagged `deleted`, and a later PUT of the same FQN restores
+    /// them (`EntityRepository.update`). By name (`deleteByName`), so no id
+    /// has to be looked up first. There is no bulk delete: a few at once.
+    /// One the server no longer has is gone already. Returns those it
+    /// refused, with its reason.
+    pub async fn mark_deleted(&self, entities: &[(&str, &str)]) -> Vec<(String, String, String)> {
+        futures_util::stream::iter(entities)
+            .map(|(kind, fqn)| async move {
+                let path = format!("/v1/{}/name/{}?hardDelete=false&recursive=true", collection(kind), encode(fqn));
+                match self.client.send(Method::DELETE, &path, None).await {
+                    Ok(_) => None,
+                    Err(e) if e.status() == Some(404) => None,
+                    Err(e) => Some((kind.to_string(), fqn.to_string(), e.to_string())),
+                }
+            })
+            .buffer_unordered(PHASE_TWO_REQUESTS)
+            .filter_map(|refused| async move { refused })
+            .collect()
+            .await
+    }
+
     /// The id of an entity, asked of the server once.
     async fn id_of(&self, kind: &str, fqn: &str) -> Result<String, OpenMetadataError> {
         let key = (kind.to_string(), fqn.to_string());

@@ -329,7 +329,7 @@ pub async fn catalog_rows(dir: &Path, catalog: &str) -> (std::collections::BTree
     use sqlx::Row;
     let options = sqlx::sqlite::SqliteConnectOptions::new().filename(dir.join(catalog)).read_only(true);
     let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&options).await.unwrap();
-    let kinds = sqlx::query("SELECT kind, count(*) AS n FROM entity GROUP BY kind")
+    let kinds = sqlx::query("SELECT kind, count(*) AS n FROM entity WHERE deleted_at IS NULL GROUP BY kind")
         .fetch_all(&mut conn)
         .await
         .unwrap()
