@@ -244,3 +244,41 @@ pub fn seen_in_plan(workflow: &Workflow, shards: &[Shard]) -> HashSet<(String, S
     let disappeared = Disappeared::of(workflow);
     shards.iter().flat_map(|s| s.refs.iter().filter_map(|r| disappeared.seen_fqn(s.kind, &r.path))).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::FailureRecord;
+
+    #[test]
+    fn a_run_that_failed_was_cancelled_or_was_stopped_marks_nothing() {
+        let clean = RunReport::default();
+        assert_eq!(unclean(&clean), None);
+
+        let mut failed = RunReport::default();
+        failed.failures.push(FailureRecord {
+            entity: "svc.db.s.t".into(),
+            kind: "table".into(),
+            error: "invalid".into(),
+            reason: "broken".into(),
+            may_pass: false,
+            shard: None,
+        });
+        assert!(unclean(&failed).is_some_and(|why| why.contains("1 entities failed")));
+
+        let mut cancelled = RunReport::default();
+        cancelled.kind_mut("table").cancelled = 3;
+        assert!(unclean(&cancelled).is_some_and(|why| why.contains("3 entities were cancelled")));
+
+        let stopped = RunReport { stopped: Some("more than 0 entities failed (--max-failures)".into()), ..clean };
+        assert!(unclean(&stopped).is_some_and(|why| why.contains("stopped")));
+    }
+
+    #[test]
+    fn an_overloaded_routine_is_listed_by_its_name_without_the_signature() {
+        let listed = HashSet::from([("storedProcedure".to_string(), "svc.db.s.total".to_string())]);
+        assert!(in_plan(&listed, Kind::StoredProcedure, "svc.db.s.total(o bigint)"));
+        assert!(!in_plan(&listed, Kind::StoredProcedure, "svc.db.s.purge()"));
+        assert!(!in_plan(&listed, Kind::Table, "svc.db.s.total(o bigint)"));
+    }
+}
