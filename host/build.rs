@@ -12,7 +12,7 @@ fn main() {
     let manifest_dir = PathBuf::from(env("CARGO_MANIFEST_DIR"));
     let root = manifest_dir.parent().map(Path::to_path_buf).unwrap_or_else(|| manifest_dir.clone());
     let out_dir = PathBuf::from(env("OUT_DIR"));
-    for watched in ["plugins", "sdk", "wit"] {
+    for watched in ["plugins", "sdk"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
 

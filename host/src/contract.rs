@@ -1,5 +1,5 @@
 //! The `weir:connector` contract as Rust types and traits, generated from
-//! `wit/`. It uses nothing else of the host: the runtime links it, each
+//! `sdk/wit/` (the SDK carries the contract; `wit/` links to it). It uses nothing else of the host: the runtime links it, each
 //! capability implements its own interface, and `runtime/into_model.rs`
 //! turns its types into the host's model.
 //!
@@ -8,7 +8,7 @@
 //! contract does not name the capability's types.
 
 wasmtime::component::bindgen!({
-    path: "../wit",
+    path: "../sdk/wit",
     world: "connector",
     imports: { default: async | trappable },
     exports: { default: async },

@@ -6,7 +6,11 @@ use serde_json::Value;
 /// connection settings without any secret, and `sourceConfig.config`.
 #[derive(Debug, Clone, Default)]
 pub struct Config {
+    /// `serviceName`: the OpenMetadata service the entities are filed
+    /// under. Empty only when the document has none.
     pub service_name: String,
+    /// `serviceType`: the workflow's `source.type`, that is the connector
+    /// (`postgres`, `looker`), not OpenMetadata's service type.
     pub service_type: String,
     /// `serviceConnection.config` with passwords and tokens removed.
     pub connection: Value,

@@ -2,6 +2,9 @@ use crate::{ErrorKind, Failure};
 use std::fmt;
 
 impl Failure {
+    /// A failure of `kind`; the shortcuts below name the kind. The host
+    /// retries a `Transient` failure, of a whole call or of one entity,
+    /// with backoff, and reports any other kind as it is.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Failure { kind, message: message.into() }
     }

@@ -7,9 +7,16 @@
 use regex::Regex;
 use serde::{Deserialize, Deserializer, Serialize};
 
+/// One `*FilterPattern` of `sourceConfig.config`, compiled. Deserializing
+/// compiles it as [`FilterPattern::new`] does, so an invalid regular
+/// expression or an unknown key fails there; the default keeps every name.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct FilterPattern {
+    /// The patterns as written, one of which a kept name must match; none
+    /// keeps every name. Changing it does not recompile the filter.
     pub includes: Vec<String>,
+    /// The patterns as written that no kept name may match; they win over
+    /// `includes`. Changing it does not recompile the filter.
     pub excludes: Vec<String>,
     #[serde(skip)]
     compiled_includes: Vec<Regex>,

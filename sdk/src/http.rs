@@ -12,19 +12,27 @@ pub struct Request {
     inner: host::Request,
 }
 
+/// Starts a `GET` request to `url`; nothing is sent before
+/// [`Request::send`] or [`send_all`].
 pub fn get(url: impl Into<String>) -> Request {
     Request::new("GET", url)
 }
 
+/// Starts a `POST` request to `url`; give it a body with
+/// [`Request::json`], [`Request::form`] or [`Request::body`].
 pub fn post(url: impl Into<String>) -> Request {
     Request::new("POST", url)
 }
 
 impl Request {
+    /// A request with any method (`PUT`, `DELETE`, ...), no headers and
+    /// no body. The host checks `url` against the granted origins on send.
     pub fn new(method: impl Into<String>, url: impl Into<String>) -> Request {
         Request { inner: host::Request { method: method.into(), url: url.into(), headers: Vec::new(), body: None } }
     }
 
+    /// Adds a header; adding a name twice sends it twice rather than
+    /// replacing it. The value may hold a [`secret`] placeholder.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Request {
         self.inner.headers.push((name.into(), value.into()));
         self
@@ -35,6 +43,7 @@ impl Request {
         self.header("authorization", format!("Bearer {token}"))
     }
 
+    /// Sets the raw body, replacing any earlier one, and no content type.
     pub fn body(mut self, body: impl Into<Vec<u8>>) -> Request {
         self.inner.body = Some(body.into());
         self
@@ -72,15 +81,19 @@ pub fn secret(name: &str) -> String {
     format!("{{{{secret:{name}}}}}")
 }
 
+/// The final answer to a request, after the host's redirects and retries:
+/// its status, headers and whole body.
 pub struct Response {
     inner: host::Response,
 }
 
 impl Response {
+    /// The HTTP status code.
     pub fn status(&self) -> u16 {
         self.inner.status
     }
 
+    /// Whether the status is 2xx.
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.inner.status)
     }
@@ -90,10 +103,12 @@ impl Response {
         self.inner.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
+    /// The body as received.
     pub fn bytes(&self) -> &[u8] {
         &self.inner.body
     }
 
+    /// The body as UTF-8 text, invalid sequences replaced by `U+FFFD`.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.inner.body).into_owned()
     }

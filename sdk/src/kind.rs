@@ -7,12 +7,21 @@
 /// order is the order of writing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
+    /// A database; path `[database]`.
     Database,
+    /// A schema of a database; path `[database, schema]`.
     DatabaseSchema,
+    /// A table, view or the like in a schema; path `[database, schema, table]`.
     Table,
+    /// A stored procedure or function in a schema; path
+    /// `[database, schema, name]`, overloads told apart by the ref's key.
     StoredProcedure,
+    /// A chart of a dashboard service; path `[chart]`.
     Chart,
+    /// A dashboard service's data model (OpenMetadata's
+    /// `dashboardDataModel`, a Looker explore); path `[name]`.
     DataModel,
+    /// A dashboard; path `[dashboard]`. Written after its charts.
     Dashboard,
 }
 

@@ -43,15 +43,20 @@ impl Rows {
         Rows { columns, index, rows }
     }
 
+    /// The result's columns in the statement's order, with the driver's
+    /// type names.
     pub fn columns(&self) -> &[ColumnInfo] {
         &self.columns
     }
+    /// How many rows the statement returned.
     pub fn len(&self) -> usize {
         self.rows.len()
     }
+    /// Whether the statement returned no row.
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }
+    /// The rows, in the order the server returned them.
     pub fn iter(&self) -> impl Iterator<Item = Row<'_>> {
         self.rows.iter().map(move |values| Row { rows: self, values })
     }
@@ -77,6 +82,8 @@ impl<'a> Row<'a> {
         T::from_sql(value).map_err(|e| e.context(format_args!("column `{column}`")))
     }
 
+    /// The row's raw values, indexed as [`Rows::columns`]: for reading by
+    /// position or a value of no fixed type.
     pub fn values(&self) -> &'a [Value] {
         self.values
     }
@@ -84,6 +91,8 @@ impl<'a> Row<'a> {
 
 /// Conversion from a SQL value to a Rust type.
 pub trait FromSql: Sized {
+    /// Converts `value`; one of an unexpected SQL type is a permanent
+    /// failure naming the type expected and the type found.
     fn from_sql(value: &Value) -> Result<Self>;
 }
 

@@ -1,8 +1,8 @@
 //! The Looker API 4.0 over the host's HTTP capability: login with the
 //! client id and a placeholder for the secret (the host fills it in, so
 //! the secret never enters the sandbox), a bearer token kept for the
-//! instance's life, and a fresh login when it expires or a call answers
-//! 401. Batches of GETs go out together through `send_all`.
+//! instance's life (its [`Session`]), and a fresh login when it expires or
+//! a call answers 401. Batches of GETs go out together through `send_all`.
 
 use crate::settings::Settings;
 use std::cell::RefCell;
@@ -20,10 +20,11 @@ struct Token {
     renew_at: Instant,
 }
 
-thread_local! {
-    // Kept between calls to spare a login per batch; correctness never
-    // depends on it (a 401 logs in again).
-    static TOKEN: RefCell<Option<Token>> = const { RefCell::new(None) };
+/// The token of one instance, kept between its calls to spare a login per
+/// batch; correctness never depends on it (a 401 logs in again).
+#[derive(Default)]
+pub struct Session {
+    token: RefCell<Option<Token>>,
 }
 
 #[derive(Deserialize)]
@@ -36,11 +37,12 @@ struct AccessToken {
 
 pub struct Api<'s> {
     settings: &'s Settings,
+    session: &'s Session,
 }
 
 impl<'s> Api<'s> {
-    pub fn new(settings: &'s Settings) -> Self {
-        Api { settings }
+    pub fn new(settings: &'s Settings, session: &'s Session) -> Self {
+        Api { settings, session }
     }
 
     /// One GET, parsed as JSON.
@@ -64,7 +66,7 @@ impl<'s> Api<'s> {
             .collect();
         if !unauthorized.is_empty() {
             weir_sdk::log::info("the Looker token was refused; logging in again");
-            forget_token(&token);
+            self.forget_token(&token);
             match self.token() {
                 Ok(token) => {
                     let again = self.send(unauthorized.iter().map(|&i| &paths[i]).collect(), &token);
@@ -93,7 +95,7 @@ impl<'s> Api<'s> {
 
     fn token(&self) -> Result<String> {
         let cached =
-            TOKEN.with(|t| t.borrow().as_ref().filter(|t| Instant::now() < t.renew_at).map(|t| t.value.clone()));
+            self.session.token.borrow().as_ref().filter(|t| Instant::now() < t.renew_at).map(|t| t.value.clone());
         if let Some(token) = cached {
             return Ok(token);
         }
@@ -121,19 +123,17 @@ impl<'s> Api<'s> {
         let lifetime = Duration::from_secs(token.expires_in.unwrap_or(3600));
         let renew_at = Instant::now() + lifetime.saturating_sub(RENEW_MARGIN).max(Duration::from_secs(1));
         let value = token.access_token.clone();
-        TOKEN.with(|t| *t.borrow_mut() = Some(Token { value: token.access_token, renew_at }));
+        *self.session.token.borrow_mut() = Some(Token { value: token.access_token, renew_at });
         Ok(value)
     }
-}
 
-/// Drops the cached token if it is still the refused one.
-fn forget_token(refused: &str) {
-    TOKEN.with(|t| {
-        let mut t = t.borrow_mut();
-        if t.as_ref().is_some_and(|t| t.value == refused) {
-            *t = None;
+    /// Drops the cached token if it is still the refused one.
+    fn forget_token(&self, refused: &str) {
+        let mut token = self.session.token.borrow_mut();
+        if token.as_ref().is_some_and(|t| t.value == refused) {
+            *token = None;
         }
-    });
+    }
 }
 
 fn json_of(response: Response, path: &str) -> Result<Value> {

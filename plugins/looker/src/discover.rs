@@ -2,7 +2,7 @@
 //! lists every LookML model with its explores. Refs are dashboards (by
 //! id) and explores (by `model_explore`, as OpenMetadata names them).
 
-use crate::api::Api;
+use crate::api::{Api, Session};
 use crate::model::{data_model_name, entity_name, id_string, text};
 use crate::settings::{Settings, keeps};
 use weir_sdk::serde_json::Value;
@@ -11,8 +11,8 @@ use weir_sdk::{EntityKind, EntityRef, Result};
 /// Models per page of `GET /lookml_models`.
 const MODEL_PAGE: usize = 500;
 
-pub fn discover(settings: &Settings, kind: EntityKind) -> Result<Vec<EntityRef>> {
-    let api = Api::new(settings);
+pub fn discover(settings: &Settings, session: &Session, kind: EntityKind) -> Result<Vec<EntityRef>> {
+    let api = Api::new(settings, session);
     match kind {
         EntityKind::Dashboard => dashboards(settings, &api),
         EntityKind::DataModel if settings.source.include_data_models => explores(settings, &api),

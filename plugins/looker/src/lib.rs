@@ -19,13 +19,20 @@ mod settings;
 mod tables;
 mod types;
 
-use api::Api;
+use api::{Api, Session};
 use settings::Settings;
 use weir_sdk::{Batch, Capability, Config, Connector, EntityKind, EntityRef, Failure, PluginInfo, Result};
 
-pub struct Looker;
+/// One instance's connector: its Looker session.
+pub struct Looker {
+    session: Session,
+}
 
 impl Connector for Looker {
+    fn new() -> Self {
+        Looker { session: Session::default() }
+    }
+
     fn describe() -> PluginInfo {
         PluginInfo {
             name: "looker".to_string(),
@@ -38,14 +45,14 @@ impl Connector for Looker {
         }
     }
 
-    fn discover(config: &Config, kind: EntityKind) -> Result<Vec<EntityRef>> {
+    fn discover(&mut self, config: &Config, kind: EntityKind) -> Result<Vec<EntityRef>> {
         let settings = Settings::from_config(config)?;
-        discover::discover(&settings, kind)
+        discover::discover(&settings, &self.session, kind)
     }
 
-    fn process(config: &Config, refs: Vec<EntityRef>) -> Result<Batch> {
+    fn process(&mut self, config: &Config, refs: Vec<EntityRef>) -> Result<Batch> {
         let settings = Settings::from_config(config)?;
-        let api = Api::new(&settings);
+        let api = Api::new(&settings, &self.session);
         let mut batch = Batch::default();
         let (dashboards, rest): (Vec<EntityRef>, Vec<EntityRef>) =
             refs.into_iter().partition(|r| r.kind == EntityKind::Dashboard);

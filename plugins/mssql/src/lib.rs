@@ -43,6 +43,7 @@ use weir_sdk::sql::Connection;
 use weir_sdk::sql_kit::{self, Engine, SchemaText, Skipped, SqlConnector, Wanted};
 use weir_sdk::{Batch, EntityKind, EntityRef, Result};
 
+#[derive(Default)]
 pub struct Mssql;
 
 type Settings = sql_kit::Settings<FilterPattern>;

@@ -34,6 +34,10 @@ const CONFIG_SCHEMA: &str = r#"{
 struct Sqlite;
 
 impl Connector for Sqlite {
+    fn new() -> Self {
+        Sqlite
+    }
+
     fn describe() -> PluginInfo {
         PluginInfo {
             name: "sqlite".into(),
@@ -45,11 +49,11 @@ impl Connector for Sqlite {
         }
     }
 
-    fn discover(config: &Config, kind: EntityKind) -> Result<Vec<EntityRef>> {
+    fn discover(&mut self, config: &Config, kind: EntityKind) -> Result<Vec<EntityRef>> {
         discover::discover(config, kind)
     }
 
-    fn process(config: &Config, refs: Vec<EntityRef>) -> Result<Batch> {
+    fn process(&mut self, config: &Config, refs: Vec<EntityRef>) -> Result<Batch> {
         process::process(config, refs)
     }
 }

@@ -11,10 +11,7 @@ use crate::{EntityKind, EntityRef, ErrorKind, Failure, Result};
 /// the rest are counted in one more line.
 const NAMED_SKIPS: usize = 50;
 
-pub(super) fn discover<C: SqlConnector + ?Sized>(
-    settings: &Settings<C::Pattern>,
-    kind: EntityKind,
-) -> Result<Vec<EntityRef>> {
+pub(super) fn discover<C: SqlConnector>(settings: &Settings<C::Pattern>, kind: EntityKind) -> Result<Vec<EntityRef>> {
     let mut skipped = Skipped::new(&C::ENGINE);
     let refs = match kind {
         EntityKind::Database => databases::<C>(settings, &mut skipped),
@@ -32,10 +29,7 @@ pub(super) fn discover<C: SqlConnector + ?Sized>(
 /// one, after checking that it is the one the host connected to: every
 /// path carries its name, and a mismatch would file the catalog of one
 /// database under the name of another.
-fn databases<C: SqlConnector + ?Sized>(
-    settings: &Settings<C::Pattern>,
-    skipped: &mut Skipped,
-) -> Result<Vec<EntityRef>> {
+fn databases<C: SqlConnector>(settings: &Settings<C::Pattern>, skipped: &mut Skipped) -> Result<Vec<EntityRef>> {
     let conn = C::ENGINE.open(SOURCE)?;
     let names = if settings.ingest_all_databases {
         C::all_databases(&conn, settings, skipped)?
@@ -75,7 +69,7 @@ pub fn check_connected<P>(engine: &Engine, settings: &Settings<P>, connected: Op
 /// other than the configured one that cannot be read (its connection
 /// refused, say) is skipped with a warning; the configured one failing
 /// fails discovery.
-fn in_every_database<C: SqlConnector + ?Sized>(
+fn in_every_database<C: SqlConnector>(
     settings: &Settings<C::Pattern>,
     kind: EntityKind,
     skipped: &mut Skipped,
@@ -117,10 +111,15 @@ pub struct Skipped {
 }
 
 impl Skipped {
+    /// An empty list; its count line names the rest with
+    /// [`Engine::skipped_rest`].
     pub fn new(engine: &Engine) -> Skipped {
         Skipped { messages: Vec::new(), rest: engine.skipped_rest }
     }
 
+    /// Records one skipped object, `message` being its whole warning line
+    /// (`schema db.secret skipped: ...`). What is added to the list the kit
+    /// hands a connector is logged when the `discover` call ends.
     pub fn add(&mut self, message: String) {
         self.messages.push(message);
     }

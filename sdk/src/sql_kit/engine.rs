@@ -50,8 +50,11 @@ pub struct Engine {
 /// the engine calls a table and how it filters.
 #[derive(Debug, Clone, Copy)]
 pub struct SchemaText {
+    /// For `useFqnForFiltering`: what the plugin still filters when it is on.
     pub use_fqn_for_filtering: &'static str,
+    /// For `includeTables`: which of the engine's objects count as tables.
     pub include_tables: &'static str,
+    /// For `includeViews`: which of the engine's objects count as views.
     pub include_views: &'static str,
 }
 

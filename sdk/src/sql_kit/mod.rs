@@ -36,8 +36,11 @@ use crate::sql::Connection;
 use crate::{Batch, Config, Connector, EntityKind, EntityRef, PluginInfo, Result};
 
 /// A SQL connector: its engine's facts and the parts that read its
-/// catalog. The kit implements [`Connector`] on top of it.
-pub trait SqlConnector {
+/// catalog. The kit implements [`Connector`] on top of it; an instance's
+/// value is its `Default`.
+pub trait SqlConnector: Default + 'static {
+    /// The engine's facts: what `describe` answers, how messages name
+    /// things, and which engine a granted connection must be.
     const ENGINE: Engine;
 
     /// How the connector keeps a `*FilterPattern`: compiled, to apply it
@@ -80,16 +83,20 @@ pub trait SqlConnector {
 }
 
 impl<C: SqlConnector> Connector for C {
+    fn new() -> Self {
+        C::default()
+    }
+
     fn describe() -> PluginInfo {
         C::ENGINE.describe()
     }
 
-    fn discover(config: &Config, kind: EntityKind) -> Result<Vec<EntityRef>> {
+    fn discover(&mut self, config: &Config, kind: EntityKind) -> Result<Vec<EntityRef>> {
         let settings = Settings::from_config(config, &C::ENGINE)?;
         discover::discover::<C>(&settings, kind)
     }
 
-    fn process(config: &Config, refs: Vec<EntityRef>) -> Result<Batch> {
+    fn process(&mut self, config: &Config, refs: Vec<EntityRef>) -> Result<Batch> {
         let settings = Settings::from_config(config, &C::ENGINE)?;
         process::process::<C>(&settings, refs)
     }

@@ -7,10 +7,7 @@ use crate::log::{self, Level};
 use crate::refs::{by_kind, kind_name};
 use crate::{Batch, EntityKind, EntityRef, ErrorKind, Result};
 
-pub(super) fn process<C: SqlConnector + ?Sized>(
-    settings: &Settings<C::Pattern>,
-    batch: Vec<EntityRef>,
-) -> Result<Batch> {
+pub(super) fn process<C: SqlConnector>(settings: &Settings<C::Pattern>, batch: Vec<EntityRef>) -> Result<Batch> {
     let mut out = Batch::default();
     for (kind, group) in by_kind(batch) {
         let asked = group.len();
@@ -32,7 +29,7 @@ pub(super) fn process<C: SqlConnector + ?Sized>(
 /// being allowed to reach a database (no `ingestAllDatabases`, or the host
 /// refusing its label) fails its refs, not the batch; any other error
 /// fails the batch, which the host retries when it is transient.
-pub fn per_database<C: SqlConnector + ?Sized>(
+pub fn per_database<C: SqlConnector>(
     settings: &Settings<C::Pattern>,
     kind: EntityKind,
     wanted: Wanted,

@@ -6,19 +6,30 @@ use crate::filter::FilterPattern;
 use crate::serde_json::{self, Value};
 use crate::{Config, Failure, Result};
 
+/// The settings of one call, with the `*FilterPattern`s kept as the
+/// connector's `P`. The kit reads them at the start of every `discover`
+/// and `process` call and hands them to the connector.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings<P> {
     /// The database every path starts with: the one the host connects to.
     pub database: String,
+    /// `sourceConfig.config.includeTables` (default true); the connector's
+    /// discovery applies it.
     pub include_tables: bool,
+    /// `sourceConfig.config.includeViews` (default true); the connector's
+    /// discovery applies it.
     pub include_views: bool,
     /// `connection.ingestAllDatabases`: every database of the server, each
     /// through its own `source/<database>` connection.
     pub ingest_all_databases: bool,
+    /// The filter patterns of `sourceConfig.config`.
     pub filters: Filters<P>,
 }
 
 impl<P: ReadPattern> Settings<P> {
+    /// Reads the settings of `config`. A `connection.database` that is
+    /// absent, null or empty is the engine's default database; a key of the
+    /// wrong type or a malformed pattern is a `Config` failure naming it.
     pub fn from_config(config: &Config, engine: &Engine) -> Result<Settings<P>> {
         let database = match config.connection.get("database") {
             None | Some(Value::Null) => engine.default_database.to_string(),
@@ -75,9 +86,13 @@ impl ReadPattern for FilterPattern {
 /// last word, so a connector may keep more than they keep, never less.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filters<P> {
+    /// `databaseFilterPattern`, matched against database names.
     pub database: P,
+    /// `schemaFilterPattern`, matched against schema names.
     pub schema: P,
+    /// `tableFilterPattern`, matched against table and view names.
     pub table: P,
+    /// `storedProcedureFilterPattern`, matched against procedure names.
     pub procedure: P,
     /// `useFqnForFiltering`: the host matches whole FQNs, which the plugin
     /// does not build, so the plugin filters nothing.
@@ -85,6 +100,9 @@ pub struct Filters<P> {
 }
 
 impl<P: ReadPattern> Filters<P> {
+    /// Reads the patterns of `sourceConfig.config`; one absent or null is
+    /// `P::default()`. A pattern that is not an object, or that `P` refuses,
+    /// and a `useFqnForFiltering` that is not a boolean are `Config` failures.
     pub fn from_source(source: &Value) -> Result<Filters<P>> {
         Ok(Filters {
             database: pattern(source, "databaseFilterPattern")?,
@@ -117,10 +135,12 @@ fn pattern<P: ReadPattern>(source: &Value, key: &str) -> Result<P> {
 /// What a plugin that filters names itself keeps; everything under
 /// `useFqnForFiltering`.
 impl Filters<FilterPattern> {
+    /// A database, by `databaseFilterPattern`.
     pub fn keeps_database(&self, name: &str) -> bool {
         self.use_fqn || self.database.keeps(name)
     }
 
+    /// A schema, by `schemaFilterPattern`.
     pub fn keeps_schema(&self, name: &str) -> bool {
         self.use_fqn || self.schema.keeps(name)
     }
@@ -130,6 +150,7 @@ impl Filters<FilterPattern> {
         self.use_fqn || (self.schema.keeps(schema) && self.table.keeps(name))
     }
 
+    /// A stored procedure: its schema's pattern and its own.
     pub fn keeps_procedure(&self, schema: &str, name: &str) -> bool {
         self.use_fqn || (self.schema.keeps(schema) && self.procedure.keeps(name))
     }

@@ -10,10 +10,14 @@ use std::collections::HashSet;
 /// duplicates; and a failure for each ref that cannot be answered.
 #[derive(Debug, Default)]
 pub struct Wanted {
+    /// The paths asked for, each as long as the kind's depth.
     pub paths: Vec<Vec<String>>,
     /// The key of each path, same index: what tells apart objects that
     /// share a path (PostgreSQL's overloaded functions carry their oid).
     pub keys: Vec<Option<String>>,
+    /// One per ref refused by [`Wanted::check`] (a path of the wrong
+    /// length, a kind the plugin does not produce); the kit adds them to
+    /// the batch.
     pub failures: Vec<EntityFailure>,
 }
 
@@ -49,6 +53,8 @@ impl Wanted {
         wanted
     }
 
+    /// Appends a path and its key at the same index. It checks nothing:
+    /// [`Wanted::check`] does.
     pub fn push(&mut self, path: Vec<String>, key: Option<String>) {
         self.paths.push(path);
         self.keys.push(key);
@@ -85,6 +91,8 @@ impl Wanted {
     }
 }
 
+/// The failure of the entity at `path`. Give the ref's path unchanged: the
+/// host finds the ref of a `Transient` one by its path to process it again.
 pub fn failure(path: &[String], error: Failure) -> EntityFailure {
     EntityFailure { path: path.to_vec(), error }
 }

@@ -7,17 +7,21 @@ use weir_sdk::*;
 struct Stuck;
 
 impl Connector for Stuck {
+    fn new() -> Self {
+        Stuck
+    }
+
     fn describe() -> PluginInfo {
         loop {
             black_box(());
         }
     }
 
-    fn discover(_config: &Config, _kind: EntityKind) -> Result<Vec<EntityRef>> {
+    fn discover(&mut self, _config: &Config, _kind: EntityKind) -> Result<Vec<EntityRef>> {
         Ok(Vec::new())
     }
 
-    fn process(_config: &Config, _refs: Vec<EntityRef>) -> Result<Batch> {
+    fn process(&mut self, _config: &Config, _refs: Vec<EntityRef>) -> Result<Batch> {
         Ok(Batch::default())
     }
 }

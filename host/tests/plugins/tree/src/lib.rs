@@ -22,6 +22,10 @@ use weir_sdk::*;
 struct Tree;
 
 impl Connector for Tree {
+    fn new() -> Self {
+        Tree
+    }
+
     fn describe() -> PluginInfo {
         PluginInfo {
             name: "tree".into(),
@@ -33,7 +37,7 @@ impl Connector for Tree {
         }
     }
 
-    fn discover(config: &Config, kind: EntityKind) -> Result<Vec<EntityRef>> {
+    fn discover(&mut self, config: &Config, kind: EntityKind) -> Result<Vec<EntityRef>> {
         let key = match kind {
             EntityKind::Database => "treeDatabases",
             EntityKind::DatabaseSchema => "treeSchemas",
@@ -43,7 +47,7 @@ impl Connector for Tree {
         Ok(paths(config, key).into_iter().map(|path| EntityRef { kind, path, cost: 1, key: None }).collect())
     }
 
-    fn process(config: &Config, refs: Vec<EntityRef>) -> Result<Batch> {
+    fn process(&mut self, config: &Config, refs: Vec<EntityRef>) -> Result<Batch> {
         if let Some(ms) = config.source_config.get("treeSleepMs").and_then(Json::as_u64) {
             std::thread::sleep(std::time::Duration::from_millis(ms));
         }
