@@ -24,6 +24,7 @@ pub mod procfs;
 pub mod report;
 pub mod retry;
 pub mod runtime;
+pub mod scaffold;
 pub mod sink;
 pub mod sqlite_file;
 pub mod state;

@@ -17,6 +17,26 @@ pub enum Command {
     },
     /// List the built-in plugins.
     List,
+    /// Write a new connector crate: the connector, a workflow that runs it,
+    /// a unit test and a README. It builds as written with `cargo build
+    /// --release --target wasm32-wasip2`.
+    New {
+        /// The connector's name: its crate's name and its `source.type`.
+        name: String,
+        /// Read a database through the `sql` capability (a SQLite file).
+        #[arg(long, conflicts_with = "http", required_unless_present = "http")]
+        sql: bool,
+        /// Read an HTTP API through the `http` capability.
+        #[arg(long)]
+        http: bool,
+        /// Where to write the crate (default: ./NAME); absent or empty.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// A local `weir-sdk` to depend on (default: the SDK of the checkout
+        /// this weir was built from, else crates.io's).
+        #[arg(long, value_name = "PATH")]
+        sdk: Option<PathBuf>,
+    },
 }
 
 pub async fn run(command: Command) -> Result<ExitCode> {
@@ -27,6 +47,29 @@ pub async fn run(command: Command) -> Result<ExitCode> {
             }
         }
         Command::Inspect { plugin, timeout } => inspect(&plugin, timeout).await?,
+        Command::New { name, sql, http: _, dir, sdk } => {
+            use weir::scaffold::{Flavour, SdkSource};
+            let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
+            let sdk = match sdk {
+                Some(path) => {
+                    SdkSource::Path(path.canonicalize().with_context(|| format!("--sdk {}", path.display()))?)
+                }
+                None => SdkSource::default_for_this_build(),
+            };
+            let flavour = if sql { Flavour::Sql } else { Flavour::Http };
+            let written = weir::scaffold::create(&name, flavour, &dir, &sdk)?;
+            for path in &written {
+                println!("wrote {}", path.display());
+            }
+            match &sdk {
+                SdkSource::Path(path) => println!("weir-sdk from {}", path.display()),
+                SdkSource::Registry(version) => println!("weir-sdk {version} from crates.io"),
+            }
+            println!(
+                "\nNext:\n  cd {}\n  cargo build --release --target wasm32-wasip2\n  cargo test\n  weir ingest -c workflow.yaml",
+                dir.display()
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

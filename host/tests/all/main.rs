@@ -27,6 +27,7 @@ mod mssql_wire;
 mod openmetadata_documents;
 mod openmetadata_fixture;
 mod openmetadata_sink;
+mod plugin_new;
 mod plugin_outputs;
 mod postgres_coverage;
 mod postgres_edge_cases;

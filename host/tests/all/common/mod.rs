@@ -132,7 +132,7 @@ pub fn text(out: &[u8]) -> String {
     String::from_utf8_lossy(out).into_owned()
 }
 
-fn target_dir() -> PathBuf {
+pub fn target_dir() -> PathBuf {
     // CARGO_BIN_EXE_weir is <target>/<profile>/weir.
     PathBuf::from(env!("CARGO_BIN_EXE_weir")).parent().and_then(Path::parent).unwrap().to_path_buf()
 }

@@ -1,0 +1,19 @@
+# Runs the connector against an HTTP API at hostPort: GET /tables answers
+# [{"name": "orders", "columns": [{"name": "id", "type": "INT"}]}, ...].
+source:
+  type: {{name}}
+  serviceName: {{name}}
+  serviceConnection:
+    config:
+      type: CustomDatabase
+      # The plugin's `http:connection` capability is granted this origin.
+      hostPort: {{host_port}}
+  sourceConfig:
+    config:
+      type: DatabaseMetadata
+sink:
+  type: catalog
+  config:
+    path: {{name}}.db
+weir:
+  plugin: target/wasm32-wasip2/release/{{crate_file}}.wasm

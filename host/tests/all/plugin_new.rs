@@ -1,0 +1,113 @@
+//! A stranger's connector, as they would make it: `weir plugin new` into a
+//! folder outside this workspace, `cargo build --release --target
+//! wasm32-wasip2` and `cargo test` in it exactly as its README says, then
+//! `weir ingest -c workflow.yaml` from that folder, into the catalog. The
+//! SQL one reads a SQLite file the test writes where the workflow looks
+//! (`weir-demo.db`); the HTTP one reads a small API served by the test,
+//! whose address goes into the workflow's hostPort as a user would put it.
+
+use crate::common;
+
+use common::{target_dir, text, weir};
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+use weir_fixtures::http::{Request, Response, Server};
+
+/// `weir plugin new NAME FLAG --dir <tmp>/NAME`, then the README's build and
+/// test commands in it. Its `target/` links to one under this workspace's,
+/// so the SDK's dependencies are compiled once for every run of the tests.
+fn scaffold_and_build(tmp: &Path, name: &str, flag: &str) -> std::path::PathBuf {
+    let dir = tmp.join(name);
+    let out = weir(tmp, &["plugin", "new", name, flag, "--dir", dir.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    for file in ["Cargo.toml", "src/lib.rs", "workflow.yaml", "README.md"] {
+        assert!(dir.join(file).is_file(), "{file} written");
+    }
+    let shared = target_dir().join("scaffolded");
+    std::fs::create_dir_all(&shared).unwrap();
+    std::os::unix::fs::symlink(&shared, dir.join("target")).unwrap();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    for args in [&["build", "--release", "--target", "wasm32-wasip2"][..], &["test"][..]] {
+        let out = Command::new(&cargo)
+            .args(args)
+            .current_dir(&dir)
+            .env("CARGO_TARGET_DIR", dir.join("target"))
+            .env_remove("RUSTFLAGS")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "cargo {args:?} in the new crate:\n{}", text(&out.stderr));
+    }
+    dir
+}
+
+fn ingest_and_list(dir: &Path, name: &str) -> BTreeSet<String> {
+    let out = weir(dir, &["ingest", "-c", "workflow.yaml"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    let catalog = format!("{name}.db");
+    let out = weir(dir, &["--catalog", &catalog, "catalog", "list", "--kind", "table"], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout).lines().filter_map(|l| l.split_whitespace().nth(1)).map(String::from).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_sql_connector_builds_tests_and_ingests_a_sqlite_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tokio::task::spawn_blocking({
+        let tmp = tmp.path().to_path_buf();
+        move || scaffold_and_build(&tmp, "acme-files", "--sql")
+    })
+    .await
+    .unwrap();
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(dir.join("weir-demo.db")).create_if_missing(true);
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&options).await.unwrap();
+    sqlx::raw_sql(
+        "CREATE TABLE customer (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+         CREATE TABLE orders (id INTEGER PRIMARY KEY, customer INTEGER, total DECIMAL(10,2));
+         CREATE VIEW big AS SELECT * FROM orders WHERE total > 100;",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    drop(conn);
+    let tables = tokio::task::spawn_blocking(move || ingest_and_list(&dir, "acme-files")).await.unwrap();
+    assert_eq!(tables, BTreeSet::from(["acme-files.main.main.customer".into(), "acme-files.main.main.orders".into()]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_http_connector_builds_tests_and_ingests_an_api() {
+    let server = Server::start(|request: Request| async move {
+        match request.path.as_str() {
+            "/tables" => Response::json(
+                200,
+                &serde_json::json!([
+                    {"name": "events", "description": "what happened", "columns": [{"name": "at", "type": "TIMESTAMP"}]},
+                    {"name": "users", "columns": [{"name": "id", "type": "BIGINT"}, {"name": "tags", "type": "set"}]},
+                ]),
+            ),
+            _ => Response::text(404, "no such path"),
+        }
+    })
+    .await
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tokio::task::spawn_blocking({
+        let tmp = tmp.path().to_path_buf();
+        move || scaffold_and_build(&tmp, "acme-api", "--http")
+    })
+    .await
+    .unwrap();
+    let workflow = std::fs::read_to_string(dir.join("workflow.yaml")).unwrap();
+    assert!(workflow.contains("http://127.0.0.1:8080"), "{workflow}");
+    std::fs::write(dir.join("workflow.yaml"), workflow.replace("http://127.0.0.1:8080", &server.base_url())).unwrap();
+    let listed = {
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || ingest_and_list(&dir, "acme-api")).await.unwrap()
+    };
+    assert_eq!(listed, BTreeSet::from(["acme-api.api.default.events".into(), "acme-api.api.default.users".into()]));
+    let out = weir(&dir, &["--catalog", "acme-api.db", "catalog", "show", "acme-api.api.default.users"], &[]);
+    let shown: serde_json::Value = serde_json::from_str(&text(&out.stdout)).unwrap();
+    let types: Vec<&str> =
+        shown["document"]["columns"].as_array().unwrap().iter().map(|c| c["dataType"].as_str().unwrap()).collect();
+    assert_eq!(types, ["BIGINT", "UNKNOWN"], "{shown}");
+}
