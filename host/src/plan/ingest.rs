@@ -37,6 +37,13 @@ pub enum IngestError {
     NoPlugin { source_type: String, builtin: String },
     #[error("cannot read plugin {path}")]
     PluginFile { path: String, source: std::io::Error },
+    /// `weir.plugin` names a connector for other sources: a typo in
+    /// `source.type`, or the wrong file.
+    #[error(
+        "source.type `{source_type}` is not one plugin `{plugin}` serves (it serves: {serves}): fix source.type, or \
+         point weir.plugin at the connector for it"
+    )]
+    SourceType { source_type: String, plugin: String, serves: String },
     #[error("plugin: {0}")]
     Runtime(#[from] RuntimeError),
     #[error(transparent)]
@@ -84,6 +91,7 @@ impl IngestError {
             IngestError::Held { .. } => true,
             IngestError::NoPlugin { .. }
             | IngestError::PluginFile { .. }
+            | IngestError::SourceType { .. }
             | IngestError::Runtime(_)
             | IngestError::Http(_)
             | IngestError::Unshared { .. }
@@ -476,6 +484,21 @@ fn merge_duplicates(refs: Vec<EntityRef>, kind: &str, report: &mut RunReport) ->
         report.warnings.push(message);
     }
     unique
+}
+
+/// Refuses a plugin that does not declare the workflow's `source.type`
+/// among its `source-types`.
+pub(super) fn check_source_type(workflow: &Workflow, plugin: &Plugin) -> Result<(), IngestError> {
+    let source_type = &workflow.source.kind;
+    let info = &plugin.info;
+    if info.source_types.iter().any(|t| t.eq_ignore_ascii_case(source_type)) {
+        return Ok(());
+    }
+    Err(IngestError::SourceType {
+        source_type: source_type.clone(),
+        plugin: info.name.clone(),
+        serves: if info.source_types.is_empty() { "nothing".into() } else { info.source_types.join(", ") },
+    })
 }
 
 /// The plugin's component: `weir.plugin`, else the built-in one.

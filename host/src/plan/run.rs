@@ -88,6 +88,7 @@ impl<'w> Run<'w> {
         let runtime =
             Runtime::new(RuntimeOptions { instances, limits: limits.clone(), cache_dir: options.cache_dir.clone() })?;
         let plugin = Arc::new(runtime.load(&wasm).await?);
+        ingest::check_source_type(workflow, &plugin)?;
         let mut clock = PhaseClock::start(started);
         tracing::info!(
             plugin = %plugin.info.name, version = %plugin.info.version, wit = %plugin.wit_version,

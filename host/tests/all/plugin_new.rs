@@ -111,3 +111,22 @@ async fn a_new_http_connector_builds_tests_and_ingests_an_api() {
         shown["document"]["columns"].as_array().unwrap().iter().map(|c| c["dataType"].as_str().unwrap()).collect();
     assert_eq!(types, ["BIGINT", "UNKNOWN"], "{shown}");
 }
+
+#[tokio::test]
+async fn a_source_type_the_plugin_does_not_serve_is_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        "source:\n  type: treee\n  serviceName: typo\n  serviceConnection:\n    config:\n      type: Custom\nweir:\n  \
+         plugin: {}\n",
+        common::test_plugin("tree").display()
+    );
+    let r = common::ingest(dir.path(), &yaml, &[], &[]);
+    assert_eq!(r.code, Some(1), "a wrong config, not a run: {}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("source.type `treee` is not one plugin `tree` serves (it serves: tree)")
+            && r.stderr.contains("fix source.type"),
+        "{}",
+        r.stderr
+    );
+    assert!(!dir.path().join("catalog.db").exists(), "nothing was written");
+}
