@@ -35,6 +35,16 @@ pub enum RuntimeError {
     Engine(String),
     #[error("not a valid WebAssembly component: {0}")]
     Compile(String),
+    #[error(
+        "it is a core WebAssembly module, not a component: rebuild the plugin with `cargo build --release --target \
+         wasm32-wasip2` (wasm32-unknown-unknown and wasm32-wasip1 build modules)"
+    )]
+    CoreModule,
+    #[error(
+        "it is not WebAssembly (it starts with {0}): point weir.plugin at the .wasm that `cargo build --release \
+         --target wasm32-wasip2` writes under target/wasm32-wasip2/release/"
+    )]
+    NotWasm(String),
     #[error("not a weir connector: {0}")]
     NotAConnector(String),
     #[error("`describe` failed: {0}")]
@@ -83,6 +93,9 @@ impl Runtime {
     /// Compiles (or loads from cache) a plugin, checks it against the
     /// contract and asks it to describe itself.
     pub async fn load(&self, wasm: &[u8]) -> Result<Plugin, RuntimeError> {
+        if let Some(wrong) = not_a_component(wasm) {
+            return Err(wrong);
+        }
         let (component, outcome) =
             self.cache.load(&self.engine, wasm).map_err(|e| RuntimeError::Compile(format!("{e:#}")))?;
         let wit_version = contract_version(&self.engine, &component)?;
@@ -103,6 +116,20 @@ impl Runtime {
             _ticker: self.ticker.clone(),
         })
     }
+}
+
+/// What is wrong with a file that is not a component at all, said so a
+/// newcomer can act on it (the parser's own words name its internals).
+fn not_a_component(wasm: &[u8]) -> Option<RuntimeError> {
+    // A binary starts with `\0asm` and a version: 1 for a core module;
+    // a component's layer field makes it 0x0d 0x00 0x01 0x00.
+    const MAGIC: &[u8] = b"\0asm";
+    if !wasm.starts_with(MAGIC) {
+        let head: Vec<String> = wasm.iter().take(4).map(|b| format!("{b:02x}")).collect();
+        let head = if head.is_empty() { "nothing: it is empty".to_string() } else { head.join(" ") };
+        return Some(RuntimeError::NotWasm(head));
+    }
+    (wasm.get(4..8) == Some(&[1, 0, 0, 0])).then_some(RuntimeError::CoreModule)
 }
 
 /// A plugin ready to instantiate.
@@ -156,4 +183,17 @@ fn contract_version(engine: &Engine, component: &Component) -> Result<String, Ru
         )));
     }
     Ok(version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_module_or_another_file_is_named_for_what_it_is() {
+        assert!(matches!(not_a_component(b"\0asm\x01\0\0\0"), Some(RuntimeError::CoreModule)));
+        assert!(matches!(not_a_component(b"garbage"), Some(RuntimeError::NotWasm(h)) if h == "67 61 72 62"));
+        assert!(matches!(not_a_component(b""), Some(RuntimeError::NotWasm(_))));
+        assert!(not_a_component(b"\0asm\x0d\0\x01\0").is_none(), "a component goes on to the parser");
+    }
 }

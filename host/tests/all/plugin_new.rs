@@ -130,3 +130,30 @@ async fn a_source_type_the_plugin_does_not_serve_is_refused_before_anything_runs
     );
     assert!(!dir.path().join("catalog.db").exists(), "nothing was written");
 }
+
+#[tokio::test]
+async fn a_plugin_built_for_the_wrong_target_says_how_to_rebuild_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // A core module, as wasm32-unknown-unknown or wasm32-wasip1 leave it.
+    let module = dir.path().join("module.wasm");
+    std::fs::write(&module, b"\0asm\x01\0\0\0").unwrap();
+    let out = weir(dir.path(), &["plugin", "inspect", module.to_str().unwrap()], &[]);
+    let said = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("core WebAssembly module, not a component") && said.contains("--target wasm32-wasip2"),
+        "{said}"
+    );
+    assert_eq!(said.matches("component").count(), 1, "said once, in its own words: {said}");
+    let yaml = format!(
+        "source:\n  type: tree\n  serviceName: m\n  serviceConnection:\n    config:\n      type: Custom\nweir:\n  plugin: {}\n",
+        module.display()
+    );
+    let r = common::ingest(dir.path(), &yaml, &[], &[]);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("rebuild the plugin with `cargo build --release --target wasm32-wasip2`"),
+        "{}",
+        r.stderr
+    );
+}
