@@ -7,7 +7,7 @@
 use crate::caps::Redactor;
 use crate::text::escape_controls;
 use std::io::Write;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::format::{DefaultFields, Writer};
@@ -15,11 +15,19 @@ use tracing_subscriber::fmt::{FormatFields, MakeWriter};
 
 /// The secrets of the run, once its workflow is read.
 static SECRETS: RwLock<Option<Arc<Redactor>>> = RwLock::new(None);
+/// What `SECRETS` was built from, so more can be added.
+static KNOWN: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
-/// Redacts these secrets from every log line from now on.
-pub fn redact_secrets(redactor: Arc<Redactor>) {
+/// Redacts these secrets from every log line from now on, besides those
+/// given before: the workflow's own first, a plugin's declared secret keys
+/// once it is loaded.
+pub fn redact_secrets(more: impl IntoIterator<Item = String>) {
+    let Ok(mut known) = KNOWN.lock() else { return };
+    known.extend(more);
+    known.sort();
+    known.dedup();
     if let Ok(mut secrets) = SECRETS.write() {
-        *secrets = Some(redactor);
+        *secrets = Some(Arc::new(Redactor::new(known.iter().cloned())));
     }
 }
 

@@ -73,7 +73,7 @@ pub fn load(
     if let Some(url) = catalog.as_ref().and_then(|c| c.to_str()).filter(|c| weir::engines::is_postgres_url(c)) {
         secrets.extend(weir::engines::url_secrets(url));
     }
-    weir::logging::redact_secrets(std::sync::Arc::new(weir::caps::Redactor::new(secrets)));
+    weir::logging::redact_secrets(secrets);
     let options = IngestOptions {
         catalog,
         progress: ui.progress,

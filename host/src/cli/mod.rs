@@ -102,7 +102,7 @@ pub fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<ExitCode> {
     if let Some(url) = cli.catalog.as_ref().and_then(|c| c.to_str()).filter(|c| weir::engines::is_postgres_url(c)) {
-        weir::logging::redact_secrets(std::sync::Arc::new(weir::caps::Redactor::new(weir::engines::url_secrets(url))));
+        weir::logging::redact_secrets(weir::engines::url_secrets(url));
     }
     let ui = Ui {
         progress: !cli.quiet && cli.log_format == LogFormat::Text && std::io::stderr().is_terminal(),

@@ -1,13 +1,19 @@
 //! `source.serviceConnection.config`: one struct for the connection keys of
-//! every database weir ships a connector for.
+//! every connector weir ships, plus a third-party plugin's own keys
+//! ([`super::custom`]).
 
+use super::custom::{ConnectionSchema, CustomKey};
 use super::env::{EnvString, Secret};
 use crate::caps::sql::ConnectionKeys;
 use serde::Deserialize;
 use serde_yaml::Value as Yaml;
 
+/// Unknown keys are not refused here but collected into `custom` by a
+/// pass of their own ([`Workflow::parse`](super::Workflow::parse)): a
+/// built-in connector refuses them, a plugin checks them against what it
+/// declares.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[serde(rename_all = "camelCase")]
 pub struct ConnectionConfig {
     /// OpenMetadata's service type (`Postgres`, `SQLite`).
     #[serde(rename = "type", default)]
@@ -98,6 +104,9 @@ pub struct ConnectionConfig {
     data_model_filter_pattern: Option<Yaml>,
     #[serde(default)]
     project_filter_pattern: Option<Yaml>,
+    /// The keys none of the above, as written.
+    #[serde(skip)]
+    pub custom: Vec<CustomKey>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -169,8 +178,9 @@ impl ConnectionConfig {
         }
     }
 
-    /// What the plugin may see: an allow-list of non-secret keys.
-    pub fn plugin_view(&self) -> serde_json::Value {
+    /// What the plugin may see: an allow-list of non-secret keys, and its
+    /// own keys that it does not declare secret.
+    pub fn plugin_view(&self, declared: &ConnectionSchema) -> serde_json::Value {
         let mut view = serde_json::Map::new();
         let mut put = |key: &str, value: Option<serde_json::Value>| {
             if let Some(value) = value {
@@ -187,16 +197,22 @@ impl ConnectionConfig {
         put("ingestAllDatabases", self.ingest_all_databases.map(Into::into));
         put("clientId", text(&self.client_id));
         put("encrypt", self.encrypt.map(Into::into));
+        for key in declared.visible(&self.custom) {
+            view.insert(key.name.clone(), key.value.clone());
+        }
         serde_json::Value::Object(view)
     }
 
+    /// The host's secret keys' values (a plugin's own are not known until
+    /// it says which they are: [`Workflow::plugin_secrets`](super::Workflow::plugin_secrets)).
     pub fn secrets(&self) -> Vec<String> {
-        self.named_secrets().into_iter().map(|(_, value)| value).collect()
+        self.named_secrets(&ConnectionSchema::default()).into_iter().map(|(_, value)| value).collect()
     }
 
     /// The secrets by the key a plugin names them with in a
-    /// `{{secret:NAME}}` placeholder.
-    pub fn named_secrets(&self) -> Vec<(String, String)> {
+    /// `{{secret:NAME}}` placeholder: the host's keys, and the plugin's own
+    /// that it declares secret.
+    pub fn named_secrets(&self, declared: &ConnectionSchema) -> Vec<(String, String)> {
         let mut out = Vec::new();
         if let Some(auth) = &self.auth_type {
             out.push(("password".to_string(), auth.password.expose().to_string()));
@@ -207,6 +223,7 @@ impl ConnectionConfig {
         if let Some(s) = &self.client_secret {
             out.push(("clientSecret".to_string(), s.expose().to_string()));
         }
+        out.extend(declared.secrets(&self.custom));
         out
     }
 

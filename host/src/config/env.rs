@@ -77,7 +77,10 @@ pub fn yaml_with_env<'de, D: Deserializer<'de>>(d: D) -> Result<serde_yaml::Valu
     Ok(value)
 }
 
-fn resolve_yaml(value: &mut serde_yaml::Value, lookup: &dyn Fn(&str) -> Option<String>) -> Result<(), String> {
+pub(super) fn resolve_yaml(
+    value: &mut serde_yaml::Value,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), String> {
     use serde_yaml::Value;
     match value {
         Value::String(s) => *s = resolve(s, lookup)?,

@@ -6,6 +6,7 @@
 //! in a warning, so an existing OpenMetadata workflow file runs unchanged.
 
 mod connection;
+pub mod custom;
 mod env;
 /// Shared with the SDK, so a plugin that filters applies the same rules.
 #[path = "../../../sdk/src/filter.rs"]
@@ -13,6 +14,7 @@ mod filter;
 mod service_type;
 
 pub use connection::ConnectionConfig;
+pub use custom::ConnectionSchema;
 pub use env::{EnvString, Secret, resolve as resolve_env};
 pub use filter::FilterPattern;
 
@@ -556,6 +558,23 @@ impl Workflow {
         let mut workflow: Workflow = serde_yaml::from_str(text)
             .map_err(|e| ConfigError::Parse { origin: origin.to_string(), message: e.to_string() })?;
         workflow.origin = origin.to_string();
+        let custom = custom::read(text, origin)?;
+        // A built-in connector takes no key of its own; a plugin's are
+        // checked once it says which it takes (`ConnectionSchema::check`).
+        if let (None, Some(key)) = (&workflow.weir.plugin, custom.first()) {
+            let hint =
+                custom::known_suggestion(&key.name).map(|k| format!(" (did you mean `{k}`?)")).unwrap_or_default();
+            let at = key.line.map(|l| format!(" at line {l}")).unwrap_or_default();
+            return Err(ConfigError::Parse {
+                origin: origin.to_string(),
+                message: format!(
+                    "source.serviceConnection.config: unknown field `{}`{hint}{at}: the built-in `{}` connector \
+                     does not take it",
+                    key.name, workflow.source.kind
+                ),
+            });
+        }
+        workflow.source.service_connection.config.custom = custom;
         let strict = |e: serde_yaml::Error| ConfigError::Parse { origin: origin.to_string(), message: e.to_string() };
         if Engine::of(&workflow.source.kind).is_some() {
             let pass: StrictPass<DatabaseMetadataConfig> = serde_yaml::from_str(text).map_err(strict)?;
@@ -790,17 +809,25 @@ impl Workflow {
     }
 
     /// The JSON document every plugin call receives: no secret in it.
-    pub fn plugin_config(&self) -> String {
+    pub fn plugin_config(&self, declared: &ConnectionSchema) -> String {
         let doc = serde_json::json!({
             "serviceName": self.source.service_name.as_str(),
             "serviceType": self.source.kind,
-            "connection": self.source.service_connection.config.plugin_view(),
+            "connection": self.source.service_connection.config.plugin_view(declared),
             "sourceConfig": self.source_config_json(),
         });
         doc.to_string()
     }
 
-    /// Every secret in the file, for redaction.
+    /// The secrets a run of `declared`'s plugin keeps from it: the host's
+    /// and the plugin's own secret keys.
+    pub fn plugin_secrets(&self, declared: &ConnectionSchema) -> Vec<String> {
+        let mut secrets = self.secrets();
+        secrets.extend(declared.secrets(&self.source.service_connection.config.custom).into_iter().map(|(_, v)| v));
+        secrets
+    }
+
+    /// Every secret in the file the host knows of, for redaction.
     pub fn secrets(&self) -> Vec<String> {
         let mut secrets = self.source.service_connection.config.secrets();
         for url in self.weir.state_store.iter().chain(self.sink_url()) {

@@ -86,7 +86,7 @@ fn env_references_resolve_in_the_host() {
 #[test]
 fn the_plugin_view_has_no_secret() {
     let wf = Workflow::parse(MINIMAL, "wf.yaml").unwrap();
-    let view = wf.plugin_config();
+    let view = wf.plugin_config(&ConnectionSchema::default());
     assert!(!view.contains("hunter2-secret"), "{view}");
     assert!(!view.contains("authType"), "{view}");
     let doc: serde_json::Value = serde_json::from_str(&view).unwrap();
@@ -129,7 +129,7 @@ fn unsupported_sinks_and_zero_settings_are_refused() {
 fn a_custom_plugin_keeps_its_own_source_config() {
     let text = "source:\n  type: acme\n  serviceName: s\n  serviceConnection:\n    config:\n      type: Custom\n  sourceConfig:\n    config:\n      anything: [1, 2]\n";
     let wf = Workflow::parse(text, "wf.yaml").unwrap();
-    let doc: serde_json::Value = serde_json::from_str(&wf.plugin_config()).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&wf.plugin_config(&ConnectionSchema::default())).unwrap();
     assert_eq!(doc["sourceConfig"]["anything"], serde_json::json!([1, 2]));
 }
 
@@ -140,7 +140,7 @@ fn the_looker_example_parses_and_its_secret_stays_out_of_the_plugin_config() {
         .replace("${env:LOOKER_CLIENT_ID}", "abc123")
         .replace("${env:LOOKER_CLIENT_SECRET}", "s3cret-looker-value");
     let wf = Workflow::parse(&text, "looker.yaml").unwrap();
-    let config = wf.plugin_config();
+    let config = wf.plugin_config(&ConnectionSchema::default());
     assert!(config.contains("\"clientId\":\"abc123\""), "{config}");
     assert!(config.contains("dbServicePrefixes"), "{config}");
     assert!(!config.contains("s3cret-looker-value"), "{config}");
@@ -204,7 +204,7 @@ fn an_openmetadata_mssql_connection_becomes_a_read_only_tds_target() {
     assert!(target.encryption == Encryption::Full && !target.trust_server_certificate);
     assert!(matches!(&target.auth, MssqlAuth::SqlServer { username, .. } if username == "catalog_reader"));
     assert!(!target.describe().contains("Winter-2026-secret"), "{}", target.describe());
-    assert!(!connection.plugin_view().to_string().contains("Winter-2026-secret"));
+    assert!(!connection.plugin_view(&ConnectionSchema::default()).to_string().contains("Winter-2026-secret"));
     assert!(connection.secrets().contains(&"Winter-2026-secret".to_string()), "the password is redacted");
     assert_eq!(connection.ignored_keys(), vec!["driver"]);
 
@@ -255,7 +255,7 @@ fn the_mssql_example_parses_and_its_password_stays_out_of_the_plugin_config() {
         .replace("${env:MSSQL_USER}", "catalog_reader")
         .replace("${env:MSSQL_PASSWORD}", "s3cret-sql-value");
     let wf = Workflow::parse(&text, "mssql.yaml").unwrap_or_else(|e| panic!("{e}"));
-    let config = wf.plugin_config();
+    let config = wf.plugin_config(&ConnectionSchema::default());
     assert!(config.contains("\"ingestAllDatabases\":true"), "{config}");
     assert!(!config.contains("s3cret-sql-value"), "{config}");
     assert!(wf.secrets().contains(&"s3cret-sql-value".to_string()));

@@ -361,7 +361,7 @@ pub async fn kinds(workflow: &Workflow, options: &IngestOptions) -> Result<Vec<K
         cache_dir: options.cache_dir.clone(),
     })?;
     let plugin = runtime.load(&ingest::plugin_bytes(workflow)?).await?;
-    ingest::check_source_type(workflow, &plugin)?;
+    ingest::check_plugin(workflow, &plugin)?;
     let selection = super::select::Selection::of(workflow);
     Ok(ingest::wanted_kinds(&plugin.info.entity_kinds, &selection))
 }

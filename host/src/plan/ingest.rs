@@ -10,7 +10,7 @@ use crate::caps::http::grant::{HttpGrantError, HttpWorkflow};
 use crate::caps::sql::SqlError;
 use crate::caps::sql::grant::SqlWorkflow;
 use crate::caps::{self, Grants, Redactor};
-use crate::config::Workflow;
+use crate::config::{ConnectionSchema, Workflow};
 use crate::model::entity::{EntityRef, ErrorKind};
 use crate::model::{Kind, Relation};
 use crate::report::{FailureRecord, RunReport};
@@ -44,6 +44,16 @@ pub enum IngestError {
          point weir.plugin at the connector for it"
     )]
     SourceType { source_type: String, plugin: String, serves: String },
+    /// The plugin declares capabilities this workflow cannot grant; each
+    /// reason names its fix.
+    #[error("plugin `{plugin}` cannot run with this workflow:\n  - {}", reasons.join("\n  - "))]
+    Ungrantable { plugin: String, reasons: Vec<String> },
+    /// The plugin's own connection keys, as the workflow gives them, do
+    /// not match what it declares; or its declaration cannot be read.
+    #[error(transparent)]
+    Connection(#[from] crate::config::ConfigError),
+    #[error("plugin `{plugin}` cannot be run: {reason}")]
+    Declaration { plugin: String, reason: String },
     #[error("plugin: {0}")]
     Runtime(#[from] RuntimeError),
     #[error(transparent)]
@@ -92,6 +102,9 @@ impl IngestError {
             IngestError::NoPlugin { .. }
             | IngestError::PluginFile { .. }
             | IngestError::SourceType { .. }
+            | IngestError::Ungrantable { .. }
+            | IngestError::Connection(_)
+            | IngestError::Declaration { .. }
             | IngestError::Runtime(_)
             | IngestError::Http(_)
             | IngestError::Unshared { .. }
@@ -486,19 +499,31 @@ fn merge_duplicates(refs: Vec<EntityRef>, kind: &str, report: &mut RunReport) ->
     unique
 }
 
-/// Refuses a plugin that does not declare the workflow's `source.type`
-/// among its `source-types`.
-pub(super) fn check_source_type(workflow: &Workflow, plugin: &Plugin) -> Result<(), IngestError> {
+/// Refuses, before anything connects, a plugin this workflow cannot run:
+/// one that does not serve `source.type`, whose own connection keys the
+/// workflow gets wrong, or that declares a capability the workflow cannot
+/// grant. What it declares of its connection keys is the answer.
+pub(super) fn check_plugin(workflow: &Workflow, plugin: &Plugin) -> Result<ConnectionSchema, IngestError> {
     let source_type = &workflow.source.kind;
     let info = &plugin.info;
-    if info.source_types.iter().any(|t| t.eq_ignore_ascii_case(source_type)) {
-        return Ok(());
+    if !info.source_types.iter().any(|t| t.eq_ignore_ascii_case(source_type)) {
+        return Err(IngestError::SourceType {
+            source_type: source_type.clone(),
+            plugin: info.name.clone(),
+            serves: if info.source_types.is_empty() { "nothing".into() } else { info.source_types.join(", ") },
+        });
     }
-    Err(IngestError::SourceType {
-        source_type: source_type.clone(),
-        plugin: info.name.clone(),
-        serves: if info.source_types.is_empty() { "nothing".into() } else { info.source_types.join(", ") },
-    })
+    let connection = &workflow.source.service_connection.config;
+    let schema = ConnectionSchema::of(&info.config_schema)
+        .map_err(|reason| IngestError::Declaration { plugin: info.name.clone(), reason })?;
+    schema.check(&info.name, &connection.custom, &workflow.origin)?;
+    let host_port = connection.host_port.as_ref().map(|h| h.as_str());
+    let mut reasons = caps::sql::grant::refusals(&info.capabilities, source_type, &connection.sql_keys());
+    reasons.extend(caps::http::grant::refusals(&info.capabilities, &workflow.weir.http.allow, host_port));
+    if reasons.is_empty() {
+        return Ok(schema);
+    }
+    Err(IngestError::Ungrantable { plugin: info.name.clone(), reasons })
 }
 
 /// The plugin's component: `weir.plugin`, else the built-in one.
@@ -519,7 +544,7 @@ pub(super) fn plugin_bytes(workflow: &Workflow) -> Result<Vec<u8>, IngestError> 
 pub(super) async fn grant(
     workflow: &Workflow,
     plugin: &Plugin,
-    limits: &crate::runtime::Limits,
+    declared: &ConnectionSchema,
     instances: u32,
     redactor: Arc<Redactor>,
     options: &IngestOptions,
@@ -527,6 +552,7 @@ pub(super) async fn grant(
 ) -> Result<Grants, IngestError> {
     let asked = &plugin.info.capabilities;
     let connection = &workflow.source.service_connection.config;
+    let limits = &workflow.weir.limits;
     // The same rule discovery applies, FQN mode included.
     let selection = Selection::of(workflow);
     let sql = SqlWorkflow {
@@ -543,10 +569,10 @@ pub(super) async fn grant(
         settings: &workflow.weir.http,
         retry: &workflow.weir.retry,
         host_port: connection.host_port.as_ref().map(|h| h.as_str()),
-        secrets: connection.named_secrets(),
+        secrets: connection.named_secrets(declared),
         redactor: &redactor,
     };
-    let http = caps::http::grant::grant(asked, http, &mut report.warnings)?;
+    let http = caps::http::grant::grant(asked, http)?;
     Ok(Grants {
         plugin: Arc::from(plugin.info.name.as_str()),
         sql: Arc::new(sql),

@@ -82,13 +82,15 @@ impl<'w> Run<'w> {
         let settings = &workflow.weir;
         let instances = settings.instances.unwrap_or_else(ingest::default_instances);
         let limits = settings.limits.clone();
-        let redactor = Arc::new(Redactor::new(workflow.secrets()));
 
         let wasm = ingest::plugin_bytes(workflow)?;
         let runtime =
             Runtime::new(RuntimeOptions { instances, limits: limits.clone(), cache_dir: options.cache_dir.clone() })?;
         let plugin = Arc::new(runtime.load(&wasm).await?);
-        ingest::check_source_type(workflow, &plugin)?;
+        let declared = ingest::check_plugin(workflow, &plugin)?;
+        let secrets = workflow.plugin_secrets(&declared);
+        crate::logging::redact_secrets(secrets.clone());
+        let redactor = Arc::new(Redactor::new(secrets));
         let mut clock = PhaseClock::start(started);
         tracing::info!(
             plugin = %plugin.info.name, version = %plugin.info.version, wit = %plugin.wit_version,
@@ -107,7 +109,7 @@ impl<'w> Run<'w> {
         ingest::warn_ignored_keys(workflow, &mut report);
 
         let grants =
-            ingest::grant(workflow, &plugin, &limits, instances, redactor.clone(), options, &mut report).await?;
+            ingest::grant(workflow, &plugin, &declared, instances, redactor.clone(), options, &mut report).await?;
         let state = Arc::new(ingest::open_state(workflow, shared).await?);
         let run_id: Arc<str> = Arc::from(report.run_id.as_str());
         let sink = Arc::new(ingest::open_sink(workflow, options).await?);
@@ -115,7 +117,7 @@ impl<'w> Run<'w> {
         let pipeline = Pipeline::start(sink.clone(), run_id, PipelineSettings::of(workflow));
         report.phases.connect_secs = clock.lap();
 
-        let config: Arc<str> = Arc::from(workflow.plugin_config());
+        let config: Arc<str> = Arc::from(workflow.plugin_config(&declared));
         let selection = Selection::of(workflow);
         let mut scheduler = Scheduler::new(plugin.clone(), grants.clone(), config.clone(), instances as usize);
         scheduler.batch_size = settings.batch_size.unwrap_or(ingest::DEFAULT_REFS_PER_CALL);

@@ -6,7 +6,7 @@
 
 use crate::common;
 
-use common::{TestDb, ingest, probe_wasm, text, weir, workflow};
+use common::{TestDb, ingest, text, weir, workflow};
 
 fn failure_of<'a>(report: &'a serde_json::Value, entity: &str) -> &'a serde_json::Value {
     report["failures"]
@@ -77,7 +77,7 @@ weir:
   retry: {{attempts: 1, baseDelayMs: 1, maxDelayMs: 1}}
 "#,
         tables = tables.join(", "),
-        plugin = probe_wasm().display()
+        plugin = common::test_plugin("probe_bare").display()
     )
 }
 

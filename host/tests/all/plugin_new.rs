@@ -76,9 +76,15 @@ async fn a_new_sql_connector_builds_tests_and_ingests_a_sqlite_file() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_new_http_connector_builds_tests_and_ingests_an_api() {
+    // The connector's own secret key: the server wants it as the bearer
+    // token, and nothing weir prints or writes holds it.
+    const TOKEN: &str = "canary-token-5f1e-api";
     let server = Server::start(|request: Request| async move {
+        if request.header("authorization") != Some(&format!("Bearer {TOKEN}")) {
+            return Response::text(401, "a bearer token, please");
+        }
         match request.path.as_str() {
-            "/tables" => Response::json(
+            "/v2/tables" => Response::json(
                 200,
                 &serde_json::json!([
                     {"name": "events", "description": "what happened", "columns": [{"name": "at", "type": "TIMESTAMP"}]},
@@ -99,12 +105,46 @@ async fn a_new_http_connector_builds_tests_and_ingests_an_api() {
     .unwrap();
     let workflow = std::fs::read_to_string(dir.join("workflow.yaml")).unwrap();
     assert!(workflow.contains("http://127.0.0.1:8080"), "{workflow}");
-    std::fs::write(dir.join("workflow.yaml"), workflow.replace("http://127.0.0.1:8080", &server.base_url())).unwrap();
-    let listed = {
+    let workflow = workflow
+        .replace("http://127.0.0.1:8080", &server.base_url())
+        .replace("token: replace-with-the-api-token", &format!("token: {TOKEN}\n      tablesPath: /v2/tables"));
+    // A misspelt key of the connector's own, then a wrong type: refused
+    // with the key and line before anything runs.
+    for (wrong, said) in [
+        (
+            "tablesPath: /v2/tables",
+            "config.tablesPth (line 14): unknown field `tablesPth` (did you mean `tablesPath`?)",
+        ),
+        ("tablesPath: /v2/tables", "config.tablesPath (line 14): 3 is not of type \"string\""),
+    ] {
+        let bad = if said.contains("tablesPth") { "tablesPth: /v2/tables" } else { "tablesPath: 3" };
+        std::fs::write(dir.join("workflow.yaml"), workflow.replace(wrong, bad)).unwrap();
+        let out = tokio::task::spawn_blocking({
+            let dir = dir.clone();
+            move || weir(&dir, &["ingest", "-c", "workflow.yaml"], &[])
+        })
+        .await
+        .unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(said), "{stderr}");
+    }
+    std::fs::write(dir.join("workflow.yaml"), &workflow).unwrap();
+    let (listed, out) = {
         let dir = dir.clone();
-        tokio::task::spawn_blocking(move || ingest_and_list(&dir, "acme-api")).await.unwrap()
+        tokio::task::spawn_blocking(move || {
+            let listed = ingest_and_list(&dir, "acme-api");
+            (listed, weir(&dir, &["-v", "ingest", "-c", "workflow.yaml", "--report", "run.json"], &[]))
+        })
+        .await
+        .unwrap()
     };
     assert_eq!(listed, BTreeSet::from(["acme-api.api.default.events".into(), "acme-api.api.default.users".into()]));
+    let report = std::fs::read_to_string(dir.join("run.json")).unwrap();
+    let catalog = std::fs::read(dir.join("acme-api.db")).unwrap();
+    for shown in [text(&out.stdout), text(&out.stderr), report, String::from_utf8_lossy(&catalog).into_owned()] {
+        assert!(!shown.contains(TOKEN), "the token leaked: {shown}");
+    }
     let out = weir(&dir, &["--catalog", "acme-api.db", "catalog", "show", "acme-api.api.default.users"], &[]);
     let shown: serde_json::Value = serde_json::from_str(&text(&out.stdout)).unwrap();
     let types: Vec<&str> =
@@ -156,4 +196,49 @@ async fn a_plugin_built_for_the_wrong_target_says_how_to_rebuild_it() {
         "{}",
         r.stderr
     );
+}
+
+/// A plugin declaring what the workflow cannot grant is refused before
+/// anything connects, each reason with its fix: no connection `type` or a
+/// misspelt one for a plugin that reads a database, no `hostPort` for one
+/// that reads the connection's API.
+#[test]
+fn a_capability_the_workflow_cannot_grant_is_refused_up_front_with_its_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let refused = |connection: &str, plugin: std::path::PathBuf| {
+        let yaml = format!(
+            "source:\n  type: probe\n  serviceName: caps\n  serviceConnection:\n    config:\n{connection}\nweir:\n  \
+             plugin: {}\n  statePath: state.db\n",
+            plugin.display()
+        );
+        let r = common::ingest(dir.path(), &yaml, &[], &[]);
+        assert_eq!(r.code, Some(1), "a wrong config, not a run: {}\n{}", r.stdout, r.stderr);
+        assert!(r.stderr.contains("plugin `probe` cannot run with this workflow"), "{}", r.stderr);
+        assert!(!r.stderr.contains("not granted (granted: )"), "{}", r.stderr);
+        assert!(!dir.path().join("catalog.db").exists(), "nothing was written");
+        r.stderr
+    };
+    let said = refused("      hostPort: 127.0.0.1:5432", common::probe_wasm());
+    assert!(
+        said.contains(
+            "declares sql:source, but serviceConnection.config has no `type`: set type to the database the \
+                       plugin reads (Postgres, Mssql or SQLite)"
+        ),
+        "{said}"
+    );
+    let said = refused("      type: Postgress\n      hostPort: 127.0.0.1:5432", common::probe_wasm());
+    assert!(
+        said.contains("serviceConnection.config.type `Postgress` is not a database weir opens: set type to Postgres"),
+        "{said}"
+    );
+    let said = refused("      type: Custom", common::test_plugin("probe_http"));
+    assert!(said.contains("declares http:connection, but serviceConnection.config has no hostPort"), "{said}");
+    // What it can grant runs.
+    let yaml = format!(
+        "source:\n  type: probe\n  serviceName: caps\n  serviceConnection:\n    config:\n      type: Custom\n      \
+         hostPort: http://127.0.0.1:9\nweir:\n  plugin: {}\n  statePath: state.db\n",
+        common::test_plugin("probe_http").display()
+    );
+    let r = common::ingest(dir.path(), &yaml, &[], &[]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
 }

@@ -327,21 +327,24 @@ async fn http_reaches_a_granted_origin_and_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("http://{addr}/data");
     let granted = format!("  http:\n    allow: [\"http://{addr}\"]");
+    // The probe declares http:connection, so its connection names an API;
+    // a port where nothing listens.
+    let connection = "      type: Custom\n      hostPort: http://127.0.0.3:9";
     let run_probe = |yaml: String| {
         let dir = dir.path().to_path_buf();
         tokio::task::spawn_blocking(move || run(&dir, &yaml))
     };
-    let r = run_probe(probe_yaml("fetch", &url, &granted, NO_CONNECTION)).await.unwrap();
+    let r = run_probe(probe_yaml("fetch", &url, &granted, connection)).await.unwrap();
     let found = failures(&r.report, "fetch");
     assert_eq!(found.len(), 1, "{}", r.report);
     assert_eq!(found[0]["reason"], "status 200: hello from the host side", "{}", found[0]);
 
     // Not granted: the same URL is denied, as is any other origin.
-    let r = run_probe(probe_yaml("fetch", &url, "", NO_CONNECTION)).await.unwrap();
+    let r = run_probe(probe_yaml("fetch", &url, "", connection)).await.unwrap();
     let reason = failures(&r.report, "fetch")[0]["reason"].as_str().unwrap().to_string();
     assert!(reason.starts_with("denied"), "{reason}");
     let other = format!("http://127.0.0.2:{}/data", addr.port());
-    let r = run_probe(probe_yaml("fetch", &other, &granted, NO_CONNECTION)).await.unwrap();
+    let r = run_probe(probe_yaml("fetch", &other, &granted, connection)).await.unwrap();
     let reason = failures(&r.report, "fetch")[0]["reason"].as_str().unwrap().to_string();
     assert!(reason.starts_with("denied"), "another origin must be denied: {reason}");
 }

@@ -8,7 +8,7 @@
 
 use crate::common;
 
-use common::{Ingested, export_all, ingest, probe_wasm};
+use common::{Ingested, export_all, ingest};
 use serde_json::Value;
 use std::path::Path;
 
@@ -33,7 +33,7 @@ weir:
 {weir_extra}
 "#,
         list = list.join(", "),
-        plugin = probe_wasm().display()
+        plugin = common::test_plugin("probe_bare").display()
     )
 }
 

@@ -1,7 +1,7 @@
 //! Which origins a run lets its plugin reach: those of `weir.http.allow`,
 //! plus the connection's `hostPort` for a plugin whose `describe()` asks
-//! for HTTP. Origins it asks for that are not granted are warned about
-//! (and will be denied).
+//! for HTTP. A plugin declaring an origin the workflow does not grant is
+//! refused before the run ([`refusals`]).
 
 use super::HttpSettings;
 use super::client::HttpClient;
@@ -33,21 +33,47 @@ pub struct HttpWorkflow<'a> {
     pub redactor: &'a Arc<Redactor>,
 }
 
+/// Why the workflow cannot grant the HTTP origins the plugin declares,
+/// each with its fix; empty when it can. A declared origin is a pattern of
+/// `weir.http.allow`'s grammar, served when some origin the workflow grants
+/// matches it. Decided before anything connects.
+pub fn refusals(asked: &[Capability], allow: &[String], host_port: Option<&str>) -> Vec<String> {
+    let mut granted: Vec<AllowedOrigin> = allow.iter().filter_map(|entry| AllowedOrigin::parse(entry).ok()).collect();
+    granted.extend(host_port.and_then(|h| AllowedOrigin::from_host_port(h).ok()));
+    let mut refused = Vec::new();
+    for origin in asked.iter().filter_map(|c| match c {
+        Capability::Http(origin) => Some(origin.as_str()),
+        Capability::Sql(_) => None,
+    }) {
+        if origin == "connection" {
+            if host_port.is_none() {
+                refused.push(
+                    "the plugin declares http:connection, but serviceConnection.config has no hostPort: set hostPort \
+                     to the URL of the API it reads"
+                        .to_string(),
+                );
+            }
+            continue;
+        }
+        match AllowedOrigin::parse(origin) {
+            Err(e) => refused.push(format!(
+                "the plugin declares http:{origin}, which is not an origin ({}): fix the plugin's describe()",
+                e.reason
+            )),
+            Ok(declared) if !granted.iter().any(|g| g.overlaps(&declared)) => refused.push(format!(
+                "the plugin declares http:{origin}, which neither weir.http.allow nor the connection's hostPort \
+                 grants: add `{origin}` to weir.http.allow"
+            )),
+            Ok(_) => {}
+        }
+    }
+    refused
+}
+
 /// The run's HTTP client; `None` when the plugin asks for no HTTP or the
 /// workflow grants it no origin.
-pub fn grant(
-    asked: &[Capability],
-    workflow: HttpWorkflow<'_>,
-    warnings: &mut Vec<String>,
-) -> Result<Option<Arc<HttpClient>>, HttpGrantError> {
-    let origins: Vec<&str> = asked
-        .iter()
-        .filter_map(|c| match c {
-            Capability::Http(origin) => Some(origin.as_str()),
-            Capability::Sql(_) => None,
-        })
-        .collect();
-    if origins.is_empty() {
+pub fn grant(asked: &[Capability], workflow: HttpWorkflow<'_>) -> Result<Option<Arc<HttpClient>>, HttpGrantError> {
+    if !asked.iter().any(|c| matches!(c, Capability::Http(_))) {
         return Ok(None);
     }
     let mut policy = OriginPolicy::new(&workflow.settings.allow).map_err(HttpGrantError::Allow)?;
@@ -59,22 +85,6 @@ pub fn grant(
         own_origin = reqwest::Url::parse(&origin.to_string()).ok().map(|url| origin_of(&url));
         policy.grant(Grant::Origin(origin));
     }
-    for origin in origins {
-        if origin == "connection" {
-            if workflow.host_port.is_none() {
-                warnings.push(
-                    "the plugin asks for http:connection, but the connection has no hostPort to grant".to_string(),
-                );
-            }
-            continue;
-        }
-        let covered = reqwest::Url::parse(origin).is_ok_and(|url| policy.check(&url).is_ok());
-        if !covered {
-            warnings.push(format!(
-                "the plugin asks for http:{origin}, which neither weir.http.allow nor the connection's hostPort grants"
-            ));
-        }
-    }
     if policy.is_empty() {
         return Ok(None);
     }
@@ -83,4 +93,27 @@ pub fn grant(
         .map_err(|e| HttpGrantError::Setup(e.to_string()))?
         .with_secrets(secrets);
     Ok(Some(Arc::new(client)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn http(origin: &str) -> Capability {
+        Capability::Http(origin.to_string())
+    }
+
+    #[test]
+    fn a_declared_origin_needs_a_grant_that_serves_it() {
+        let allow = vec!["https://api.example.com".to_string(), "http://127.0.0.1:8080".to_string()];
+        let asked = [http("https://api.example.com"), http("http://127.0.0.1:*"), http("connection")];
+        assert_eq!(refusals(&asked, &allow, Some("https://looker.example.com")), Vec::<String>::new());
+        let refused = refusals(&[http("https://other.example.com"), http("ftp://x"), http("connection")], &allow, None);
+        assert_eq!(refused.len(), 3, "{refused:?}");
+        assert!(refused[0].contains("add `https://other.example.com` to weir.http.allow"), "{}", refused[0]);
+        assert!(refused[1].contains("is not an origin") && refused[1].contains("describe()"), "{}", refused[1]);
+        assert!(refused[2].contains("no hostPort"), "{}", refused[2]);
+        // The hostPort serves a declared origin too.
+        assert!(refusals(&[http("https://looker.example.com")], &[], Some("looker.example.com")).is_empty());
+    }
 }

@@ -172,6 +172,29 @@ impl AllowedOrigin {
         Ok(AllowedOrigin { scheme, host, port })
     }
 
+    /// Whether some origin matches both patterns: a plugin that declares
+    /// `http://127.0.0.1:*` is served by a grant of `http://127.0.0.1:8080`,
+    /// one that declares `https://*.example.com` by `https://a.example.com`.
+    pub fn overlaps(&self, other: &AllowedOrigin) -> bool {
+        let ports = match (self.port, other.port) {
+            (PortPattern::Exactly(a), PortPattern::Exactly(b)) => a == b,
+            _ => true,
+        };
+        let below = |name: &str, suffix: &str| {
+            name.strip_suffix(suffix).is_some_and(|head| head.len() > 1 && head.ends_with('.'))
+        };
+        let hosts = match (&self.host, &other.host) {
+            (HostPattern::Name(a), HostPattern::Name(b)) => a == b,
+            (HostPattern::Ip(a), HostPattern::Ip(b)) => a == b,
+            (HostPattern::Below(s), HostPattern::Name(n)) | (HostPattern::Name(n), HostPattern::Below(s)) => {
+                below(n, s)
+            }
+            (HostPattern::Below(a), HostPattern::Below(b)) => a == b || below(a, b) || below(b, a),
+            _ => false,
+        };
+        self.scheme == other.scheme && ports && hosts
+    }
+
     fn matches(&self, scheme: Scheme, host: &UrlHost, port: u16) -> bool {
         if self.scheme != scheme {
             return false;
@@ -671,6 +694,20 @@ mod tests {
         for hidden in ["secret", "abc", "pw", "user"] {
             assert!(!text.contains(hidden), "{hidden} in {text}");
         }
+    }
+
+    #[test]
+    fn patterns_overlap_when_one_origin_matches_both() {
+        let o = |text: &str| AllowedOrigin::parse(text).unwrap_or_else(|e| panic!("{e}"));
+        let overlap = |a: &str, b: &str| o(a).overlaps(&o(b)) && o(b).overlaps(&o(a));
+        assert!(overlap("http://127.0.0.1:*", "http://127.0.0.1:8080"));
+        assert!(overlap("https://*.example.com", "https://a.b.example.com"));
+        assert!(overlap("https://*.example.com", "https://*.b.example.com:*"));
+        assert!(overlap("https://api.example.com", "https://API.example.com:443"));
+        assert!(!overlap("http://127.0.0.1", "http://127.0.0.1:8080"), "port 80 is not 8080");
+        assert!(!overlap("https://*.example.com", "https://example.com"), "the apex is not below itself");
+        assert!(!overlap("http://api.example.com", "https://api.example.com"), "schemes differ");
+        assert!(!overlap("http://127.0.0.1:*", "http://127.0.0.2:*"));
     }
 
     #[test]

@@ -25,8 +25,13 @@ the folder you run weir from) with `source.type: {{name}}`, which is the
   there. Read the source only through `weir_sdk::sql` (connections the host
   opens from `serviceConnection`, read-only) or `weir_sdk::http` (origins
   the workflow grants), and settings from the `Config` every call gets.
+- The connector's own connection keys are declared in its config schema,
+  under `connection` (a JSON Schema): the host refuses a workflow that
+  misspells one or gives it a wrong type, naming the key and line. A key
+  with `"format": "password"` is a secret.
 - Secrets never enter the sandbox: the host keeps the connection's
-  passwords, and an HTTP plugin names a secret with
-  `weir_sdk::http::secret("name")`, which the host fills in on the way out.
+  passwords and declared secrets, and an HTTP plugin names one with
+  `weir_sdk::http::secret("name")`, which the host fills in on the way out
+  to the connection's own origin.
 - `weir plugin inspect target/wasm32-wasip2/release/{{crate_file}}.wasm`
   shows what the host sees of it.

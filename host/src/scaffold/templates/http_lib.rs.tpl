@@ -3,8 +3,10 @@
 //! only origin it may reach). `GET /tables` answers
 //! `[{"name": "orders", "description": "...", "columns": [{"name": "id",
 //! "type": "INT"}]}]`; one request lists them, one request per batch reads
-//! them again. To send a secret, put `weir_sdk::http::secret("password")` in
-//! a header or body: the host fills it in outside the sandbox.
+//! them again. It sends the connection's `token` as a bearer token: the
+//! config schema declares `token` a secret (`"format": "password"`), so the
+//! plugin never sees it; `http::secret("token")` is a placeholder the host
+//! fills in outside the sandbox, for the connection's own origin only.
 
 use std::collections::BTreeMap;
 use weir_sdk::serde::Deserialize;
@@ -13,6 +15,21 @@ use weir_sdk::*;
 /// The one database and schema the API's tables are filed under.
 const DATABASE: &str = "api";
 const SCHEMA: &str = "default";
+
+/// The connector's own keys of `serviceConnection.config`, besides the
+/// host's (`type`, `hostPort`): the host refuses a workflow that misspells
+/// one or gives a value of the wrong type, naming the key and line.
+const CONFIG_SCHEMA: &str = r#"{
+  "type": "object",
+  "connection": {
+    "type": "object",
+    "required": ["token"],
+    "properties": {
+      "token": {"type": "string", "format": "password", "description": "The API's bearer token"},
+      "tablesPath": {"type": "string", "description": "Where the API lists its tables (default /tables)"}
+    }
+  }
+}"#;
 
 #[derive(Deserialize)]
 #[serde(crate = "weir_sdk::serde")]
@@ -51,7 +68,7 @@ impl Connector for {{type_name}} {
             ],
             // The connection's hostPort: the host grants that origin.
             capabilities: vec![Capability::Http("connection".into())],
-            config_schema: "{}".into(),
+            config_schema: CONFIG_SCHEMA.into(),
         }
     }
 
@@ -118,22 +135,26 @@ impl Connector for {{type_name}} {
     }
 }
 
-/// `GET {hostPort}/tables`, by name.
+/// `GET {hostPort}{tablesPath}`, by name.
 fn tables(config: &Config) -> Result<BTreeMap<String, ApiTable>> {
     let base = config
         .connection_str("hostPort")
         .unwrap_or_default()
         .trim_end_matches('/');
-    let response = http::get(format!("{base}/tables"))
+    let path = config.connection_str("tablesPath").unwrap_or("/tables");
+    let response = http::get(format!("{base}{path}"))
+        .bearer(&http::secret("token"))
         .send()
-        .map_err(|f| f.context("GET /tables"))?;
+        .map_err(|f| f.context(format!("GET {path}")))?;
     if !response.is_success() {
         return Err(Failure::permanent(format!(
-            "GET /tables answered {}",
+            "GET {path} answered {}",
             response.status()
         )));
     }
-    let listed: Vec<ApiTable> = response.json().map_err(|f| f.context("GET /tables"))?;
+    let listed: Vec<ApiTable> = response
+        .json()
+        .map_err(|f| f.context(format!("GET {path}")))?;
     Ok(listed.into_iter().map(|t| (t.name.clone(), t)).collect())
 }
 

@@ -8,6 +8,9 @@ source:
       type: CustomDatabase
       # The plugin's `http:connection` capability is granted this origin.
       hostPort: {{host_port}}
+      # The connector's own keys (its config schema declares them). `token`
+      # is a secret: the plugin never sees it. Better: token: ${env:API_TOKEN}
+      token: replace-with-the-api-token
   sourceConfig:
     config:
       type: DatabaseMetadata

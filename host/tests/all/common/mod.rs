@@ -141,13 +141,30 @@ pub fn cache_dir() -> PathBuf {
     target_dir().join("test-compile-cache")
 }
 
-/// The test-only probe plugin, built once per test binary.
+/// The test-only probe plugin, built once per test binary; this build
+/// declares `sql:source` and `sql:source/*`.
 pub fn probe_wasm() -> PathBuf {
-    test_plugin("probe")
+    test_plugin("probe_sql")
 }
 
-/// A test-only plugin of `host/tests/plugins` (`probe`, `tree`, `stuck`);
-/// the first call builds them all.
+/// The probe built to declare what `connection` (a
+/// `serviceConnection.config` body) can grant, since weir refuses a plugin
+/// that declares more: a database `type` gets the SQL probe, a `hostPort`
+/// alone the one declaring `http:connection`, anything else the one
+/// declaring nothing.
+pub fn probe_for(connection: &str) -> PathBuf {
+    let database = ["type: Postgres", "type: SQLite", "type: Mssql"].iter().any(|t| connection.contains(t));
+    if database {
+        probe_wasm()
+    } else if connection.contains("hostPort:") {
+        test_plugin("probe_http")
+    } else {
+        test_plugin("probe_bare")
+    }
+}
+
+/// A test-only plugin of `host/tests/plugins` (`probe_sql`, `probe_http`,
+/// `probe_bare`, `tree`, `stuck`); the first call builds them all.
 pub fn test_plugin(name: &str) -> PathBuf {
     test_plugins().join(format!("weir_test_{name}.wasm"))
 }
@@ -158,17 +175,32 @@ fn test_plugins() -> PathBuf {
         .get_or_init(|| {
             let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/plugins/Cargo.toml");
             let target = target_dir().join("test-plugins");
-            let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-                .args(["build", "--release", "--quiet", "--target", "wasm32-wasip2", "--manifest-path"])
-                .arg(&manifest)
-                .arg("--target-dir")
-                .arg(&target)
-                .env_remove("CARGO_ENCODED_RUSTFLAGS")
-                .env_remove("RUSTFLAGS")
-                .status()
-                .expect("run cargo for the probe plugin");
-            assert!(status.success(), "building the test plugins failed");
-            target.join("wasm32-wasip2/release")
+            let built = target.join("wasm32-wasip2/release");
+            let build = |args: &[&str]| {
+                let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                    .args(["build", "--release", "--quiet", "--target", "wasm32-wasip2", "--manifest-path"])
+                    .arg(&manifest)
+                    .arg("--target-dir")
+                    .arg(&target)
+                    .args(args)
+                    .env_remove("CARGO_ENCODED_RUSTFLAGS")
+                    .env_remove("RUSTFLAGS")
+                    .status()
+                    .expect("run cargo for the test plugins");
+                assert!(status.success(), "building the test plugins failed: {args:?}");
+            };
+            build(&[]);
+            // Each build of the probe writes the same file: keep a copy of
+            // each under its own name.
+            let probe = |features: &[&str], variant: &str| {
+                build(&[&["-p", "weir-test-probe", "--no-default-features"][..], features].concat());
+                let copy = built.join(format!("weir_test_probe_{variant}.wasm"));
+                std::fs::copy(built.join("weir_test_probe.wasm"), &copy).expect("keep a probe build");
+            };
+            probe(&["--features", "sql"], "sql");
+            probe(&["--features", "http"], "http");
+            probe(&[], "bare");
+            built
         })
         .clone()
 }
@@ -292,7 +324,7 @@ weir:
   plugin: {plugin}
 {weir}
 "#,
-        plugin = probe_wasm().display()
+        plugin = probe_for(connection).display()
     )
 }
 

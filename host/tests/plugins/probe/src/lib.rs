@@ -48,6 +48,19 @@ use weir_sdk::*;
 
 struct Probe;
 
+/// The capabilities this build declares (its cargo features).
+fn declared() -> Vec<Capability> {
+    let mut declared = Vec::new();
+    if cfg!(feature = "sql") {
+        declared.push(Capability::Sql("source".into()));
+        declared.push(Capability::Sql("source/*".into()));
+    }
+    if cfg!(feature = "http") {
+        declared.push(Capability::Http("connection".into()));
+    }
+    declared
+}
+
 impl Guest for Probe {
     fn describe() -> PluginInfo {
         PluginInfo {
@@ -55,11 +68,7 @@ impl Guest for Probe {
             version: env!("CARGO_PKG_VERSION").into(),
             source_types: vec!["probe".into()],
             entity_kinds: vec![EntityKind::Table],
-            capabilities: vec![
-                Capability::Sql("source".into()),
-                Capability::Sql("source/*".into()),
-                Capability::Http("http://127.0.0.1".into()),
-            ],
+            capabilities: declared(),
             config_schema: "{}".into(),
         }
     }
