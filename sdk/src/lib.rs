@@ -7,7 +7,8 @@
 //! [`log`], lists large catalogs in pages with [`discovery`], and returns
 //! typed entities modelled on OpenMetadata's Create* requests. A SQL
 //! connector gets its settings, discovery and batch scaffolding from
-//! [`sql_kit`].
+//! [`sql_kit`]. Natively, `weir_sdk::testing` runs `discover` and
+//! `process` in `cargo test` against fake databases and HTTP answers.
 //!
 //! ```text
 //! use weir_sdk::*;
@@ -36,6 +37,8 @@ pub mod percent;
 pub mod refs;
 pub mod sql;
 pub mod sql_kit;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod testing;
 
 #[doc(hidden)]
 pub mod bindings {

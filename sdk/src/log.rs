@@ -6,7 +6,10 @@ pub use host::Level;
 /// Logs `message` with key/value `fields` at `level`.
 pub fn log(level: Level, message: &str, fields: &[(&str, &str)]) {
     let fields: Vec<(String, String)> = fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    #[cfg(target_arch = "wasm32")]
     host::log(level, message, &fields);
+    #[cfg(not(target_arch = "wasm32"))]
+    crate::testing::log(level, message, &fields);
 }
 
 /// Logs `message` at debug level, without fields.

@@ -36,7 +36,12 @@ fn scaffold_and_build(tmp: &Path, name: &str, flag: &str) -> std::path::PathBuf 
             .env_remove("RUSTFLAGS")
             .output()
             .unwrap();
-        assert!(out.status.success(), "cargo {args:?} in the new crate:\n{}", text(&out.stderr));
+        assert!(out.status.success(), "cargo {args:?} in the new crate:\n{}\n{}", text(&out.stdout), text(&out.stderr));
+        if args == ["test"] {
+            // discover and process ran natively, through weir_sdk::testing.
+            let said = text(&out.stdout);
+            assert!(said.contains("_and_one_reads_a_whole_batch ... ok"), "{said}");
+        }
     }
     dir
 }

@@ -207,6 +207,33 @@ export_connector!({{type_name}});
 mod tests {
     use super::*;
 
+    /// discover and process, natively: `TestHost` answers the requests
+    /// from answers recorded here and keeps what the connector sent.
+    #[test]
+    fn one_request_lists_the_tables_and_one_reads_a_whole_batch() {
+        use weir_sdk::testing::{Answer, TestHost};
+        let listed =
+            serde_json::json!([{"name": "orders", "columns": [{"name": "id", "type": "INT"}]}]);
+        let host = TestHost::new("{{name}}")
+            .connection("hostPort", "https://api.example.com")
+            .http(Answer::get("https://api.example.com/tables").json(&listed));
+        let mut connector = {{type_name}}::new();
+        let refs = host
+            .discover(&mut connector, EntityKind::Table)
+            .unwrap_or_else(|f| panic!("{}", f.message));
+        let batch = host
+            .process(&mut connector, refs)
+            .unwrap_or_else(|f| panic!("{}", f.message));
+        assert_eq!(batch.entities.len(), 1);
+        let sent = host.sent();
+        assert_eq!(sent.len(), 2, "one request to list, one for the batch");
+        assert_eq!(
+            sent[0].header("authorization"),
+            Some("Bearer {{secret:token}}"),
+            "the host fills the token in"
+        );
+    }
+
     #[test]
     fn an_api_table_becomes_a_table_with_openmetadata_types() {
         let listed: Vec<ApiTable> = serde_json::from_str(

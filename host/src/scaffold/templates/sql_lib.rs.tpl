@@ -210,6 +210,56 @@ mod tests {
         );
     }
 
+    /// discover and process, natively: `TestHost` answers the queries
+    /// from rows given here and keeps what the connector asked.
+    #[test]
+    fn one_query_lists_the_tables_and_one_reads_a_whole_batch() {
+        use weir_sdk::sql::Value;
+        use weir_sdk::testing::{FakeDatabase, TestHost};
+        let file = FakeDatabase::new("sqlite")
+            .answer(
+                "FROM sqlite_master WHERE type",
+                &["name"],
+                vec![vec!["orders".into()], vec!["users".into()]],
+            )
+            .answer(
+                "pragma_table_info",
+                &["tbl", "position", "col", "declared", "required"],
+                vec![
+                    vec![
+                        "orders".into(),
+                        Value::Int(0),
+                        "id".into(),
+                        "INTEGER".into(),
+                        Value::Int(1),
+                    ],
+                    vec![
+                        "users".into(),
+                        Value::Int(0),
+                        "name".into(),
+                        "TEXT".into(),
+                        Value::Int(0),
+                    ],
+                ],
+            );
+        let host = TestHost::new("{{name}}").database("source", file);
+        let mut connector = {{type_name}}::new();
+        let refs = host
+            .discover(&mut connector, EntityKind::Table)
+            .unwrap_or_else(|f| panic!("{}", f.message));
+        assert_eq!(refs.len(), 2);
+        let batch = host
+            .process(&mut connector, refs)
+            .unwrap_or_else(|f| panic!("{}", f.message));
+        assert_eq!(batch.entities.len(), 2, "both tables");
+        assert!(batch.failures.is_empty());
+        assert_eq!(
+            host.queries().len(),
+            2,
+            "one query to list, one for the batch"
+        );
+    }
+
     #[test]
     fn describe_declares_what_process_returns() {
         let info = {{type_name}}::describe();
