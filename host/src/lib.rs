@@ -7,6 +7,7 @@
 //! runs the work across instances; [`sink`] writes what comes out;
 //! [`report`] says what happened.
 
+pub mod acceptance;
 pub mod argo;
 pub mod bench;
 pub mod caps;

@@ -17,6 +17,29 @@ pub enum Command {
     },
     /// List the built-in plugins.
     List,
+    /// Run the acceptance suite: describe is valid and its config schema
+    /// compiles, the workflow can run it, discover is deterministic, every
+    /// reference processes with no entity unasked and no call denied, FQNs
+    /// are unique, the documents validate against OpenMetadata's schemas,
+    /// two runs give the same output, and (with --golden) the output is
+    /// the expected one. Writes nowhere the workflow says. Exit 0 when no
+    /// check fails.
+    Test {
+        /// A .wasm component, or the name of a built-in plugin.
+        plugin: String,
+        /// The workflow to run it with (its source; its sink is not used).
+        #[arg(short = 'c', long = "config", value_name = "WORKFLOW")]
+        config: PathBuf,
+        /// Expected output (JSON Lines): compared, or written when absent.
+        #[arg(long, value_name = "FILE")]
+        golden: Option<PathBuf>,
+        /// OpenMetadata's JSON Schemas, the folder holding api/ and entity/
+        /// (openmetadata-spec/src/main/resources/json/schema in its
+        /// repository); default: those beside the checkout weir was built
+        /// from, if any.
+        #[arg(long, value_name = "DIR", env = "WEIR_OPENMETADATA_SCHEMAS")]
+        schemas: Option<PathBuf>,
+    },
     /// Write a new connector crate: the connector, a workflow that runs it,
     /// a unit test and a README. It builds as written with `cargo build
     /// --release --target wasm32-wasip2`.
@@ -47,6 +70,7 @@ pub async fn run(command: Command) -> Result<ExitCode> {
             }
         }
         Command::Inspect { plugin, timeout } => inspect(&plugin, timeout).await?,
+        Command::Test { plugin, config, golden, schemas } => return acceptance(&plugin, config, golden, schemas).await,
         Command::New { name, sql, http: _, dir, sdk } => {
             use weir::scaffold::{Flavour, SdkSource};
             let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
@@ -72,6 +96,53 @@ pub async fn run(command: Command) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `weir plugin test`: each check on a line, then the tally.
+async fn acceptance(
+    plugin: &str,
+    workflow: PathBuf,
+    golden: Option<PathBuf>,
+    schemas: Option<PathBuf>,
+) -> Result<ExitCode> {
+    use weir::acceptance::{Options, Verdict};
+    let scratch = std::env::temp_dir().join(format!("weir-plugin-test-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).with_context(|| format!("scratch folder {}", scratch.display()))?;
+    let path = match weir::plugins::builtin(plugin) {
+        Some(bytes) if !plugin.ends_with(".wasm") => {
+            let path = scratch.join(format!("{plugin}.wasm"));
+            std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+            path
+        }
+        _ => PathBuf::from(plugin),
+    };
+    // The schemas beside the checkout this weir was built from.
+    let beside = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/specs/openmetadata");
+    let beside = beside.canonicalize().unwrap_or(beside);
+    let schemas = schemas.or_else(|| beside.join("api/data/createTable.json").is_file().then_some(beside));
+    let options =
+        Options { plugin: path, workflow, golden, schemas, cache_dir: super::cache_dir(), scratch: scratch.clone() };
+    let checks = weir::acceptance::run(&options).await;
+    let _ = std::fs::remove_dir_all(&scratch);
+    let checks = checks.with_context(|| format!("weir plugin test {plugin}"))?;
+    let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    for check in &checks {
+        let verdict = match check.verdict {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "FAIL",
+            Verdict::Skip => "skip",
+        };
+        println!("{verdict}  {:width$}  {}", check.name, weir::logging::redact(&check.reason));
+    }
+    let count = |v: Verdict| checks.iter().filter(|c| c.verdict == v).count();
+    let failed = count(Verdict::Fail);
+    println!(
+        "\n{} checks: {} passed, {failed} failed, {} skipped",
+        checks.len(),
+        count(Verdict::Pass),
+        count(Verdict::Skip)
+    );
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 async fn inspect(plugin: &str, timeout: u64) -> Result<()> {

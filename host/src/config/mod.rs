@@ -740,7 +740,7 @@ impl Workflow {
     }
 
     /// `sourceConfig.config` as the plugin receives it.
-    fn source_config_json(&self) -> serde_json::Value {
+    pub fn source_config_json(&self) -> serde_json::Value {
         if Engine::of(&self.source.kind).is_some() {
             return serde_json::to_value(&self.metadata).unwrap_or_default();
         }

@@ -503,7 +503,7 @@ fn merge_duplicates(refs: Vec<EntityRef>, kind: &str, report: &mut RunReport) ->
 /// one that does not serve `source.type`, whose own connection keys the
 /// workflow gets wrong, or that declares a capability the workflow cannot
 /// grant. What it declares of its connection keys is the answer.
-pub(super) fn check_plugin(workflow: &Workflow, plugin: &Plugin) -> Result<ConnectionSchema, IngestError> {
+pub(crate) fn check_plugin(workflow: &Workflow, plugin: &Plugin) -> Result<ConnectionSchema, IngestError> {
     let source_type = &workflow.source.kind;
     let info = &plugin.info;
     if !info.source_types.iter().any(|t| t.eq_ignore_ascii_case(source_type)) {

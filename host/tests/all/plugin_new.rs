@@ -75,8 +75,30 @@ async fn a_new_sql_connector_builds_tests_and_ingests_a_sqlite_file() {
     .await
     .unwrap();
     drop(conn);
-    let tables = tokio::task::spawn_blocking(move || ingest_and_list(&dir, "acme-files")).await.unwrap();
+    let (tables, first, second) = tokio::task::spawn_blocking(move || {
+        let tables = ingest_and_list(&dir, "acme-files");
+        let golden = ["--golden", "golden.jsonl"];
+        (tables, plugin_test(&dir, "acme_files", &golden), plugin_test(&dir, "acme_files", &golden))
+    })
+    .await
+    .unwrap();
     assert_eq!(tables, BTreeSet::from(["acme-files.main.main.customer".into(), "acme-files.main.main.orders".into()]));
+    // The acceptance suite passes: the first run keeps the golden file,
+    // the second compares with it.
+    assert_eq!(first.0, Some(0), "{}", first.1);
+    assert!(first.1.contains("skip  golden        golden.jsonl written"), "{}", first.1);
+    assert_eq!(second.0, Some(0), "{}", second.1);
+    assert!(second.1.contains("10 checks: 10 passed, 0 failed, 0 skipped"), "{}", second.1);
+}
+
+/// `weir plugin test` of the crate's built component, from its folder:
+/// exit code and stdout.
+fn plugin_test(dir: &Path, crate_file: &str, args: &[&str]) -> (Option<i32>, String) {
+    let wasm = format!("target/wasm32-wasip2/release/{crate_file}.wasm");
+    let mut argv = vec!["plugin", "test", wasm.as_str(), "-c", "workflow.yaml"];
+    argv.extend_from_slice(args);
+    let out = weir(dir, &argv, &[]);
+    (out.status.code(), format!("{}{}", text(&out.stdout), text(&out.stderr)))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -135,15 +157,19 @@ async fn a_new_http_connector_builds_tests_and_ingests_an_api() {
         assert!(stderr.contains(said), "{stderr}");
     }
     std::fs::write(dir.join("workflow.yaml"), &workflow).unwrap();
-    let (listed, out) = {
+    let (listed, out, tested) = {
         let dir = dir.clone();
         tokio::task::spawn_blocking(move || {
             let listed = ingest_and_list(&dir, "acme-api");
-            (listed, weir(&dir, &["-v", "ingest", "-c", "workflow.yaml", "--report", "run.json"], &[]))
+            let out = weir(&dir, &["-v", "ingest", "-c", "workflow.yaml", "--report", "run.json"], &[]);
+            (listed, out, plugin_test(&dir, "acme_api", &[]))
         })
         .await
         .unwrap()
     };
+    assert_eq!(tested.0, Some(0), "{}", tested.1);
+    assert!(tested.1.contains("pass  schemas") && tested.1.contains("0 failed"), "{}", tested.1);
+    assert!(!tested.1.contains(TOKEN), "{}", tested.1);
     assert_eq!(listed, BTreeSet::from(["acme-api.api.default.events".into(), "acme-api.api.default.users".into()]));
     let report = std::fs::read_to_string(dir.join("run.json")).unwrap();
     let catalog = std::fs::read(dir.join("acme-api.db")).unwrap();
@@ -246,4 +272,50 @@ fn a_capability_the_workflow_cannot_grant_is_refused_up_front_with_its_fix() {
     );
     let r = common::ingest(dir.path(), &yaml, &[], &[]);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
+}
+
+/// The acceptance suite fails what a user would not want run: a reference
+/// that does not process, a capability declared for nothing, output that
+/// is not the golden one — each with its reason, exit 1.
+#[test]
+fn plugin_test_fails_each_check_with_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |plugin: &std::path::Path, tables: &str, connection: &str, args: &[&str]| {
+        let yaml = format!(
+            "source:\n  type: probe\n  serviceName: accept\n  serviceConnection:\n    config:\n{connection}\n  \
+             sourceConfig:\n    config:\n      probeTables: [{tables}]\nweir:\n  plugin: {}\n",
+            plugin.display()
+        );
+        std::fs::write(dir.path().join("wf.yaml"), yaml).unwrap();
+        let plugin = plugin.to_str().unwrap();
+        let mut argv = vec!["plugin", "test", plugin, "-c", "wf.yaml"];
+        argv.extend_from_slice(args);
+        let out = weir(dir.path(), &argv, &[]);
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let bare = common::test_plugin("probe_bare");
+    let (code, said, err) = run(&bare, "t1, t2", "      type: Custom", &["--golden", "golden.jsonl"]);
+    assert_eq!(code, Some(0), "{said}{err}");
+    assert!(said.contains("pass  process") && said.contains("pass  schemas"), "{said}");
+
+    let (code, said, _) = run(&bare, "t1, panic_here", "      type: Custom", &[]);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(
+        said.contains("FAIL  process") && said.contains("1 references failed") && said.contains("panic_here"),
+        "{said}"
+    );
+
+    // Declares sql:source, gets a database, never queries it.
+    let file = dir.path().join("empty.db");
+    std::fs::write(&file, b"").unwrap();
+    let connection = format!("      type: SQLite\n      databaseMode: {}", file.display());
+    let (code, said, _) = run(&common::probe_wasm(), "t1", &connection, &[]);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("FAIL  capabilities  declares sql but ran no query"), "{said}");
+
+    // Another table than the golden file holds.
+    let (code, said, _) = run(&bare, "t1, t3", "      type: Custom", &["--golden", "golden.jsonl"]);
+    assert_eq!(code, Some(1), "{said}");
+    assert!(said.contains("FAIL  golden") && said.contains("missing table accept.db.s.t2"), "{said}");
+    assert!(said.contains("new table accept.db.s.t3"), "{said}");
 }

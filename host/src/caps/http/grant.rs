@@ -70,6 +70,19 @@ pub fn refusals(asked: &[Capability], allow: &[String], host_port: Option<&str>)
     refused
 }
 
+/// Declared HTTP capabilities that are neither `connection` nor an origin
+/// pattern, each saying why.
+pub fn malformed(asked: &[Capability]) -> Vec<String> {
+    asked
+        .iter()
+        .filter_map(|c| match c {
+            Capability::Http(origin) if origin != "connection" => AllowedOrigin::parse(origin).err(),
+            _ => None,
+        })
+        .map(|e| format!("http:{} is not an origin: {}", e.entry, e.reason))
+        .collect()
+}
+
 /// The run's HTTP client; `None` when the plugin asks for no HTTP or the
 /// workflow grants it no origin.
 pub fn grant(asked: &[Capability], workflow: HttpWorkflow<'_>) -> Result<Option<Arc<HttpClient>>, HttpGrantError> {
