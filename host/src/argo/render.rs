@@ -462,8 +462,35 @@ fn without_secrets(text: &str) -> Result<(String, Vec<String>), RenderError> {
             }
         }
     }
+    // A plugin's own connection keys: which are secrets only the plugin
+    // knows, so every one goes to the Secret.
+    if let Some(config) = at_path(&mut doc, &["source", "serviceConnection", "config"]).and_then(|c| c.as_mapping_mut())
+    {
+        for (key, value) in config.iter_mut() {
+            let Some(name) = key.as_str().filter(|k| !crate::config::custom::is_host_key(k)) else { continue };
+            let env = custom_secret_env(name);
+            *value = serde_yaml::Value::String(format!("${{env:{env}}}"));
+            if !keys.contains(&env) {
+                keys.push(env);
+            }
+        }
+    }
     resolve_env(&mut doc, &mut Vec::new(), &keys)?;
     Ok((serde_yaml::to_string(&doc)?, keys))
+}
+
+/// `WEIR_CONNECTION_TABLES_PATH` for a plugin's `tablesPath`.
+fn custom_secret_env(key: &str) -> String {
+    let mut env = String::from("WEIR_CONNECTION_");
+    let mut previous_lower = false;
+    for c in key.chars() {
+        if c.is_ascii_uppercase() && previous_lower {
+            env.push('_');
+        }
+        previous_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        env.push(if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' });
+    }
+    env
 }
 
 fn at_path<'v>(doc: &'v mut serde_yaml::Value, path: &[&str]) -> Option<&'v mut serde_yaml::Value> {
@@ -517,6 +544,17 @@ mod tests {
         assert!(file.contains("db.internal:5432"), "{file}");
         assert!(file.contains("${env:WEIR_SOURCE_PASSWORD}") && file.contains("${env:WEIR_STATE_STORE}"), "{file}");
         assert_eq!(keys, ["WEIR_SOURCE_PASSWORD", "WEIR_STATE_STORE"]);
+    }
+
+    #[test]
+    fn a_plugins_own_connection_keys_all_go_to_the_secret() {
+        let text = "source:\n  serviceConnection:\n    config:\n      hostPort: https://api.example\n      \
+                    token: Very-Secret-3\n      tablesPath: /v2\n";
+        let (file, keys) = without_secrets(text).unwrap();
+        assert!(!file.contains("Very-Secret"), "{file}");
+        assert!(file.contains("https://api.example"), "the host's own keys stay: {file}");
+        assert!(file.contains("${env:WEIR_CONNECTION_TOKEN}"), "{file}");
+        assert_eq!(keys, ["WEIR_CONNECTION_TOKEN", "WEIR_CONNECTION_TABLES_PATH"]);
     }
 
     #[test]

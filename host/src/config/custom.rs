@@ -110,6 +110,11 @@ fn known_keys() -> &'static [&'static str] {
     })
 }
 
+/// Whether `ConnectionConfig` reads `name` itself.
+pub fn is_host_key(name: &str) -> bool {
+    known_keys().contains(&name)
+}
+
 /// The closest of `keys` to a misspelt one, if one is close.
 pub(super) fn suggestion<'k>(name: &str, keys: impl IntoIterator<Item = &'k str>) -> Option<&'k str> {
     let distance = |a: &str, b: &str| {
