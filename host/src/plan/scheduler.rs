@@ -201,12 +201,15 @@ impl Worker {
                 continue;
             }
             if refs.len() == 1 && faulted_before {
-                tracing::warn!(plugin = %plugin, shard = %label, entity = %refs[0].path.join("."), "{reason}");
+                // Warned about with its FQN when the failure is recorded.
+                tracing::debug!(plugin = %plugin, shard = %label, entity = %refs[0].path.join("."), "{reason}");
                 let failed = Event::Failed { shard, refs, error: fault_kind(&fault), reason, cost };
                 self.send(failed).await?;
                 continue;
             }
-            tracing::warn!(plugin = %plugin, shard = %label, refs = refs.len(), "{reason}; isolating the cause");
+            // Each step of the bisection at -v; the entity at fault is
+            // warned about once, when its failure is recorded.
+            tracing::debug!(plugin = %plugin, shard = %label, refs = refs.len(), "{reason}; isolating the cause");
             // The cost so far is reported with an empty result, so the
             // retry and fault counts are not lost.
             self.send(Event::Batch { shard, refs: Vec::new(), batch: empty_batch(), cost }).await?;
@@ -368,7 +371,7 @@ pub fn error_kind(failure: &Failure) -> &'static str {
 
 fn fault_kind(fault: &Fault) -> &'static str {
     match fault {
-        Fault::Trap { .. } => "trap",
+        Fault::Trap { .. } | Fault::Panic { .. } => "trap",
         Fault::Memory { .. } => "memory",
         Fault::Deadline { .. } => "deadline",
         Fault::Instantiate(_) => "fault",

@@ -62,7 +62,9 @@ impl ResourceLimiter for MemoryCap {
 /// unusable: drop it and instantiate a new one.
 #[derive(Debug, Clone)]
 pub enum Fault {
-    /// The plugin trapped (a panic, an out-of-bounds access, ...).
+    /// The plugin panicked: the panic's message and where.
+    Panic { message: String, location: String },
+    /// The plugin trapped otherwise (an out-of-bounds access, ...).
     Trap { message: String, stderr: String },
     /// The plugin tried to grow its memory past the cap.
     Memory { message: String },
@@ -75,6 +77,7 @@ pub enum Fault {
 impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Fault::Panic { message, location } => write!(f, "plugin panicked: {message} (at {location})"),
             Fault::Trap { message, stderr } if stderr.is_empty() => write!(f, "plugin trapped: {message}"),
             Fault::Trap { message, stderr } => write!(f, "plugin trapped: {message}; stderr: {stderr}"),
             Fault::Memory { message } => write!(f, "plugin stopped: {message}"),
@@ -191,11 +194,27 @@ impl Instance {
                 if state.memory.refused.is_some() {
                     return Err(Fault::Memory { message: root_message(&err) });
                 }
-                let stderr = String::from_utf8_lossy(&state.stderr.contents()).trim().to_string();
-                Err(Fault::Trap { message: root_message(&err), stderr })
+                let stderr = String::from_utf8_lossy(&state.stderr.contents()).to_string();
+                Err(trap(&err, &stderr))
             }
         }
     }
+}
+
+/// What a trap tells the user: a Rust panic's own message and place (the
+/// panic hook's lines on stderr), else the trap's cause and stderr. The
+/// wasm frames go to the debug log (`-v`) only, and the hook's
+/// `RUST_BACKTRACE` hint, which nothing in the sandbox can act on, is
+/// dropped.
+fn trap(err: &wasmtime::Error, stderr: &str) -> Fault {
+    tracing::debug!(frames = %format!("{err:?}"), "the plugin trapped");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.starts_with("note: run with `RUST_BACKTRACE")).collect();
+    if let Some(at) = lines.iter().position(|l| l.contains(" panicked at ")) {
+        let location = lines[at].split(" panicked at ").nth(1).unwrap_or_default().trim_end_matches(':');
+        let message = lines[at + 1..].join("\n").trim().to_string();
+        return Fault::Panic { message, location: location.to_string() };
+    }
+    Fault::Trap { message: err.root_cause().to_string(), stderr: lines.join("\n").trim().to_string() }
 }
 
 /// The innermost cause of a wasmtime error, which is the part a user can

@@ -107,7 +107,12 @@ fn a_panic_is_reported_with_its_message() {
     let failed = failures(&r.report, ".t2");
     assert_eq!(failed.len(), 1, "{}", r.report);
     assert_eq!(failed[0]["error"], "trap");
-    assert!(failed[0]["reason"].as_str().unwrap().contains("probe: process panicked on purpose"), "{}", failed[0]);
+    let reason = failed[0]["reason"].as_str().unwrap();
+    assert!(reason.starts_with("plugin panicked: probe: process panicked on purpose (at "), "{reason}");
+    assert!(!reason.contains("RUST_BACKTRACE") && !reason.contains("wasm backtrace"), "message only: {reason}");
+    assert!(!r.stderr.contains("RUST_BACKTRACE") && !r.stderr.contains("wasm backtrace"), "{}", r.stderr);
+    // Every table panics: said once for each, not once per bisection step.
+    assert_eq!(r.stderr.matches("probe: process panicked on purpose").count(), 3, "{}", r.stderr);
     assert!(r.stdout.contains("probe: process panicked on purpose"), "the summary shows it: {}", r.stdout);
 }
 
