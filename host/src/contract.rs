@@ -1,17 +1,44 @@
 //! The `weir:connector` contract as Rust types and traits, generated from
-//! `sdk/wit/` (the SDK carries the contract; `wit/` links to it). It uses nothing else of the host: the runtime links it, each
-//! capability implements its own interface, and `runtime/into_model.rs`
-//! turns its types into the host's model.
+//! `sdk/wit/` (the SDK carries the contract; `wit/` links to it). It uses
+//! nothing else of the host: the runtime links it, each capability
+//! implements its own interface, and `runtime/into_model.rs` turns its
+//! types into the host's model.
 //!
 //! The `sql.connection` resource stays the generated placeholder: a handle
 //! whose number the SQL capability looks up in its own table, so the
 //! contract does not name the capability's types.
+//!
+//! [`v0_2_1`] is the contract as plugins built before `0.2.2` have it:
+//! its enums have fewer cases, and a component's types must match the
+//! host's exactly, so those plugins get bindings of their own.
+//! `runtime/adapt.rs` turns their values into the current ones.
 
 wasmtime::component::bindgen!({
     path: "../sdk/wit",
     world: "connector",
     imports: { default: async | trappable },
     exports: { default: async },
+    additional_derives: [serde::Serialize, serde::Deserialize],
 });
 
 pub use self::weir::connector::types;
+
+/// The contract of `0.2.0` and `0.2.1` (kept in `host/wit/0.2.1`). Its
+/// `sql`, `http` and `log` are the current ones (unchanged since), so one
+/// implementation of each serves every plugin.
+pub mod v0_2_1 {
+    wasmtime::component::bindgen!({
+        path: "wit/0.2.1",
+        world: "connector",
+        imports: { default: async | trappable },
+        exports: { default: async },
+        with: {
+            "weir:connector/sql": super::weir::connector::sql,
+            "weir:connector/http": super::weir::connector::http,
+            "weir:connector/log": super::weir::connector::log,
+        },
+        additional_derives: [serde::Serialize, serde::Deserialize],
+    });
+
+    pub use self::weir::connector::types;
+}

@@ -23,6 +23,12 @@ pub enum Kind {
     DataModel,
     /// A dashboard; path `[dashboard]`. Written after its charts.
     Dashboard,
+    /// A pipeline of a pipeline service (an Airflow DAG) with its tasks;
+    /// path `[pipeline]`.
+    Pipeline,
+    /// One run of a pipeline; path `[pipeline, run id]`. Written onto its
+    /// pipeline, after it.
+    PipelineStatus,
 }
 
 /// One row per kind: OpenMetadata's entity type, its REST collection, the
@@ -36,7 +42,7 @@ struct Names {
     path_len: usize,
 }
 
-const TABLE: [(Kind, Names); 7] = [
+const TABLE: [(Kind, Names); 9] = [
     (
         Kind::Database,
         Names { entity_type: "database", collection: "databases", noun: "database", code: "database", path_len: 1 },
@@ -77,11 +83,25 @@ const TABLE: [(Kind, Names); 7] = [
         Kind::Dashboard,
         Names { entity_type: "dashboard", collection: "dashboards", noun: "dashboard", code: "dashboard", path_len: 1 },
     ),
+    (
+        Kind::Pipeline,
+        Names { entity_type: "pipeline", collection: "pipelines", noun: "pipeline", code: "pipeline", path_len: 1 },
+    ),
+    (
+        Kind::PipelineStatus,
+        Names {
+            entity_type: "pipelineStatus",
+            collection: "pipelines",
+            noun: "pipeline run",
+            code: "run",
+            path_len: 2,
+        },
+    ),
 ];
 
 impl Kind {
     /// Every kind, parents first.
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 9] = [
         Kind::Database,
         Kind::DatabaseSchema,
         Kind::Table,
@@ -89,6 +109,8 @@ impl Kind {
         Kind::Chart,
         Kind::DataModel,
         Kind::Dashboard,
+        Kind::Pipeline,
+        Kind::PipelineStatus,
     ];
 
     fn names(self) -> &'static Names {
@@ -144,6 +166,8 @@ macro_rules! entity_kind_conversions {
                     $entity_kind::Chart => Kind::Chart,
                     $entity_kind::DataModel => Kind::DataModel,
                     $entity_kind::Dashboard => Kind::Dashboard,
+                    $entity_kind::Pipeline => Kind::Pipeline,
+                    $entity_kind::PipelineStatus => Kind::PipelineStatus,
                 }
             }
         }
@@ -158,6 +182,8 @@ macro_rules! entity_kind_conversions {
                     Kind::Chart => $entity_kind::Chart,
                     Kind::DataModel => $entity_kind::DataModel,
                     Kind::Dashboard => $entity_kind::Dashboard,
+                    Kind::Pipeline => $entity_kind::Pipeline,
+                    Kind::PipelineStatus => $entity_kind::PipelineStatus,
                 }
             }
         }

@@ -53,8 +53,9 @@ pub mod bindings {
 
 pub use bindings::weir::connector::types::{
     Batch, Capability, Chart, CheckConstraint, Column, ConstraintKind, Dashboard, DataModel, Database, DatabaseSchema,
-    Deferred, Entity, EntityFailure, EntityKind, EntityRef, ErrorKind, Failure, ForeignKey, LineageEdge, Partition,
-    Partitioning, PluginInfo, RawEntity, StoredProcedure, Table, TableConstraint, TableType,
+    Deferred, Entity, EntityFailure, EntityKind, EntityRef, ErrorKind, ExecutionStatus, Failure, ForeignKey,
+    LineageEdge, Partition, Partitioning, Pipeline, PipelineStatus, PluginInfo, RawEntity, StoredProcedure, Table,
+    TableConstraint, TableType, Task, TaskStatus,
 };
 pub use config::Config;
 pub use data_types::{DATA_TYPES, is_data_type};
@@ -65,7 +66,7 @@ pub use serde_json;
 pub type Result<T, E = Failure> = core::result::Result<T, E>;
 
 /// The version of the WIT contract this SDK builds against.
-pub const WIT_VERSION: &str = "0.2.1";
+pub const WIT_VERSION: &str = "0.2.2";
 
 /// What a connector implements.
 ///

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use wasmtime::component::{HasData, Linker};
 use wasmtime_wasi::WasiView;
 
+pub use crate::runtime::adapt::Contract;
 pub use redact::Redactor;
 
 /// What a run grants its plugin, shared by all of its instances.
@@ -85,16 +86,31 @@ impl<S: Send + 'static> HasData for Part<S> {
 }
 
 /// Links WASI (with an empty context) and every weir capability, each
-/// reaching only its own state.
-pub fn add_to_linker<T: CapabilityView>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+/// reaching only its own state, as a plugin of `contract` imports them.
+pub fn add_to_linker<T: CapabilityView>(linker: &mut Linker<T>, contract: Contract) -> wasmtime::Result<()> {
     use crate::contract::weir::connector as wit;
     // Rust guests import wasi:cli and wasi:io even when they use neither, so
     // WASI is linked; what it can reach is decided by the empty WasiCtx.
     wasmtime_wasi::p2::add_to_linker_async(linker)?;
-    wit::types::add_to_linker::<T, Part<CapabilityState>>(linker, T::capabilities)?;
+    // Unchanged since 0.2.0: an older plugin's imports resolve to these by
+    // semver-compatible name.
     wit::sql::add_to_linker::<T, Part<sql::SqlState>>(linker, |t| &mut t.capabilities().sql)?;
     wit::http::add_to_linker::<T, Part<http::HttpState>>(linker, |t| &mut t.capabilities().http)?;
     wit::log::add_to_linker::<T, Part<log::LogState>>(linker, |t| &mut t.capabilities().log)?;
-    wit::discovery::add_to_linker::<T, Part<discovery::DiscoveryState>>(linker, |t| &mut t.capabilities().discovery)?;
+    match contract {
+        Contract::Current => {
+            wit::types::add_to_linker::<T, Part<CapabilityState>>(linker, T::capabilities)?;
+            wit::discovery::add_to_linker::<T, Part<discovery::DiscoveryState>>(linker, discovery_of)?;
+        }
+        Contract::V0_2_1 => {
+            use crate::contract::v0_2_1::weir::connector as old;
+            old::types::add_to_linker::<T, Part<CapabilityState>>(linker, T::capabilities)?;
+            old::discovery::add_to_linker::<T, Part<discovery::DiscoveryState>>(linker, discovery_of)?;
+        }
+    }
     Ok(())
+}
+
+fn discovery_of<T: CapabilityView>(t: &mut T) -> &mut discovery::DiscoveryState {
+    &mut t.capabilities().discovery
 }

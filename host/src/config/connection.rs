@@ -43,6 +43,15 @@ pub struct ConnectionConfig {
     pub client_id: Option<EnvString>,
     #[serde(default)]
     pub client_secret: Option<Secret>,
+    /// Airflow: how its REST API is reached, and with what credentials.
+    #[serde(default)]
+    pub connection: Option<PipelineApiConnection>,
+    /// Airflow: how many of each pipeline's latest runs are read.
+    #[serde(default)]
+    pub number_of_status: Option<u32>,
+    /// Airflow: the pipelines to read, by name (with sourceConfig's own).
+    #[serde(default)]
+    pub pipeline_filter_pattern: Option<super::FilterPattern>,
     /// SQL Server: TLS for the whole session, and whether to accept any
     /// server certificate.
     #[serde(default)]
@@ -113,6 +122,32 @@ pub struct ConnectionConfig {
 #[serde(deny_unknown_fields)]
 pub struct AuthType {
     pub password: Secret,
+}
+
+/// OpenMetadata's `AirflowRestApiConnection`: weir reads Airflow through
+/// its REST API only (the `Backend` and metadata-database connections
+/// read Airflow's own database, which weir does not).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PipelineApiConnection {
+    /// `RestAPI`.
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    pub auth_config: ApiAuthConfig,
+    /// `v1` (Airflow 2), `v2` (Airflow 3) or `auto` (asked of the server).
+    #[serde(default)]
+    pub api_version: Option<String>,
+    #[serde(default, rename = "verifySSL")]
+    pub verify_ssl: Option<bool>,
+}
+
+/// A user and password (Airflow 3 trades them for a token at
+/// `/auth/token`; Airflow 2 takes them as basic auth), or a token.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, untagged)]
+pub enum ApiAuthConfig {
+    Basic { username: EnvString, password: Secret },
+    Token { token: Secret },
 }
 
 impl ConnectionConfig {
@@ -197,6 +232,22 @@ impl ConnectionConfig {
         put("ingestAllDatabases", self.ingest_all_databases.map(Into::into));
         put("clientId", text(&self.client_id));
         put("encrypt", self.encrypt.map(Into::into));
+        put("numberOfStatus", self.number_of_status.map(Into::into));
+        put("pipelineFilterPattern", self.pipeline_filter_pattern.as_ref().and_then(|p| serde_json::to_value(p).ok()));
+        if let Some(api) = &self.connection {
+            let mut connection = serde_json::Map::new();
+            connection.insert("type".into(), api.kind.clone().unwrap_or_else(|| "RestAPI".into()).into());
+            if let Some(version) = &api.api_version {
+                connection.insert("apiVersion".into(), version.clone().into());
+            }
+            // Which secret to fill in, never its value.
+            let auth = match &api.auth_config {
+                ApiAuthConfig::Basic { username, .. } => serde_json::json!({ "username": username.as_str() }),
+                ApiAuthConfig::Token { .. } => serde_json::json!({ "token": true }),
+            };
+            connection.insert("authConfig".into(), auth);
+            view.insert("connection".into(), connection.into());
+        }
         for key in declared.visible(&self.custom) {
             view.insert(key.name.clone(), key.value.clone());
         }
@@ -222,6 +273,11 @@ impl ConnectionConfig {
         }
         if let Some(s) = &self.client_secret {
             out.push(("clientSecret".to_string(), s.expose().to_string()));
+        }
+        match self.connection.as_ref().map(|c| &c.auth_config) {
+            Some(ApiAuthConfig::Basic { password, .. }) => out.push(("password".into(), password.expose().into())),
+            Some(ApiAuthConfig::Token { token }) => out.push(("token".into(), token.expose().into())),
+            None => {}
         }
         out.extend(declared.secrets(&self.custom));
         out

@@ -69,6 +69,9 @@ pub struct Workflow {
     /// `sourceConfig.config` of a dashboard source, read strictly.
     #[serde(skip)]
     pub dashboard: Option<DashboardMetadataConfig>,
+    /// `sourceConfig.config` of a pipeline source, read strictly.
+    #[serde(skip)]
+    pub pipeline: Option<PipelineMetadataConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -184,6 +187,84 @@ impl DashboardMetadataConfig {
         ];
         keys.into_iter().filter(|(_, present)| *present).map(|(k, _)| k).collect()
     }
+}
+
+/// `sourceConfig.config` of a pipeline service (OpenMetadata's
+/// `PipelineMetadata` pipeline). The plugin applies the pattern, on the
+/// pipeline's name.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PipelineMetadataConfig {
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline_filter_pattern: Option<FilterPattern>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lineage_information: Option<PipelineLineageInformation>,
+    #[serde(default = "yes")]
+    pub include_lineage: bool,
+    #[serde(default = "yes")]
+    pub include_owners: bool,
+    #[serde(default = "yes")]
+    pub include_tags: bool,
+    /// Runs older than this many days are not read (OpenMetadata's
+    /// default: 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_lookback_days: Option<u32>,
+    /// After a clean run, pipelines seen before and gone now are marked
+    /// deleted (OpenMetadata's default: on).
+    #[serde(default = "yes", skip_serializing)]
+    pub mark_deleted_pipelines: bool,
+    /// Send every entity, changed or not (as `--full`).
+    #[serde(default, skip_serializing)]
+    pub override_metadata: bool,
+    // Accepted for compatibility; weir does not act on these yet.
+    #[serde(default, skip_serializing)]
+    pub(crate) override_lineage: Option<Yaml>,
+    #[serde(default, skip_serializing)]
+    pub(crate) include_un_deployed_pipelines: Option<Yaml>,
+}
+
+/// Where a pipeline's tables are: OpenMetadata names whole services
+/// (`dbServiceNames`); `dbServicePrefixes` may also name a database or a
+/// schema of one (`service.database`), as for dashboards. The plugin gets
+/// both as prefixes.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PipelineLineageInformation {
+    #[serde(default, skip_serializing)]
+    pub db_service_names: Vec<String>,
+    #[serde(default)]
+    pub db_service_prefixes: Vec<String>,
+    #[serde(default, skip_serializing)]
+    pub(crate) storage_service_names: Option<Yaml>,
+}
+
+impl PipelineMetadataConfig {
+    pub fn ignored_keys(&self) -> Vec<&'static str> {
+        let storage = self.lineage_information.as_ref().is_some_and(|l| l.storage_service_names.is_some());
+        let keys: [(&'static str, bool); 3] = [
+            ("overrideLineage", self.override_lineage.is_some()),
+            ("includeUnDeployedPipelines", self.include_un_deployed_pipelines.is_some()),
+            ("lineageInformation.storageServiceNames", storage),
+        ];
+        keys.into_iter().filter(|(_, present)| *present).map(|(k, _)| k).collect()
+    }
+
+    /// As the plugin reads it: every service name a prefix too.
+    fn plugin_view(&self) -> serde_json::Value {
+        let mut config = self.clone();
+        if let Some(lineage) = config.lineage_information.as_mut() {
+            let names = std::mem::take(&mut lineage.db_service_names);
+            lineage.db_service_prefixes.splice(0..0, names);
+        }
+        serde_json::to_value(config).unwrap_or_default()
+    }
+}
+
+/// Source types whose `sourceConfig.config` is a `PipelineMetadata` one.
+fn is_pipeline_source(source_type: &str) -> bool {
+    source_type.eq_ignore_ascii_case("airflow")
 }
 
 /// Source types whose `sourceConfig.config` is a `DashboardMetadata` one.
@@ -586,6 +667,13 @@ impl Workflow {
                 None => serde_yaml::from_str("{}").map_err(strict)?,
             };
             workflow.dashboard = Some(config);
+        } else if is_pipeline_source(&workflow.source.kind) {
+            let pass: StrictPass<PipelineMetadataConfig> = serde_yaml::from_str(text).map_err(strict)?;
+            let config = match pass.source.source_config {
+                Some(s) => s.config,
+                None => serde_yaml::from_str("{}").map_err(strict)?,
+            };
+            workflow.pipeline = Some(config);
         } else if let Some(raw) = workflow.source.source_config.as_ref().map(|s| &s.config) {
             // A third-party plugin: the host still applies the filters.
             workflow.metadata = host_keys(raw).map_err(|message| ConfigError::Invalid {
@@ -726,7 +814,9 @@ impl Workflow {
     /// `sourceConfig.config.overrideMetadata`: every entity is sent, changed
     /// or not.
     pub fn override_metadata(&self) -> bool {
-        self.metadata.override_metadata || self.dashboard.as_ref().is_some_and(|d| d.override_metadata)
+        self.metadata.override_metadata
+            || self.dashboard.as_ref().is_some_and(|d| d.override_metadata)
+            || self.pipeline.as_ref().is_some_and(|p| p.override_metadata)
     }
 
     /// OpenMetadata's `serviceType` of the run's service, for every sink.
@@ -739,6 +829,11 @@ impl Workflow {
         self.dashboard.as_ref()
     }
 
+    /// `sourceConfig.config` of a pipeline service, if this is one.
+    pub fn pipeline_config(&self) -> Option<&PipelineMetadataConfig> {
+        self.pipeline.as_ref()
+    }
+
     /// `sourceConfig.config` as the plugin receives it.
     pub fn source_config_json(&self) -> serde_json::Value {
         if Engine::of(&self.source.kind).is_some() {
@@ -746,6 +841,9 @@ impl Workflow {
         }
         if let Some(dashboard) = &self.dashboard {
             return serde_json::to_value(dashboard).unwrap_or_default();
+        }
+        if let Some(pipeline) = &self.pipeline {
+            return pipeline.plugin_view();
         }
         let raw = self.source.source_config.as_ref().map(|s| &s.config);
         raw.and_then(|v| serde_json::to_value(v).ok()).unwrap_or_else(|| serde_json::json!({}))

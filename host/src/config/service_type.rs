@@ -92,12 +92,40 @@ const DASHBOARD: &[&str] = &[
     "Ssrs",
 ];
 
+const PIPELINE: &[&str] = &[
+    "Airflow",
+    "GluePipeline",
+    "KinesisFirehose",
+    "Airbyte",
+    "Fivetran",
+    "Flink",
+    "Dagster",
+    "Nifi",
+    "DomoPipeline",
+    "CustomPipeline",
+    "DatabricksPipeline",
+    "Spline",
+    "Spark",
+    "OpenLineage",
+    "KafkaConnect",
+    "DBTCloud",
+    "Matillion",
+    "Stitch",
+    "DataFactory",
+    "Wherescape",
+    "SSIS",
+    "Snowplow",
+    "Mulesoft",
+    "MicrosoftFabricPipeline",
+];
+
 /// The `serviceType` of a `kind` service whose connection says `declared`
 /// (its `type`, if any) and whose `source.type` is `source`.
 pub fn service_type(kind: ServiceKind, declared: Option<&str>, source: &str) -> String {
     let values = match kind {
         ServiceKind::Database => DATABASE,
         ServiceKind::Dashboard => DASHBOARD,
+        ServiceKind::Pipeline => PIPELINE,
     };
     if let Some(value) = declared.and_then(|d| values.iter().find(|v| **v == d)) {
         return value.to_string();
@@ -107,12 +135,14 @@ pub fn service_type(kind: ServiceKind, declared: Option<&str>, source: &str) -> 
         "mssql" => Some("Mssql"),
         "sqlite" => Some("SQLite"),
         "looker" => Some("Looker"),
+        "airflow" => Some("Airflow"),
         _ => None,
     };
     match (builtin.filter(|b| values.contains(b)), kind) {
         (Some(value), _) => value.to_string(),
         (None, ServiceKind::Database) => "CustomDatabase".into(),
         (None, ServiceKind::Dashboard) => "CustomDashboard".into(),
+        (None, ServiceKind::Pipeline) => "CustomPipeline".into(),
     }
 }
 
@@ -128,6 +158,8 @@ mod tests {
         assert_eq!(service_type(ServiceKind::Database, Some("Snowflake"), "my-snowflake"), "Snowflake");
         assert_eq!(service_type(ServiceKind::Dashboard, None, "looker"), "Looker");
         assert_eq!(service_type(ServiceKind::Dashboard, Some("Postgres"), "bi"), "CustomDashboard");
+        assert_eq!(service_type(ServiceKind::Pipeline, Some("Airflow"), "airflow"), "Airflow");
+        assert_eq!(service_type(ServiceKind::Pipeline, None, "dags"), "CustomPipeline");
     }
 
     #[test]
@@ -137,6 +169,7 @@ mod tests {
         for (file, key, ours) in [
             ("databaseService.json", "databaseServiceType", DATABASE),
             ("dashboardService.json", "dashboardServiceType", DASHBOARD),
+            ("pipelineService.json", "pipelineServiceType", PIPELINE),
         ] {
             let Ok(text) = std::fs::read_to_string(dir.join(file)) else {
                 println!("skipped: {} is not there (the shared folder is beside the project)", dir.display());

@@ -281,3 +281,58 @@ fn a_postgres_state_store_is_a_url_its_password_redacted_and_never_beside_a_stat
         assert!(err.contains("weir.stateStore") && err.contains("weir.statePath"), "{wrong}: {err}");
     }
 }
+
+const AIRFLOW: &str = "\
+source:
+  type: airflow
+  serviceName: af
+  serviceConnection:
+    config:
+      type: Airflow
+      hostPort: http://127.0.0.1:8080
+      numberOfStatus: 5
+      connection:
+        type: RestAPI
+        authConfig:
+          username: weir
+          password: af-secret-pw
+  sourceConfig:
+    config:
+      type: PipelineMetadata
+      markDeletedPipelines: true
+      pipelineFilterPattern:
+        excludes: [tmp_.*]
+      lineageInformation:
+        dbServiceNames: [pg]
+        dbServicePrefixes: [wh.sales]
+";
+
+#[test]
+fn an_airflow_workflow_reads_its_connection_and_pipeline_keys() {
+    let wf = Workflow::parse(AIRFLOW, "wf.yaml").unwrap();
+    let connection = &wf.source.service_connection.config;
+    let view = connection.plugin_view(&ConnectionSchema::default());
+    assert_eq!(view["numberOfStatus"], 5);
+    assert_eq!(view["connection"]["authConfig"]["username"], "weir");
+    assert!(!view.to_string().contains("af-secret-pw"), "the password stays with the host: {view}");
+    let named = connection.named_secrets(&ConnectionSchema::default());
+    assert_eq!(named, vec![("password".to_string(), "af-secret-pw".to_string())]);
+    let pipeline = wf.pipeline_config().expect("a pipeline source");
+    assert!(pipeline.mark_deleted_pipelines && pipeline.include_tags && pipeline.include_owners);
+    let source = wf.source_config_json();
+    assert_eq!(source["lineageInformation"]["dbServicePrefixes"], serde_json::json!(["pg", "wh.sales"]));
+}
+
+#[test]
+fn an_airflow_token_is_a_secret_and_a_misspelt_auth_key_is_refused() {
+    let token =
+        AIRFLOW.replace("          username: weir\n          password: af-secret-pw\n", "          token: af-tok\n");
+    let wf = Workflow::parse(&token, "wf.yaml").unwrap();
+    let named = wf.source.service_connection.config.named_secrets(&ConnectionSchema::default());
+    assert_eq!(named, vec![("token".to_string(), "af-tok".to_string())]);
+    let err = parse_err(&AIRFLOW.replace("markDeletedPipelines", "markDeletedPipeline"));
+    assert!(err.contains("unknown field `markDeletedPipeline`") && err.contains("line 17"), "{err}");
+    let err =
+        parse_err(&AIRFLOW.replace("        type: RestAPI\n", "        type: RestAPI\n        verifySsl: true\n"));
+    assert!(err.contains("verifySsl"), "{err}");
+}

@@ -196,6 +196,80 @@ pub struct DataModel {
     pub source_url: Option<String>,
 }
 
+/// One task of a pipeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Task {
+    pub name: String,
+    pub display_name: Option<String>,
+    pub description: Option<String>,
+    pub task_type: Option<String>,
+    pub downstream_tasks: Vec<String>,
+    pub source_url: Option<String>,
+    pub owner: Option<String>,
+}
+
+/// A pipeline of a pipeline service (an Airflow DAG).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pipeline {
+    pub name: String,
+    pub display_name: Option<String>,
+    pub description: Option<String>,
+    pub source_url: Option<String>,
+    pub schedule_interval: Option<String>,
+    /// RFC 3339.
+    pub start_date: Option<String>,
+    pub concurrency: Option<u32>,
+    /// False when paused.
+    pub active: bool,
+    pub location: Option<String>,
+    pub tags: Vec<String>,
+    pub owners: Vec<String>,
+    pub tasks: Vec<Task>,
+}
+
+/// How a run or a task of it ended (OpenMetadata's `statusType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExecutionStatus {
+    Successful,
+    Failed,
+    Pending,
+    Skipped,
+}
+
+impl ExecutionStatus {
+    /// OpenMetadata's name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExecutionStatus::Successful => "Successful",
+            ExecutionStatus::Failed => "Failed",
+            ExecutionStatus::Pending => "Pending",
+            ExecutionStatus::Skipped => "Skipped",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskStatus {
+    pub name: String,
+    pub status: ExecutionStatus,
+    /// Milliseconds since the Unix epoch.
+    pub start_time: Option<i64>,
+    pub end_time: Option<i64>,
+    pub log_link: Option<String>,
+}
+
+/// One run of a pipeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PipelineStatus {
+    pub pipeline: String,
+    pub execution_id: String,
+    pub status: ExecutionStatus,
+    /// Milliseconds since the Unix epoch.
+    pub timestamp: i64,
+    pub end_time: Option<i64>,
+    pub tasks: Vec<TaskStatus>,
+}
+
 /// An entity of a kind the contract does not model: an OpenMetadata
 /// Create* document as JSON, passed through as is.
 #[derive(Debug, Clone, PartialEq)]
@@ -215,6 +289,8 @@ pub enum Entity {
     Chart(Chart),
     DataModel(DataModel),
     Raw(RawEntity),
+    Pipeline(Pipeline),
+    PipelineStatus(PipelineStatus),
 }
 
 impl Entity {
@@ -228,6 +304,8 @@ impl Entity {
             Entity::Dashboard(_) => Kind::Dashboard,
             Entity::Chart(_) => Kind::Chart,
             Entity::DataModel(_) => Kind::DataModel,
+            Entity::Pipeline(_) => Kind::Pipeline,
+            Entity::PipelineStatus(_) => Kind::PipelineStatus,
             Entity::Raw(_) => return None,
         })
     }

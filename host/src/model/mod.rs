@@ -22,14 +22,18 @@ use std::time::Duration;
 pub enum ServiceKind {
     Database,
     Dashboard,
+    Pipeline,
 }
 
 impl ServiceKind {
     /// The service a plugin's kinds fill: dashboard kinds make a dashboard
-    /// service, anything else a database service.
+    /// service, pipeline kinds a pipeline service, anything else a
+    /// database service.
     pub fn of(kinds: &[Kind]) -> ServiceKind {
         if kinds.iter().any(|k| matches!(k, Kind::Dashboard | Kind::Chart | Kind::DataModel)) {
             ServiceKind::Dashboard
+        } else if kinds.iter().any(|k| matches!(k, Kind::Pipeline | Kind::PipelineStatus)) {
+            ServiceKind::Pipeline
         } else {
             ServiceKind::Database
         }
@@ -40,6 +44,7 @@ impl ServiceKind {
         match self {
             ServiceKind::Database => "databaseService",
             ServiceKind::Dashboard => "dashboardService",
+            ServiceKind::Pipeline => "pipelineService",
         }
     }
 }
@@ -132,5 +137,6 @@ mod tests {
         assert_eq!(ServiceKind::of(&[Kind::Database, Kind::DatabaseSchema, Kind::Table]), ServiceKind::Database);
         assert_eq!(ServiceKind::of(&[Kind::Chart, Kind::Dashboard]), ServiceKind::Dashboard);
         assert_eq!(ServiceKind::of(&[Kind::DataModel]).entity_type(), "dashboardService");
+        assert_eq!(ServiceKind::of(&[Kind::Pipeline, Kind::PipelineStatus]).entity_type(), "pipelineService");
     }
 }

@@ -56,8 +56,14 @@ impl Disappeared {
     pub fn of(workflow: &Workflow) -> Disappeared {
         let metadata = workflow.metadata_config();
         let mut kinds = Vec::new();
-        match workflow.dashboard_config() {
-            Some(dashboard) => {
+        match (workflow.dashboard_config(), workflow.pipeline_config()) {
+            // A run is never deleted: its pipeline is, and takes its runs.
+            (_, Some(pipeline)) => {
+                if pipeline.mark_deleted_pipelines {
+                    kinds.push((Kind::Pipeline, None));
+                }
+            }
+            (Some(dashboard), None) => {
                 if dashboard.mark_deleted_dashboards {
                     let by_title =
                         dashboard.dashboard_filter_pattern.is_some() || dashboard.project_filter_pattern.is_some();
@@ -70,7 +76,7 @@ impl Disappeared {
                     kinds.push((Kind::DataModel, dashboard.data_model_filter_pattern.is_some().then_some(why)));
                 }
             }
-            None => {
+            (None, None) => {
                 if metadata.mark_deleted_tables {
                     let why = "includeTables or includeViews is off, and an FQN does not say whether it is a view";
                     kinds.push((Kind::Table, (!metadata.include_tables || !metadata.include_views).then_some(why)));

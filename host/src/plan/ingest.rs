@@ -595,6 +595,9 @@ pub(super) fn warn_ignored_keys(workflow: &Workflow, report: &mut RunReport) {
     if let Some(dashboard) = &workflow.dashboard {
         source_keys = dashboard.ignored_keys();
     }
+    if let Some(pipeline) = &workflow.pipeline {
+        source_keys = pipeline.ignored_keys();
+    }
     ignored.extend(source_keys.into_iter().map(|k| format!("source.sourceConfig.config.{k}")));
     if !ignored.is_empty() {
         let message = format!("weir does not act on these keys yet: {}", ignored.join(", "));

@@ -520,6 +520,8 @@ pub fn entity_path(entity: &Entity) -> (&'static str, Vec<String>) {
         Entity::Dashboard(d) => ("dashboard", vec![d.name.clone()]),
         Entity::Chart(c) => ("chart", vec![c.name.clone()]),
         Entity::DataModel(m) => ("dashboardDataModel", vec![m.name.clone()]),
+        Entity::Pipeline(p) => ("pipeline", vec![p.name.clone()]),
+        Entity::PipelineStatus(s) => ("pipelineStatus", vec![s.pipeline.clone(), s.execution_id.clone()]),
         Entity::Raw(r) => ("raw", vec![r.name.clone()]),
     }
 }

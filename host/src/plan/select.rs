@@ -1,6 +1,6 @@
 //! Which discovered entities a run keeps: OpenMetadata's filter patterns on
 //! database, schema, table and stored procedure names (or FQNs with
-//! `useFqnForFiltering`), and the include flags.
+//! `useFqnForFiltering`), on pipeline names, and the include flags.
 
 use crate::config::{DatabaseMetadataConfig, FilterPattern, Workflow};
 use crate::model::Kind;
@@ -13,17 +13,24 @@ pub struct Selection {
     /// `chartFilterPattern` (on chart titles): the plugin applies it to
     /// what it lists; the host to the charts a dashboard brings along.
     charts: Option<FilterPattern>,
+    /// `pipelineFilterPattern`, of the connection and of `sourceConfig`
+    /// (OpenMetadata has it in both): a pipeline, and its runs, passes
+    /// every one given.
+    pipelines: Vec<FilterPattern>,
 }
 
 impl Selection {
     pub fn new(config: DatabaseMetadataConfig, service: &str) -> Self {
-        Selection { config, service: service.to_string(), charts: None }
+        Selection { config, service: service.to_string(), charts: None, pipelines: Vec::new() }
     }
 
     /// The selection `workflow` asks for.
     pub fn of(workflow: &Workflow) -> Self {
         let mut selection = Selection::new(workflow.metadata_config().clone(), workflow.source.service_name.as_str());
         selection.charts = workflow.dashboard_config().and_then(|d| d.chart_filter_pattern.clone());
+        let connection = workflow.source.service_connection.config.pipeline_filter_pattern.clone();
+        let source = workflow.pipeline_config().and_then(|p| p.pipeline_filter_pattern.clone());
+        selection.pipelines = connection.into_iter().chain(source).collect();
         selection
     }
 
@@ -57,6 +64,10 @@ impl Selection {
 
     /// Whether a discovered reference passes the filter patterns.
     pub fn keeps(&self, r: &EntityRef) -> bool {
+        if matches!(r.kind, Kind::Pipeline | Kind::PipelineStatus) {
+            let Some(name) = r.path.first() else { return true };
+            return self.pipelines.iter().all(|p| p.keeps(name));
+        }
         let c = &self.config;
         let levels: [(usize, Option<&FilterPattern>); 3] = [
             (0, c.database_filter_pattern.as_ref()),
@@ -118,6 +129,23 @@ mod tests {
         assert!(s.keeps(&table_ref(&["db", "sales", "orders"])));
         assert!(!s.keeps(&table_ref(&["db", "sales", "tmp_orders"])));
         assert!(!s.keeps(&table_ref(&["db", "public", "orders"])));
+    }
+
+    #[test]
+    fn pipelines_and_their_runs_pass_both_pipeline_patterns() {
+        let mut s = Selection::new(DatabaseMetadataConfig::default(), "af");
+        s.pipelines = [pattern(&["^load_"], &[]), pattern(&[], &[".*_test$"])].into_iter().flatten().collect();
+        let r = |kind, path: &[&str]| EntityRef {
+            kind,
+            path: path.iter().map(|p| p.to_string()).collect(),
+            cost: 1,
+            key: None,
+        };
+        assert!(s.keeps(&r(Kind::Pipeline, &["load_orders"])));
+        assert!(!s.keeps(&r(Kind::Pipeline, &["load_orders_test"])), "an exclude of either pattern wins");
+        assert!(!s.keeps(&r(Kind::Pipeline, &["report"])));
+        assert!(s.keeps(&r(Kind::PipelineStatus, &["load_orders", "manual__1"])));
+        assert!(!s.keeps(&r(Kind::PipelineStatus, &["report", "manual__1"])), "a run goes with its pipeline");
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! One sandboxed plugin instance: its own Store, an empty WASI context,
 //! a memory cap and a deadline on every call.
 
+use super::adapt::convert;
 use super::into_model::{IntoModel, refs_into_contract};
 use super::limits::Limits;
 use crate::caps::{CapabilityState, CapabilityView};
-use crate::contract::{Connector, ConnectorPre};
+use crate::contract::{self, v0_2_1};
 use crate::model::Kind;
 use crate::model::entity::{Batch, EntityRef, ErrorKind, Failure, PluginInfo};
 use std::fmt;
@@ -91,14 +92,40 @@ impl fmt::Display for Fault {
 
 impl std::error::Error for Fault {}
 
+/// A plugin ready to instantiate, through the bindings of its contract.
+pub enum Pre {
+    Current(contract::ConnectorPre<HostState>),
+    V0_2_1(v0_2_1::ConnectorPre<HostState>),
+}
+
+impl Pre {
+    fn engine(&self) -> &wasmtime::Engine {
+        match self {
+            Pre::Current(pre) => pre.engine(),
+            Pre::V0_2_1(pre) => pre.engine(),
+        }
+    }
+}
+
+enum Bindings {
+    Current(contract::Connector),
+    V0_2_1(v0_2_1::Connector),
+}
+
 pub struct Instance {
     store: Store<HostState>,
-    bindings: Connector,
+    bindings: Bindings,
     limits: Limits,
 }
 
+/// A value an older plugin gave or is given that its contract cannot
+/// carry: a fault of the call, as a malformed answer would be.
+fn mismatch(call: &'static str) -> impl Fn(String) -> wasmtime::Error {
+    move |e| wasmtime::Error::msg(format!("`{call}` through the 0.2.1 contract: {e}"))
+}
+
 impl Instance {
-    pub async fn new(pre: &ConnectorPre<HostState>, caps: CapabilityState, limits: &Limits) -> Result<Instance, Fault> {
+    pub async fn new(pre: &Pre, caps: CapabilityState, limits: &Limits) -> Result<Instance, Fault> {
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         // Nothing granted: no args, env, preopens, network, stdin.
         let wasi = WasiCtxBuilder::new().stderr(stderr.clone()).allow_ip_name_lookup(false).build();
@@ -117,13 +144,27 @@ impl Instance {
         store.set_hostcall_fuel(limits.memory_bytes());
         store.set_epoch_deadline(1);
         store.epoch_deadline_async_yield_and_update(1);
-        let bindings = pre.instantiate_async(&mut store).await.map_err(|e| Fault::Instantiate(format!("{e:#}")))?;
+        let instantiated = |e: wasmtime::Error| Fault::Instantiate(format!("{e:#}"));
+        let bindings = match pre {
+            Pre::Current(pre) => Bindings::Current(pre.instantiate_async(&mut store).await.map_err(instantiated)?),
+            Pre::V0_2_1(pre) => Bindings::V0_2_1(pre.instantiate_async(&mut store).await.map_err(instantiated)?),
+        };
         Ok(Instance { store, bindings, limits: limits.clone() })
     }
 
     pub async fn describe(&mut self) -> Result<PluginInfo, Fault> {
         let deadline = self.limits.describe_timeout();
-        let outcome = tokio::time::timeout(deadline, self.bindings.call_describe(&mut self.store)).await;
+        let store = &mut self.store;
+        let call = async {
+            match &self.bindings {
+                Bindings::Current(b) => b.call_describe(store).await,
+                Bindings::V0_2_1(b) => {
+                    let info = b.call_describe(store).await?;
+                    convert(&info).map_err(mismatch("describe"))
+                }
+            }
+        };
+        let outcome = tokio::time::timeout(deadline, call).await;
         self.outcome_or_fault("describe", outcome).map(IntoModel::into_model)
     }
 
@@ -132,7 +173,18 @@ impl Instance {
     pub async fn discover(&mut self, config: &str, kind: Kind) -> Result<Result<Vec<EntityRef>, Failure>, Fault> {
         let deadline = self.limits.call_timeout();
         self.store.data_mut().caps.discovery.open(self.limits.max_refs);
-        let call = self.bindings.call_discover(&mut self.store, config, kind.into());
+        let store = &mut self.store;
+        let call = async {
+            match &self.bindings {
+                Bindings::Current(b) => b.call_discover(store, config, kind.into()).await,
+                Bindings::V0_2_1(b) => {
+                    let kind: v0_2_1::types::EntityKind =
+                        convert(&contract::types::EntityKind::from(kind)).map_err(mismatch("discover"))?;
+                    let refs = b.call_discover(store, config, kind).await?;
+                    convert(&refs).map_err(mismatch("discover"))
+                }
+            }
+        };
         let outcome = tokio::time::timeout(deadline, call).await;
         // Same layout on both sides: the conversion reuses the list's memory.
         let mut refs = self.store.data_mut().caps.discovery.take().into_model();
@@ -156,7 +208,17 @@ impl Instance {
     pub async fn process(&mut self, config: &str, refs: &[EntityRef]) -> Result<Result<Batch, Failure>, Fault> {
         let deadline = self.limits.call_timeout();
         let refs = refs_into_contract(refs);
-        let call = self.bindings.call_process(&mut self.store, config, &refs);
+        let store = &mut self.store;
+        let call = async {
+            match &self.bindings {
+                Bindings::Current(b) => b.call_process(store, config, &refs).await,
+                Bindings::V0_2_1(b) => {
+                    let refs: Vec<v0_2_1::types::EntityRef> = convert(&refs).map_err(mismatch("process"))?;
+                    let batch = b.call_process(store, config, &refs).await?;
+                    convert(&batch).map_err(mismatch("process"))
+                }
+            }
+        };
         let outcome = tokio::time::timeout(deadline, call).await;
         let batch = self.outcome_or_fault("process", outcome)?.into_model();
         // After a fault the instance is dropped, its sessions closed.

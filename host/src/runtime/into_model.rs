@@ -80,6 +80,7 @@ same_cases!(wit::TableType => model::TableType {
     Transient, Stream, Stage,
 });
 same_cases!(wit::ConstraintKind => model::ConstraintKind { PrimaryKey, Unique, SortKey, DistKey, ClusterKey });
+same_cases!(wit::ExecutionStatus => model::ExecutionStatus { Successful, Failed, Pending, Skipped });
 
 same_fields!(Failure => Failure { message } { kind });
 same_fields!(EntityRef => EntityRef { path, cost, key } { kind });
@@ -107,6 +108,13 @@ same_fields!(DataModel => DataModel {
     name, display_name, description, data_model_type, sql, project, source_url,
 } { columns });
 same_fields!(RawEntity => RawEntity { kind, name, document } {});
+same_fields!(Task => Task { name, display_name, description, task_type, downstream_tasks, source_url, owner } {});
+same_fields!(Pipeline => Pipeline {
+    name, display_name, description, source_url, schedule_interval, start_date, concurrency, active, location, tags,
+    owners,
+} { tasks });
+same_fields!(TaskStatus => TaskStatus { name, start_time, end_time, log_link } { status });
+same_fields!(PipelineStatus => PipelineStatus { pipeline, execution_id, timestamp, end_time } { status, tasks });
 same_fields!(ForeignKey => ForeignKey { name, table, columns, referred_table, referred_columns } {});
 same_fields!(LineageEdge => LineageEdge { from, from_service, to, to_service, sql } { from_kind, to_kind });
 same_fields!(EntityFailure => EntityFailure { path } { error });
@@ -129,6 +137,8 @@ impl IntoModel for wit::Entity {
             W::Chart(e) => M::Chart(e.into_model()),
             W::DataModel(e) => M::DataModel(e.into_model()),
             W::Raw(e) => M::Raw(e.into_model()),
+            W::Pipeline(e) => M::Pipeline(e.into_model()),
+            W::PipelineStatus(e) => M::PipelineStatus(e.into_model()),
         }
     }
 }

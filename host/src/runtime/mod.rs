@@ -5,6 +5,7 @@
 //! a loaded component plus its pre-instantiated form; every
 //! [`Instance`] gets its own Store, limits and capability state.
 
+pub mod adapt;
 pub mod cache;
 mod engine;
 pub mod instance;
@@ -12,8 +13,8 @@ pub mod into_model;
 mod limits;
 
 use crate::caps::{self, CapabilityState, Grants};
-use crate::contract::ConnectorPre;
 use crate::model::entity::PluginInfo;
+use adapt::Contract;
 pub use cache::{CompileCache, LoadOutcome};
 use engine::EpochTicker;
 pub use instance::{Fault, Instance};
@@ -25,9 +26,10 @@ use thiserror::Error;
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker, types::ComponentItem};
 
-/// The contract package this host implements; any 0.1.x plugin loads.
+/// The contract package this host implements; a plugin of any 0.2.x up
+/// to this one loads (`adapt` serves those before 0.2.2).
 pub const WIT_PACKAGE: &str = "weir:connector";
-pub const WIT_VERSION: &str = "0.2.1";
+pub const WIT_VERSION: &str = "0.2.2";
 
 #[derive(Debug, Error)]
 pub enum RuntimeError {
@@ -62,6 +64,8 @@ pub struct RuntimeOptions {
 pub struct Runtime {
     engine: Engine,
     linker: Linker<instance::HostState>,
+    /// For plugins built against 0.2.0 or 0.2.1.
+    linker_v0_2_1: Linker<instance::HostState>,
     cache: CompileCache,
     pooling: bool,
     limits: Limits,
@@ -72,12 +76,18 @@ impl Runtime {
     pub fn new(options: RuntimeOptions) -> Result<Runtime, RuntimeError> {
         let (engine, pooling) = engine::build_engine(options.instances, options.limits.memory_bytes())
             .map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
-        let mut linker = Linker::new(&engine);
-        caps::add_to_linker(&mut linker).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
+        let linker_for = |contract| {
+            let mut linker = Linker::new(&engine);
+            caps::add_to_linker(&mut linker, contract).map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
+            Ok::<_, RuntimeError>(linker)
+        };
+        let linker = linker_for(Contract::Current)?;
+        let linker_v0_2_1 = linker_for(Contract::V0_2_1)?;
         let ticker = EpochTicker::start(&engine);
         Ok(Runtime {
             engine,
             linker,
+            linker_v0_2_1,
             cache: CompileCache::new(options.cache_dir),
             pooling,
             limits: options.limits,
@@ -99,8 +109,17 @@ impl Runtime {
         let (component, outcome) =
             self.cache.load(&self.engine, wasm).map_err(|e| RuntimeError::Compile(format!("{e:#}")))?;
         let wit_version = contract_version(&self.engine, &component)?;
-        let pre = self.linker.instantiate_pre(&component).map_err(|e| RuntimeError::NotAConnector(format!("{e:#}")))?;
-        let pre = ConnectorPre::new(pre).map_err(|e| RuntimeError::NotAConnector(format!("{e:#}")))?;
+        let not_a_connector = |e: wasmtime::Error| RuntimeError::NotAConnector(format!("{e:#}"));
+        let pre = match Contract::for_version(&wit_version) {
+            Contract::Current => {
+                let pre = self.linker.instantiate_pre(&component).map_err(not_a_connector)?;
+                instance::Pre::Current(crate::contract::ConnectorPre::new(pre).map_err(not_a_connector)?)
+            }
+            Contract::V0_2_1 => {
+                let pre = self.linker_v0_2_1.instantiate_pre(&component).map_err(not_a_connector)?;
+                instance::Pre::V0_2_1(crate::contract::v0_2_1::ConnectorPre::new(pre).map_err(not_a_connector)?)
+            }
+        };
         let mut probe = Instance::new(&pre, CapabilityState::new(&Grants::none("(describe)")), &self.limits)
             .await
             .map_err(RuntimeError::Describe)?;
@@ -140,7 +159,7 @@ pub struct Plugin {
     pub sha256: String,
     pub size: usize,
     pub outcome: LoadOutcome,
-    pre: ConnectorPre<instance::HostState>,
+    pre: instance::Pre,
     limits: Limits,
     /// The engine's clock, which the deadlines of its calls go by: kept
     /// going as long as the plugin can be called, whatever became of the

@@ -3,7 +3,8 @@
 
 use super::data_types::is_data_type;
 use crate::model::entity::{
-    Column, ConstraintKind, Deferred, Entity, ForeignKey, LineageEdge, Partitioning, Table, TableType,
+    Column, ConstraintKind, Deferred, Entity, ForeignKey, LineageEdge, Partitioning, Pipeline, PipelineStatus, Table,
+    TableType,
 };
 use crate::model::fqn::{self, FqnError};
 use crate::model::{Kind, Relation};
@@ -211,6 +212,8 @@ pub fn entity_document(service: &str, entity: &Entity) -> Result<Document, Docum
             extra.insert("columns".into(), column_facts(&m.columns).into());
             Document::new(Kind::DataModel.entity_type(), fqn, Some(fqn::quote(service)?), &m.name, body, extra)
         }
+        Entity::Pipeline(p) => pipeline_document(service, p)?,
+        Entity::PipelineStatus(s) => pipeline_status_document(service, s)?,
         Entity::Raw(raw) => {
             if !RAW_KINDS.iter().any(|(kind, _)| *kind == raw.kind) {
                 return Err(DocumentError::RawKind(raw.kind.clone()));
@@ -226,6 +229,80 @@ pub fn entity_document(service: &str, entity: &Entity) -> Result<Document, Docum
     };
     doc.seal();
     Ok(doc)
+}
+
+/// OpenMetadata's `CreatePipeline`. Owners and tags are the source's
+/// names, kept beside the document: OpenMetadata takes owners as
+/// references to its users and tags as labels of a classification, which
+/// a sink resolves against its server.
+fn pipeline_document(service: &str, p: &Pipeline) -> Result<Document, DocumentError> {
+    let fqn = fqn::build(&[service, &p.name])?;
+    let tasks: Vec<Value> = p
+        .tasks
+        .iter()
+        .map(|t| {
+            let mut task = Map::new();
+            task.insert("name".into(), t.name.clone().into());
+            put(&mut task, "displayName", t.display_name.clone());
+            put(&mut task, "description", t.description.clone());
+            put(&mut task, "taskType", t.task_type.clone());
+            put(&mut task, "sourceUrl", t.source_url.clone());
+            task.insert("downstreamTasks".into(), t.downstream_tasks.clone().into());
+            Value::Object(task)
+        })
+        .collect();
+    let mut body = Map::new();
+    body.insert("name".into(), p.name.clone().into());
+    body.insert("service".into(), fqn::quote(service)?.into());
+    put(&mut body, "displayName", p.display_name.clone());
+    put(&mut body, "description", p.description.clone());
+    put(&mut body, "sourceUrl", p.source_url.clone());
+    put(&mut body, "scheduleInterval", p.schedule_interval.clone());
+    put(&mut body, "startDate", p.start_date.clone());
+    put(&mut body, "concurrency", p.concurrency);
+    put(&mut body, "pipelineLocation", p.location.clone());
+    body.insert("state".into(), if p.active { "Active" } else { "Inactive" }.into());
+    body.insert("tasks".into(), tasks.into());
+    let mut extra = Map::new();
+    if !p.owners.is_empty() {
+        extra.insert("owners".into(), p.owners.clone().into());
+    }
+    if !p.tags.is_empty() {
+        extra.insert("tags".into(), p.tags.clone().into());
+    }
+    let task_owners: Map<String, Value> =
+        p.tasks.iter().filter_map(|t| Some((t.name.clone(), t.owner.clone()?.into()))).collect();
+    if !task_owners.is_empty() {
+        extra.insert("taskOwners".into(), task_owners.into());
+    }
+    Ok(Document::new(Kind::Pipeline.entity_type(), fqn, Some(fqn::quote(service)?), &p.name, body, extra))
+}
+
+/// OpenMetadata's `pipelineStatus` of one run, which its server keeps on
+/// the pipeline (keyed by `timestamp`): the document's parent.
+fn pipeline_status_document(service: &str, s: &PipelineStatus) -> Result<Document, DocumentError> {
+    let parent = fqn::build(&[service, &s.pipeline])?;
+    let fqn = fqn::build(&[service, &s.pipeline, &s.execution_id])?;
+    let tasks: Vec<Value> = s
+        .tasks
+        .iter()
+        .map(|t| {
+            let mut task = Map::new();
+            task.insert("name".into(), t.name.clone().into());
+            task.insert("executionStatus".into(), t.status.as_str().into());
+            put(&mut task, "startTime", t.start_time);
+            put(&mut task, "endTime", t.end_time);
+            put(&mut task, "logLink", t.log_link.clone());
+            Value::Object(task)
+        })
+        .collect();
+    let mut body = Map::new();
+    body.insert("timestamp".into(), s.timestamp.into());
+    body.insert("executionStatus".into(), s.status.as_str().into());
+    body.insert("executionId".into(), s.execution_id.clone().into());
+    put(&mut body, "endTime", s.end_time);
+    body.insert("taskStatus".into(), tasks.into());
+    Ok(Document::new(Kind::PipelineStatus.entity_type(), fqn, Some(parent), &s.execution_id, body, Map::new()))
 }
 
 fn table_document(service: &str, table: &Table) -> Result<Document, DocumentError> {
@@ -394,7 +471,9 @@ impl Document {
     }
 
     /// Computes the source hash and stores it in the request, as
-    /// OpenMetadata's `sourceHash` (at most 32 characters).
+    /// OpenMetadata's `sourceHash` (at most 32 characters), where the
+    /// request has one: a pipeline run's status has none (its schema
+    /// allows no other key).
     fn seal(&mut self) {
         if let Value::Object(map) = &mut self.body {
             map.remove("sourceHash");
@@ -404,6 +483,9 @@ impl Document {
         hasher.update(self.extra.to_string());
         let digest = hasher.finalize();
         self.source_hash = crate::runtime::cache::hex(&digest[..16]);
+        if self.kind == Kind::PipelineStatus.entity_type() {
+            return;
+        }
         if let Value::Object(map) = &mut self.body {
             map.insert("sourceHash".into(), self.source_hash.clone().into());
         }
@@ -509,5 +591,79 @@ impl Relation {
             Relation::ForeignKey { name, .. } => name,
             Relation::Lineage { body, .. } => body["toEntity"]["type"].as_str().unwrap_or_default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::entity::{ExecutionStatus, Task, TaskStatus};
+    use weir_fixtures::openmetadata::{definition_validator, schema_errors, validator};
+
+    fn pipeline() -> Pipeline {
+        Pipeline {
+            name: "load_orders".into(),
+            display_name: Some("Load orders".into()),
+            description: Some("Orders **loader**".into()),
+            source_url: Some("http://af:8080/dags/load_orders".into()),
+            schedule_interval: Some("0 0 * * *".into()),
+            start_date: Some("2026-01-01T00:00:00Z".into()),
+            concurrency: Some(2),
+            active: false,
+            location: Some("/dags/shop.py".into()),
+            tags: vec!["shop".into()],
+            owners: vec!["ana".into()],
+            tasks: vec![Task {
+                name: "extract".into(),
+                display_name: None,
+                description: None,
+                task_type: Some("BashOperator".into()),
+                downstream_tasks: vec!["load".into()],
+                source_url: Some("http://af:8080/dags/load_orders/tasks/extract".into()),
+                owner: Some("ana".into()),
+            }],
+        }
+    }
+
+    #[test]
+    fn a_pipeline_is_a_valid_create_pipeline_with_owners_and_tags_beside_it() {
+        let doc = entity_document("af", &Entity::Pipeline(pipeline())).unwrap();
+        assert_eq!(
+            (doc.kind.as_str(), doc.fqn.as_str(), doc.parent.as_deref()),
+            ("pipeline", "af.load_orders", Some("af"))
+        );
+        let errors = schema_errors(&validator("api/data/createPipeline.json"), &doc.body);
+        assert!(errors.is_empty(), "{errors:?}\n{}", doc.body);
+        assert_eq!(doc.body["state"], "Inactive", "a paused DAG");
+        assert_eq!(doc.body["tasks"][0]["downstreamTasks"], json!(["load"]));
+        assert_eq!(doc.body["concurrency"], 2);
+        assert_eq!((doc.extra["owners"].clone(), doc.extra["tags"].clone()), (json!(["ana"]), json!(["shop"])));
+    }
+
+    #[test]
+    fn a_run_is_a_valid_pipeline_status_on_its_pipeline() {
+        let run = PipelineStatus {
+            pipeline: "load_orders".into(),
+            execution_id: "manual__2026-12-04T10:00:00.5+00:00".into(),
+            status: ExecutionStatus::Failed,
+            timestamp: 1_796_392_800_000,
+            end_time: Some(1_796_392_860_000),
+            tasks: vec![TaskStatus {
+                name: "extract".into(),
+                status: ExecutionStatus::Successful,
+                start_time: Some(1_796_392_800_000),
+                end_time: Some(1_796_392_830_000),
+                log_link: Some("http://af:8080/dags/load_orders/runs/x/tasks/extract".into()),
+            }],
+        };
+        let doc = entity_document("af", &Entity::PipelineStatus(run)).unwrap();
+        assert_eq!(doc.parent.as_deref(), Some("af.load_orders"), "written onto its pipeline");
+        assert_eq!(doc.fqn, "af.load_orders.\"manual__2026-12-04T10:00:00.5+00:00\"", "a dotted run id is quoted");
+        let errors = schema_errors(&definition_validator("entity/data/pipeline.json", "pipelineStatus"), &doc.body);
+        assert!(errors.is_empty(), "{errors:?}\n{}", doc.body);
+        assert_eq!(doc.body["executionStatus"], "Failed");
+        assert_eq!(doc.body["taskStatus"][0]["executionStatus"], "Successful");
+        let bad = json!({ "timestamp": 1, "executionStatus": "Done" });
+        assert!(!schema_errors(&definition_validator("entity/data/pipeline.json", "pipelineStatus"), &bad).is_empty());
     }
 }

@@ -201,7 +201,7 @@ fn a_second_load_uses_the_compile_cache() {
     let first = inspect();
     assert!(first.contains("compiled:      now"), "{first}");
     assert!(first.contains("plugin:        probe"), "{first}");
-    assert!(first.contains("contract:      weir:connector@0.2.1"), "{first}");
+    assert!(first.contains("contract:      weir:connector@0.2.2"), "{first}");
     assert!(first.contains("capabilities:  sql:source"), "{first}");
     let second = inspect();
     assert!(second.contains("compiled:      from cache"), "{second}");

@@ -15,7 +15,7 @@ pub use client::OpenMetadataError;
 use super::Document;
 use super::catalog::Unresolved;
 use crate::config::{Secret, Workflow};
-use crate::model::{Relation, ServiceKind, fqn};
+use crate::model::{Kind, Relation, ServiceKind, fqn};
 use crate::percent::encode;
 use crate::retry::RetryPolicy;
 use crate::state::StateError;
@@ -104,6 +104,7 @@ impl OpenMetadataSink {
         let path = match kind {
             ServiceKind::Database => "/v1/services/databaseServices",
             ServiceKind::Dashboard => "/v1/services/dashboardServices",
+            ServiceKind::Pipeline => "/v1/services/pipelineServices",
         };
         let entity = self.client.send(Method::PUT, path, Some(&body)).await?;
         self.remember(&entity, kind.entity_type(), name).await;
@@ -117,6 +118,8 @@ impl OpenMetadataSink {
         for group in docs.chunk_by(|a, b| a.kind == b.kind) {
             if group[0].kind == "dashboard" {
                 refused.extend(self.put_all(&self.with_owners(group).await).await?);
+            } else if group[0].kind == Kind::PipelineStatus.entity_type() {
+                refused.extend(self.put_statuses(group).await);
             } else {
                 refused.extend(self.put_all(group).await?);
             }
@@ -458,6 +461,39 @@ impl OpenMetadataSink {
             }
         }
         Ok(refused)
+    }
+
+    /// Pipeline runs, each onto its pipeline (the document's parent) as
+    /// OpenMetadata's own ingestion adds them: `PUT
+    /// /v1/pipelines/{fqn}/status`, which keeps one status per `timestamp`
+    /// and replaces it when the same run is sent again. There is no bulk
+    /// form: a few at once. Returns the refused ones by FQN.
+    async fn put_statuses(&self, docs: &[Document]) -> HashMap<String, String> {
+        // Gathered first: a lazy map's closure would not be `Send` for
+        // every lifetime, as the sink's task needs.
+        let sends: Vec<_> = docs.iter().enumerate().map(|(at, doc)| self.put_status(at, doc)).collect();
+        let results: Vec<(usize, Result<Value, OpenMetadataError>)> =
+            futures_util::stream::iter(sends).buffer_unordered(PHASE_TWO_REQUESTS).collect().await;
+        let mut refused = HashMap::new();
+        for (at, result) in results {
+            let doc = &docs[at];
+            match result {
+                Ok(_) => self.note_written(std::iter::once(doc)).await,
+                Err(e) if e.status() == Some(404) => {
+                    let pipeline = doc.parent.as_deref().unwrap_or_default();
+                    refused.insert(doc.fqn.clone(), format!("the server has no pipeline `{pipeline}` to add it to"));
+                }
+                Err(e) => {
+                    refused.insert(doc.fqn.clone(), e.to_string());
+                }
+            }
+        }
+        refused
+    }
+
+    async fn put_status(&self, at: usize, doc: &Document) -> (usize, Result<Value, OpenMetadataError>) {
+        let path = format!("/v1/pipelines/{}/status", encode(doc.parent.as_deref().unwrap_or_default()));
+        (at, self.client.send(Method::PUT, &path, Some(&doc.body)).await)
     }
 
     async fn note_written(&self, docs: impl Iterator<Item = &Document>) {
