@@ -23,6 +23,26 @@ wasmtime::component::bindgen!({
 
 pub use self::weir::connector::types;
 
+/// Which bindings a plugin is called through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contract {
+    /// This host's own version of the contract.
+    Current,
+    /// `0.2.0` and `0.2.1`.
+    V0_2_1,
+}
+
+impl Contract {
+    /// The bindings for a plugin built against `version` of the series.
+    pub fn for_version(version: &str) -> Contract {
+        let patch = version.split('.').nth(2).and_then(|p| p.parse::<u32>().ok());
+        match patch {
+            Some(0 | 1) => Contract::V0_2_1,
+            _ => Contract::Current,
+        }
+    }
+}
+
 /// The contract of `0.2.0` and `0.2.1` (kept in `host/wit/0.2.1`). Its
 /// `sql`, `http` and `log` are the current ones (unchanged since), so one
 /// implementation of each serves every plugin.

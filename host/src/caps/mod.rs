@@ -18,7 +18,7 @@ use std::sync::Arc;
 use wasmtime::component::{HasData, Linker};
 use wasmtime_wasi::WasiView;
 
-pub use crate::runtime::adapt::Contract;
+pub use crate::contract::Contract;
 pub use redact::Redactor;
 
 /// What a run grants its plugin, shared by all of its instances.

@@ -11,29 +11,10 @@
 //! mapping per record. It copies each value once, which only these older
 //! plugins pay.
 
+pub use crate::contract::Contract;
 use crate::contract::v0_2_1;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-
-/// Which bindings a plugin is called through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Contract {
-    /// This host's own version of the contract.
-    Current,
-    /// `0.2.0` and `0.2.1`.
-    V0_2_1,
-}
-
-impl Contract {
-    /// The bindings for a plugin built against `version` of the series.
-    pub fn for_version(version: &str) -> Contract {
-        let patch = version.split('.').nth(2).and_then(|p| p.parse::<u32>().ok());
-        match patch {
-            Some(0 | 1) => Contract::V0_2_1,
-            _ => Contract::Current,
-        }
-    }
-}
 
 /// A value of one contract version as the other one has it. Fails only
 /// when the value uses something the target version does not have (a
