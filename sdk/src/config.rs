@@ -1,6 +1,7 @@
 use crate::{Failure, Result};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// The plugin's view of the workflow: service name and type, the
 /// connection settings without any secret, and `sourceConfig.config`.
@@ -16,6 +17,11 @@ pub struct Config {
     pub connection: Value,
     /// `sourceConfig.config`.
     pub source_config: Value,
+    /// For pipeline-status discovery: per pipeline, the timestamp (ms since
+    /// the epoch) up to which every run is already in the sink, final. A
+    /// connector reads only runs after it; the host keeps it between runs
+    /// in its state store. Empty on a first run or with `--full`.
+    pub last_runs: BTreeMap<String, i64>,
 }
 
 impl Config {
@@ -29,6 +35,11 @@ impl Config {
             service_type: text("serviceType"),
             connection: doc.get("connection").cloned().unwrap_or(Value::Null),
             source_config: doc.get("sourceConfig").cloned().unwrap_or(Value::Null),
+            last_runs: doc
+                .get("lastRuns")
+                .and_then(Value::as_object)
+                .map(|runs| runs.iter().filter_map(|(k, v)| Some((k.clone(), v.as_i64()?))).collect())
+                .unwrap_or_default(),
         })
     }
 

@@ -37,6 +37,7 @@ pub mod percent;
 pub mod refs;
 pub mod sql;
 pub mod sql_kit;
+pub mod tables;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
 

@@ -193,6 +193,7 @@ pub struct TestHost {
     service_name: String,
     connection: Map<String, Json>,
     source_config: Json,
+    last_runs: std::collections::BTreeMap<String, i64>,
 }
 
 impl TestHost {
@@ -205,6 +206,7 @@ impl TestHost {
             service_name: format!("{source_type}_test"),
             connection: Map::new(),
             source_config: Json::Object(Map::new()),
+            last_runs: Default::default(),
         }
     }
 
@@ -228,6 +230,13 @@ impl TestHost {
         self
     }
 
+    /// What the host's state store would say of `pipeline`: every run up
+    /// to `millis` is in the sink already ([`Config::last_runs`]).
+    pub fn last_run(mut self, pipeline: &str, millis: i64) -> TestHost {
+        self.last_runs.insert(pipeline.to_string(), millis);
+        self
+    }
+
     /// The database `sql::open(label)` opens.
     pub fn database(self, label: &str, database: FakeDatabase) -> TestHost {
         self.state.borrow_mut().databases.insert(label.to_string(), database);
@@ -248,6 +257,7 @@ impl TestHost {
             service_type: self.source_type.clone(),
             connection: Json::Object(self.connection.clone()),
             source_config: self.source_config.clone(),
+            last_runs: self.last_runs.clone(),
         }
     }
 

@@ -470,7 +470,7 @@ async fn replay(catalog: &Path, dir: &Path, batch_size: usize) -> Result<Replay,
                     referred_columns: strings(&body, "referredColumns"),
                 }
             } else {
-                Relation::Lineage { from, to, body }
+                Relation::Lineage { from, to, body, owned_by_from: false }
             }
         })
         .collect();

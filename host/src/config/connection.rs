@@ -197,6 +197,29 @@ impl ConnectionConfig {
             }
             return Ok(());
         }
+        if source_type.eq_ignore_ascii_case("airflow") {
+            let Some(hp) = &self.host_port else {
+                return Err((
+                    "hostPort".into(),
+                    format!("missing; source.type `{source_type}` needs the API server's URL"),
+                ));
+            };
+            if !(hp.as_str().starts_with("https://") || hp.as_str().starts_with("http://")) {
+                return Err((
+                    "hostPort".to_string(),
+                    format!("`{}` must be the Airflow API server's URL (http://airflow:8080)", hp.as_str()),
+                ));
+            }
+            if self.connection.is_none() {
+                return Err((
+                    "connection".into(),
+                    "missing; Airflow is read through its REST API: `connection: {type: RestAPI, authConfig: \
+                     {username: ..., password: ...}}` or `authConfig: {token: ...}`"
+                        .into(),
+                ));
+            }
+            return Ok(());
+        }
         self.sql_keys().check(source_type)
     }
 

@@ -907,13 +907,23 @@ impl Workflow {
     }
 
     /// The JSON document every plugin call receives: no secret in it.
-    pub fn plugin_config(&self, declared: &ConnectionSchema) -> String {
-        let doc = serde_json::json!({
+    /// `last_runs`: per pipeline, the time up to which the sink has every
+    /// run (the SDK's `Config::last_runs`).
+    pub fn plugin_config(
+        &self,
+        declared: &ConnectionSchema,
+        last_runs: &std::collections::HashMap<String, i64>,
+    ) -> String {
+        let mut doc = serde_json::json!({
             "serviceName": self.source.service_name.as_str(),
             "serviceType": self.source.kind,
             "connection": self.source.service_connection.config.plugin_view(declared),
             "sourceConfig": self.source_config_json(),
         });
+        if !last_runs.is_empty() {
+            let sorted: std::collections::BTreeMap<&String, &i64> = last_runs.iter().collect();
+            doc["lastRuns"] = serde_json::json!(sorted);
+        }
         doc.to_string()
     }
 

@@ -86,7 +86,7 @@ fn env_references_resolve_in_the_host() {
 #[test]
 fn the_plugin_view_has_no_secret() {
     let wf = Workflow::parse(MINIMAL, "wf.yaml").unwrap();
-    let view = wf.plugin_config(&ConnectionSchema::default());
+    let view = wf.plugin_config(&ConnectionSchema::default(), &Default::default());
     assert!(!view.contains("hunter2-secret"), "{view}");
     assert!(!view.contains("authType"), "{view}");
     let doc: serde_json::Value = serde_json::from_str(&view).unwrap();
@@ -129,7 +129,8 @@ fn unsupported_sinks_and_zero_settings_are_refused() {
 fn a_custom_plugin_keeps_its_own_source_config() {
     let text = "source:\n  type: acme\n  serviceName: s\n  serviceConnection:\n    config:\n      type: Custom\n  sourceConfig:\n    config:\n      anything: [1, 2]\n";
     let wf = Workflow::parse(text, "wf.yaml").unwrap();
-    let doc: serde_json::Value = serde_json::from_str(&wf.plugin_config(&ConnectionSchema::default())).unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_str(&wf.plugin_config(&ConnectionSchema::default(), &Default::default())).unwrap();
     assert_eq!(doc["sourceConfig"]["anything"], serde_json::json!([1, 2]));
 }
 
@@ -140,7 +141,7 @@ fn the_looker_example_parses_and_its_secret_stays_out_of_the_plugin_config() {
         .replace("${env:LOOKER_CLIENT_ID}", "abc123")
         .replace("${env:LOOKER_CLIENT_SECRET}", "s3cret-looker-value");
     let wf = Workflow::parse(&text, "looker.yaml").unwrap();
-    let config = wf.plugin_config(&ConnectionSchema::default());
+    let config = wf.plugin_config(&ConnectionSchema::default(), &Default::default());
     assert!(config.contains("\"clientId\":\"abc123\""), "{config}");
     assert!(config.contains("dbServicePrefixes"), "{config}");
     assert!(!config.contains("s3cret-looker-value"), "{config}");
@@ -255,7 +256,7 @@ fn the_mssql_example_parses_and_its_password_stays_out_of_the_plugin_config() {
         .replace("${env:MSSQL_USER}", "catalog_reader")
         .replace("${env:MSSQL_PASSWORD}", "s3cret-sql-value");
     let wf = Workflow::parse(&text, "mssql.yaml").unwrap_or_else(|e| panic!("{e}"));
-    let config = wf.plugin_config(&ConnectionSchema::default());
+    let config = wf.plugin_config(&ConnectionSchema::default(), &Default::default());
     assert!(config.contains("\"ingestAllDatabases\":true"), "{config}");
     assert!(!config.contains("s3cret-sql-value"), "{config}");
     assert!(wf.secrets().contains(&"s3cret-sql-value".to_string()));
@@ -335,4 +336,30 @@ fn an_airflow_token_is_a_secret_and_a_misspelt_auth_key_is_refused() {
     let err =
         parse_err(&AIRFLOW.replace("        type: RestAPI\n", "        type: RestAPI\n        verifySsl: true\n"));
     assert!(err.contains("verifySsl"), "{err}");
+}
+
+#[test]
+fn an_airflow_workflow_without_its_server_or_credentials_is_refused_by_key() {
+    let err = parse_err(&AIRFLOW.replace("      hostPort: http://127.0.0.1:8080\n", ""));
+    assert!(err.contains("hostPort") && err.contains("API server's URL"), "{err}");
+    let err = parse_err(&AIRFLOW.replace("hostPort: http://127.0.0.1:8080", "hostPort: 127.0.0.1:8080"));
+    assert!(err.contains("hostPort") && err.contains("http://airflow:8080"), "{err}");
+    let without = AIRFLOW.replace(
+        "      connection:\n        type: RestAPI\n        authConfig:\n          username: weir\n          password: af-secret-pw\n",
+        "",
+    );
+    let err = parse_err(&without);
+    assert!(err.contains("connection") && err.contains("authConfig"), "{err}");
+}
+
+#[test]
+fn the_plugin_config_carries_the_run_cursors_only_when_there_are_some() {
+    let wf = Workflow::parse(AIRFLOW, "wf.yaml").unwrap();
+    let none: serde_json::Value =
+        serde_json::from_str(&wf.plugin_config(&ConnectionSchema::default(), &Default::default())).unwrap();
+    assert!(none.get("lastRuns").is_none(), "{none}");
+    let cursors = [("daily".to_string(), 1_796_083_200_000_i64)].into_iter().collect();
+    let some: serde_json::Value =
+        serde_json::from_str(&wf.plugin_config(&ConnectionSchema::default(), &cursors)).unwrap();
+    assert_eq!(some["lastRuns"], serde_json::json!({"daily": 1_796_083_200_000_i64}));
 }

@@ -64,6 +64,11 @@ pub enum Relation {
         from: String,
         to: String,
         body: Value,
+        /// The upstream end is the entity that produced the edge (a
+        /// pipeline writing another service's table): it owns the edge,
+        /// and the downstream end is the one that must exist.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        owned_by_from: bool,
     },
 }
 
@@ -73,7 +78,8 @@ impl Relation {
     pub fn owner(&self) -> &str {
         match self {
             Relation::ForeignKey { table, .. } => table,
-            Relation::Lineage { to, .. } => to,
+            Relation::Lineage { to, owned_by_from: false, .. } => to,
+            Relation::Lineage { from, owned_by_from: true, .. } => from,
         }
     }
 
@@ -81,7 +87,8 @@ impl Relation {
     pub fn target(&self) -> &str {
         match self {
             Relation::ForeignKey { referred_table, .. } => referred_table,
-            Relation::Lineage { from, .. } => from,
+            Relation::Lineage { from, owned_by_from: false, .. } => from,
+            Relation::Lineage { to, owned_by_from: true, .. } => to,
         }
     }
 }

@@ -11,7 +11,7 @@ use super::progress::Progress;
 use super::scheduler::{Event, Scheduler};
 use super::select::Selection;
 use super::shard::{DEFAULT_SHARD_SIZE, Plan, Shard};
-use super::unchanged::Unchanged;
+use super::unchanged::{Unchanged, skips_unchanged};
 use crate::caps::{Grants, Redactor};
 use crate::config::Workflow;
 use crate::model::{Kind, ServiceKind};
@@ -117,7 +117,13 @@ impl<'w> Run<'w> {
         let pipeline = Pipeline::start(sink.clone(), run_id, PipelineSettings::of(workflow));
         report.phases.connect_secs = clock.lap();
 
-        let config: Arc<str> = Arc::from(workflow.plugin_config(&declared));
+        let skips = skips_unchanged(options.full, workflow, &sink);
+        let last_runs = if skips && plugin.info.entity_kinds.contains(&Kind::PipelineStatus) {
+            state.run_cursors(&sink.target(), &service).await?
+        } else {
+            Default::default()
+        };
+        let config: Arc<str> = Arc::from(workflow.plugin_config(&declared, &last_runs));
         let selection = Selection::of(workflow);
         let mut scheduler = Scheduler::new(plugin.clone(), grants.clone(), config.clone(), instances as usize);
         scheduler.batch_size = settings.batch_size.unwrap_or(ingest::DEFAULT_REFS_PER_CALL);
@@ -279,7 +285,7 @@ impl<'w> Run<'w> {
             stop_said: false,
             sink: &self.sink,
             unchanged: Unchanged::new(
-                !self.full && !self.workflow.override_metadata() && self.sink.keeps_earlier_runs(),
+                skips_unchanged(self.full, self.workflow, &self.sink),
                 self.sink.target(),
                 &report.service,
                 &report.run_id,

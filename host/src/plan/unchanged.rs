@@ -7,10 +7,23 @@
 //! still keeps the hashes); so does the file sink, whose file every run
 //! writes whole.
 
+//!
+//! Runs of pipelines are never sent again once final: per pipeline, a
+//! cursor in the state store says up to when the sink has every run, and
+//! the plugin reads only later ones ([`StateStore::advance_cursors`]).
+
 use super::ingest::IngestError;
+use crate::config::Workflow;
+use crate::model::{Kind, fqn};
 use crate::sink::{Document, Sink};
-use crate::state::StateStore;
+use crate::state::{RunSeen, StateStore};
 use std::collections::HashMap;
+
+/// Whether a run skips what its sink has: not with `--full` or
+/// `overrideMetadata`, nor into a file written whole each time.
+pub fn skips_unchanged(full: bool, workflow: &Workflow, sink: &Sink) -> bool {
+    !full && !workflow.override_metadata() && sink.keeps_earlier_runs()
+}
 
 pub struct Unchanged {
     /// Off: every entity is sent.
@@ -21,11 +34,20 @@ pub struct Unchanged {
     run_id: String,
     /// Sent since the last checkpoint and not failed: (kind, FQN) → hash.
     sent: HashMap<(String, String), String>,
+    /// Pipeline runs sent since the last checkpoint, by FQN.
+    runs: HashMap<String, RunSeen>,
 }
 
 impl Unchanged {
     pub fn new(skip: bool, target: String, service: &str, run_id: &str) -> Unchanged {
-        Unchanged { skip, target, service: service.to_string(), run_id: run_id.to_string(), sent: HashMap::new() }
+        Unchanged {
+            skip,
+            target,
+            service: service.to_string(),
+            run_id: run_id.to_string(),
+            sent: HashMap::new(),
+            runs: HashMap::new(),
+        }
     }
 
     /// Splits `docs` into those to send and those the sink has as they
@@ -62,16 +84,29 @@ impl Unchanged {
                 self.sent.insert((d.kind.clone(), d.fqn.clone()), d.source_hash.clone());
             }
         }
+        // Runs the sink has as they are count too: one still unfinished
+        // holds its pipeline's cursor back.
+        if self.skip {
+            let runs = changed.iter().chain(&same).filter_map(|d| Some((d.fqn.clone(), run_seen(d)?)));
+            self.runs.extend(runs);
+        }
         Ok((changed, same))
     }
 
     /// The sink refused or failed it: its hash is not kept.
     pub fn failed(&mut self, kind: &str, fqn: &str) {
         self.sent.remove(&(kind.to_string(), fqn.to_string()));
+        if let Some(run) = self.runs.get_mut(fqn) {
+            run.settled = false;
+        }
     }
 
     /// After a flush of the sink: the hashes of what it wrote are kept.
     pub async fn keep(&mut self, state: &StateStore) -> Result<(), IngestError> {
+        if !self.runs.is_empty() {
+            let runs: Vec<RunSeen> = self.runs.drain().map(|(_, run)| run).collect();
+            state.advance_cursors(&self.target, &self.service, &self.run_id, &runs).await?;
+        }
         if self.sent.is_empty() {
             return Ok(());
         }
@@ -80,4 +115,16 @@ impl Unchanged {
         state.keep_hashes(&self.target, &self.service, &self.run_id, &sent).await?;
         Ok(())
     }
+}
+
+/// A pipeline status's run, for its pipeline's cursor: settled once final
+/// (unless the sink then refuses it).
+fn run_seen(doc: &Document) -> Option<RunSeen> {
+    if doc.kind != Kind::PipelineStatus.entity_type() {
+        return None;
+    }
+    let pipeline = fqn::split(doc.parent.as_deref()?).pop()?;
+    let timestamp = doc.body.get("timestamp")?.as_i64()?;
+    let status = doc.body.get("executionStatus").and_then(|s| s.as_str()).unwrap_or_default();
+    Some(RunSeen { pipeline, timestamp, settled: matches!(status, "Successful" | "Failed" | "Skipped") })
 }

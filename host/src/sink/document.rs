@@ -535,7 +535,11 @@ fn lineage(service: &str, edge: &LineageEdge) -> Result<Relation, DocumentError>
     body.insert("fromEntity".into(), json!({ "type": edge.from_kind.entity_type(), "fqn": from }));
     body.insert("toEntity".into(), json!({ "type": edge.to_kind.entity_type(), "fqn": to }));
     put(&mut body, "sqlQuery", edge.sql.clone());
-    Ok(Relation::Lineage { from, to, body: Value::Object(body) })
+    // An edge from this service's entity into another's (a pipeline that
+    // writes a table) belongs to the upstream end; any other to the
+    // downstream end, as a view's or a dashboard's upstream tables do.
+    let owned_by_from = from_service == service && to_service != service;
+    Ok(Relation::Lineage { from, to, body: Value::Object(body), owned_by_from })
 }
 
 impl Relation {
@@ -550,7 +554,7 @@ impl Relation {
                 }
                 found
             }
-            Relation::Lineage { from, to, body } => {
+            Relation::Lineage { from, to, body, .. } => {
                 redactor.redact_in_place(from) | redactor.redact_in_place(to) | redactor.redact_json(body)
             }
         }
@@ -599,6 +603,31 @@ mod tests {
     use super::*;
     use crate::model::entity::{ExecutionStatus, Task, TaskStatus};
     use weir_fixtures::openmetadata::{definition_validator, schema_errors, validator};
+
+    #[test]
+    fn a_pipeline_owns_the_edges_it_writes_into_another_services_tables() {
+        let edge =
+            |from_kind, from: &[&str], from_service: Option<&str>, to_kind, to: &[&str], to_service: Option<&str>| {
+                LineageEdge {
+                    from_kind,
+                    from: from.iter().map(|s| s.to_string()).collect(),
+                    from_service: from_service.map(str::to_string),
+                    to_kind,
+                    to: to.iter().map(|s| s.to_string()).collect(),
+                    to_service: to_service.map(str::to_string),
+                    sql: None,
+                }
+            };
+        let writes = lineage("af", &edge(Kind::Pipeline, &["load"], None, Kind::Table, &["db", "s", "t"], Some("pg")));
+        let writes = writes.unwrap();
+        assert_eq!((writes.owner(), writes.target()), ("af.load", "pg.db.s.t"), "the table must exist");
+        let reads = lineage("af", &edge(Kind::Table, &["db", "s", "t"], Some("pg"), Kind::Pipeline, &["load"], None));
+        let reads = reads.unwrap();
+        assert_eq!((reads.owner(), reads.target()), ("af.load", "pg.db.s.t"));
+        let view = lineage("pg", &edge(Kind::Table, &["db", "s", "t"], None, Kind::Table, &["db", "s", "v"], None));
+        let view = view.unwrap();
+        assert_eq!((view.owner(), view.target()), ("pg.db.s.v", "pg.db.s.t"), "a view owns its upstream edges");
+    }
 
     fn pipeline() -> Pipeline {
         Pipeline {

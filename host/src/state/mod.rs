@@ -430,6 +430,73 @@ impl StateStore {
         Ok(())
     }
 
+    /// Per pipeline of `service`, the time up to which `target` has every
+    /// run, final ([`StateStore::advance_cursors`]).
+    pub async fn run_cursors(&self, target: &str, service: &str) -> Result<HashMap<String, i64>, StateError> {
+        const CURSORS: &str = "SELECT pipeline, until_ms FROM run_cursor WHERE target = $1 AND service = $2";
+        let rows: Vec<(String, i64)> = on_pool!(self, |pool, _d| sqlx::query_as(CURSORS)
+            .bind(target)
+            .bind(service)
+            .fetch_all(pool)
+            .await
+            .map_err(self.query_error())?);
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Moves the pipelines' cursors over the runs `target` just took
+    /// (`settled`: written and final) or did not (unfinished, refused):
+    /// a cursor stops short of the earliest run not settled, so the next
+    /// run reads it again, and within one run it never moves past one.
+    pub async fn advance_cursors(
+        &self,
+        target: &str,
+        service: &str,
+        run_id: &str,
+        runs: &[RunSeen],
+    ) -> Result<(), StateError> {
+        const ONE: &str =
+            "SELECT until_ms, run_id, held FROM run_cursor WHERE target = $1 AND service = $2 AND pipeline = $3";
+        const PUT: &str = "INSERT INTO run_cursor (target, service, pipeline, until_ms, run_id, held)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (target, service, pipeline) DO UPDATE SET until_ms = excluded.until_ms,
+                 run_id = excluded.run_id, held = excluded.held";
+        let mut by_pipeline: std::collections::BTreeMap<&str, (Option<i64>, Option<i64>)> = Default::default();
+        for run in runs {
+            let (settled, unsettled) = by_pipeline.entry(run.pipeline.as_str()).or_default();
+            let slot = if run.settled { settled } else { unsettled };
+            *slot = Some(match *slot {
+                Some(t) if run.settled => t.max(run.timestamp),
+                Some(t) => t.min(run.timestamp),
+                None => run.timestamp,
+            });
+        }
+        on_pool!(self, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin_write).await.map_err(self.query_error())?;
+            for (pipeline, (settled, unsettled)) in &by_pipeline {
+                let row: Option<(i64, String, i64)> = sqlx::query_as(ONE)
+                    .bind(target)
+                    .bind(service)
+                    .bind(*pipeline)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(self.query_error())?;
+                let Some((until, held)) = next_cursor(row, run_id, *settled, *unsettled) else { continue };
+                sqlx::query(PUT)
+                    .bind(target)
+                    .bind(service)
+                    .bind(*pipeline)
+                    .bind(until)
+                    .bind(run_id)
+                    .bind(i64::from(held))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(self.query_error())?;
+            }
+            tx.commit().await.map_err(self.query_error())?;
+        });
+        Ok(())
+    }
+
     /// Every database and schema (FQN, kind) processes of `run_id` wrote.
     pub async fn parents(&self, run_id: &str) -> Result<Vec<(String, String)>, StateError> {
         const ALL: &str = "SELECT fqn, kind FROM written_parent WHERE run_id = $1 ORDER BY fqn";
@@ -688,6 +755,38 @@ impl StateStore {
 
 pub use crate::engines::shown_url;
 
+/// A pipeline's run as a sink took it, for its cursor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunSeen {
+    pub pipeline: String,
+    /// Milliseconds since the epoch: the status's timestamp.
+    pub timestamp: i64,
+    /// Written, and the run is over: it need not be read again.
+    pub settled: bool,
+}
+
+/// A cursor's next place (until, held) from its row (until, run, held)
+/// and the latest settled and earliest unsettled run of a flush; `None`
+/// when it stays.
+fn next_cursor(
+    row: Option<(i64, String, i64)>,
+    run_id: &str,
+    settled: Option<i64>,
+    unsettled: Option<i64>,
+) -> Option<(i64, bool)> {
+    let held_here = row.as_ref().filter(|(_, run, held)| run == run_id && *held != 0).map(|(until, ..)| *until);
+    match (unsettled, held_here) {
+        (Some(first), Some(until)) => Some(((first - 1).min(until), true)),
+        (Some(first), None) => Some((first - 1, true)),
+        (None, Some(_)) => None,
+        (None, None) => {
+            let latest = settled?;
+            let until = row.map_or(latest, |(until, ..)| until.max(latest));
+            Some((until, false))
+        }
+    }
+}
+
 /// Records of a run that died before its phase 2, removed by a later one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Purged {
@@ -698,6 +797,24 @@ pub struct Purged {
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
+
+    #[test]
+    fn a_cursor_stops_short_of_an_unfinished_run_until_it_is_done() {
+        let row = |until: i64, run: &str, held: bool| Some((until, run.to_string(), i64::from(held)));
+        // First run: runs up to 30 settled.
+        assert_eq!(next_cursor(None, "r1", Some(30), None), Some((30, false)));
+        // One still running at 20: read again from it next time.
+        assert_eq!(next_cursor(None, "r1", Some(30), Some(20)), Some((19, true)));
+        // A later flush of the same run does not move a held cursor on...
+        assert_eq!(next_cursor(row(19, "r1", true), "r1", Some(40), None), None);
+        // ...but lowers it for an earlier unsettled run.
+        assert_eq!(next_cursor(row(19, "r1", true), "r1", None, Some(10)), Some((9, true)));
+        // The next run moves it on once everything is settled.
+        assert_eq!(next_cursor(row(19, "r1", true), "r2", Some(40), None), Some((40, false)));
+        // A cursor never goes back for runs older than it that are settled.
+        assert_eq!(next_cursor(row(40, "r2", false), "r3", Some(35), None), Some((40, false)));
+        assert_eq!(next_cursor(None, "r1", None, None), None);
+    }
     use serde_json::json;
     use sqlx::Connection;
 
@@ -779,6 +896,7 @@ pub(super) mod tests {
                 from: "s.d.x.a".into(),
                 to: "s.d.x.v".into(),
                 body: json!({ "edge": { "fromEntity": { "type": "table", "fqn": "s.d.x.a" } } }),
+                owned_by_from: true,
             };
             let first: Vec<Relation> = (0..700).map(fk).collect();
             store.defer("run-1", None, &first).await.unwrap();

@@ -4,7 +4,7 @@
 
 /// The schema version this weir writes. A store of a newer version is
 /// refused rather than misread.
-pub const VERSION: i64 = 6;
+pub const VERSION: i64 = 7;
 
 /// SQLite: one file per machine (`weir.statePath`). `seq` is numbered by
 /// the one process that writes a run's records.
@@ -92,7 +92,21 @@ CREATE TABLE IF NOT EXISTS entity_hash (
     seen_run TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (target, service, kind, fqn)
 );
-PRAGMA user_version = 6;
+-- Per pipeline, the time (ms since the epoch) up to which every run is in
+-- `target`, final: the next run reads only later runs. `run_id` is the
+-- run that last moved it, and `held` says that run saw one unfinished
+-- or refused at `until_ms + 1`, so later flushes of the same run do not
+-- move it past that one.
+CREATE TABLE IF NOT EXISTS run_cursor (
+    target   TEXT NOT NULL,
+    service  TEXT NOT NULL,
+    pipeline TEXT NOT NULL,
+    until_ms BIGINT NOT NULL,
+    run_id   TEXT NOT NULL,
+    held     BIGINT NOT NULL,
+    PRIMARY KEY (target, service, pipeline)
+);
+PRAGMA user_version = 7;
 "#;
 
 /// The PostgreSQL schema the tables live in; sessions put it on their
@@ -178,6 +192,15 @@ CREATE TABLE IF NOT EXISTS weir_state.entity_hash (
 );
 -- Version 6: a store of version 5 gains it.
 ALTER TABLE weir_state.entity_hash ADD COLUMN IF NOT EXISTS seen_run TEXT NOT NULL DEFAULT '';
+CREATE TABLE IF NOT EXISTS weir_state.run_cursor (
+    target   TEXT NOT NULL,
+    service  TEXT NOT NULL,
+    pipeline TEXT NOT NULL,
+    until_ms BIGINT NOT NULL,
+    run_id   TEXT NOT NULL,
+    held     BIGINT NOT NULL,
+    PRIMARY KEY (target, service, pipeline)
+);
 CREATE TABLE IF NOT EXISTS weir_state.schema_version (
     version BIGINT NOT NULL
 );

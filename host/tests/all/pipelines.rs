@@ -51,7 +51,8 @@ fn pipelines(without_report: bool) -> Value {
 fn runs_yaml(pipelines: &Value, sink: &str) -> String {
     format!(
         "source:\n  type: airflow\n  serviceName: af\n  serviceConnection:\n    config:\n      type: Airflow\n      \
-         runsPipelines: {pipelines}\n  sourceConfig:\n    config:\n      type: PipelineMetadata\n{sink}\
+         hostPort: http://127.0.0.1:9\n      connection:\n        type: RestAPI\n        authConfig:\n          \
+         token: unused\n      runsPipelines: {pipelines}\n  sourceConfig:\n    config:\n      type: PipelineMetadata\n{sink}\
          weir:\n  plugin: {}\n  statePath: state.db\n",
         test_plugin("runs").display()
     )

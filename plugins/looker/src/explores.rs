@@ -6,11 +6,11 @@
 use crate::api::Api;
 use crate::model::{explore_of_ref, text};
 use crate::settings::Settings;
-use crate::tables::{resolve, split_table_name};
 use crate::types::column_data_type;
 use std::collections::BTreeSet;
 use weir_sdk::percent::encode;
 use weir_sdk::serde_json::Value;
+use weir_sdk::tables::{resolve, split_table_name};
 use weir_sdk::{
     Batch, Column, DataModel, Deferred, Entity, EntityFailure, EntityKind, EntityRef, Failure, LineageEdge,
 };

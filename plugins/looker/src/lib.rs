@@ -7,8 +7,8 @@
 //! - `settings`: the workflow keys; `api`: login, token, batched GETs.
 //! - `discover`: two listing calls; refs are dashboards and explores.
 //! - `dashboards` and `explores`: a batch in one round of concurrent GETs.
-//! - `tables`: `sql_table_name` to a table in a database service; `types`:
-//!   Looker's type names in OpenMetadata's vocabulary; `model`: JSON reading.
+//! - `types`: Looker's type names in OpenMetadata's vocabulary; `model`:
+//!   JSON reading. Table names go to services through `weir_sdk::tables`.
 
 mod api;
 mod dashboards;
@@ -16,7 +16,6 @@ mod discover;
 mod explores;
 mod model;
 mod settings;
-mod tables;
 mod types;
 
 use api::{Api, Session};

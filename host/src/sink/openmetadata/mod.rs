@@ -219,7 +219,7 @@ impl OpenMetadataSink {
         // (a dashboard's upstream tables, from another service's run): it
         // is looked up by name, and reported when the server lacks it.
         for r in relations {
-            if let Relation::Lineage { from, to, body } = r
+            if let Relation::Lineage { from, to, body, .. } = r
                 && let Err(reason) = self.put_lineage(from, to, body, &written).await
             {
                 unresolved.push(Unresolved { owner: r.owner().to_string(), kind: r.kind(), reason });

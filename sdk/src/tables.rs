@@ -1,6 +1,7 @@
-//! From an explore's `sql_table_name` to the FQN parts of a table in a
-//! database service, through `lineageInformation.dbServicePrefixes` (the
-//! way OpenMetadata maps LookML connections to services).
+//! From a table name a source writes (a LookML `sql_table_name`, an
+//! Airflow asset's path) to the FQN parts of a table in a database
+//! service, through `lineageInformation.dbServicePrefixes`: the way
+//! OpenMetadata maps a dashboard's or a pipeline's connections to services.
 
 /// Splits `schema.table`, `"db"."schema"."table"` or `` `a`.`b` `` into
 /// its parts; `None` for anything that is not a plain dotted name (a

@@ -1,0 +1,86 @@
+//! Discovery: the DAG list, a page of 100 at a time (pages after the first
+//! all at once). Pipeline refs are DAGs; pipeline-status refs are each
+//! DAG's newest runs (`numberOfStatus` of them, newer than the last one
+//! already ingested), one `GET /dags/{id}/dagRuns` per DAG, all at once.
+//! A run's ref carries what `process` needs of it, so runs are read once.
+
+use crate::api::{Api, Call};
+use crate::settings::Settings;
+use crate::time;
+use weir_sdk::percent::encode;
+use weir_sdk::serde_json::{Value, json};
+use weir_sdk::{Config, EntityKind, EntityRef, Result};
+
+pub fn discover(settings: &Settings, api: &Api, config: &Config, kind: EntityKind) -> Result<Vec<EntityRef>> {
+    match kind {
+        EntityKind::Pipeline => Ok(dags(settings, api)?
+            .into_iter()
+            .map(|dag_id| EntityRef { kind, path: vec![dag_id], cost: 1, key: None })
+            .collect()),
+        EntityKind::PipelineStatus => runs(settings, api, config, &dags(settings, api)?),
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// Every DAG the filters keep, by id.
+pub fn dags(settings: &Settings, api: &Api) -> Result<Vec<String>> {
+    let dags = api.list(&Call::get("/dags?order_by=dag_id"), "dags")?;
+    Ok(dags
+        .iter()
+        .filter_map(|d| d.get("dag_id").and_then(Value::as_str))
+        .filter(|id| settings.keeps(id))
+        .map(str::to_string)
+        .collect())
+}
+
+fn runs(settings: &Settings, api: &Api, config: &Config, dags: &[String]) -> Result<Vec<EntityRef>> {
+    if settings.runs == 0 {
+        return Ok(Vec::new());
+    }
+    let since = lookback_start(settings.source.status_lookback_days);
+    let calls: Vec<Call> = dags
+        .iter()
+        .map(|dag_id| {
+            let mut path = format!("/dags/{}/dagRuns?order_by=-run_after&limit={}", encode(dag_id), settings.runs);
+            // A millisecond past the last final run: the cursor is cut to
+            // milliseconds, Airflow keeps microseconds.
+            let after = config.last_runs.get(dag_id).map(|ms| ms + 1);
+            if let Some(start) = after.into_iter().chain(since).max() {
+                path.push_str(&format!("&run_after_gte={}", encode(&time::rfc3339(start))));
+            }
+            Call::get(path)
+        })
+        .collect();
+    let mut refs = Vec::new();
+    for (dag_id, answer) in dags.iter().zip(api.send_all(&calls)) {
+        let page = match answer {
+            Ok(page) => page,
+            // A DAG deleted since it was listed has no runs to read.
+            Err(failure) if failure.message.contains("answered 404") => continue,
+            Err(failure) => return Err(failure.context(format!("the runs of DAG `{dag_id}`"))),
+        };
+        for run in page.get("dag_runs").and_then(Value::as_array).into_iter().flatten() {
+            let Some(run_id) = run.get("dag_run_id").and_then(Value::as_str) else { continue };
+            let summary = json!({
+                "state": run.get("state"),
+                "run_after": run.get("run_after"),
+                "end_date": run.get("end_date"),
+            });
+            refs.push(EntityRef {
+                kind: EntityKind::PipelineStatus,
+                path: vec![dag_id.clone(), run_id.to_string()],
+                cost: 1,
+                key: Some(summary.to_string()),
+            });
+        }
+    }
+    Ok(refs)
+}
+
+/// `statusLookbackDays` before now, when set and the clock is readable.
+fn lookback_start(days: Option<u32>) -> Option<i64> {
+    let days = days?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?;
+    let now = i64::try_from(now.as_millis()).ok()?;
+    Some(now - i64::from(days) * 86_400_000)
+}

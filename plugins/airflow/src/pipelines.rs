@@ -1,0 +1,88 @@
+//! DAGs as pipelines: `GET /dags/{id}/details` and `GET /dags/{id}/tasks`
+//! for every DAG of a batch, all sent at once; then the assets the batch's
+//! DAGs touch, for lineage.
+
+use crate::api::{Api, Call};
+use crate::assets;
+use crate::settings::Settings;
+use weir_sdk::percent::encode;
+use weir_sdk::serde_json::Value;
+use weir_sdk::{Batch, Entity, EntityFailure, EntityRef, Pipeline, Task};
+
+pub fn process(settings: &Settings, api: &Api, refs: &[EntityRef], batch: &mut Batch) {
+    let calls: Vec<Call> = refs
+        .iter()
+        .flat_map(|r| {
+            let dag = encode(&r.path[0]);
+            [Call::get(format!("/dags/{dag}/details")), Call::get(format!("/dags/{dag}/tasks"))]
+        })
+        .collect();
+    let mut answers = api.send_all(&calls).into_iter();
+    let mut written = Vec::new();
+    for r in refs {
+        let (Some(details), Some(tasks)) = (answers.next(), answers.next()) else { break };
+        match details.and_then(|d| Ok((d, tasks?))) {
+            Ok((details, tasks)) => {
+                batch.entities.push(Entity::Pipeline(pipeline(settings, &r.path[0], &details, &tasks)));
+                written.push(r.path[0].clone());
+            }
+            Err(error) => batch.failures.push(EntityFailure { path: r.path.clone(), error }),
+        }
+    }
+    if settings.source.include_lineage && !written.is_empty() {
+        assets::lineage(settings, api, &written, batch);
+    }
+}
+
+fn pipeline(settings: &Settings, dag_id: &str, details: &Value, tasks: &Value) -> Pipeline {
+    let dag_url = settings.dag_url(dag_id);
+    let tasks = tasks.get("tasks").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let owners = if settings.source.include_owners { strings(details.get("owners")) } else { Vec::new() };
+    let tags = if settings.source.include_tags {
+        let tags = details.get("tags").and_then(Value::as_array).into_iter().flatten();
+        tags.filter_map(|t| t.get("name").and_then(Value::as_str).map(str::to_string)).collect()
+    } else {
+        Vec::new()
+    };
+    Pipeline {
+        name: dag_id.to_string(),
+        display_name: text(details, "dag_display_name").filter(|d| d != dag_id),
+        description: text(details, "description").or_else(|| text(details, "doc_md")),
+        source_url: Some(dag_url.clone()),
+        schedule_interval: text(details, "timetable_summary"),
+        start_date: text(details, "start_date"),
+        concurrency: details.get("max_active_tasks").and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok()),
+        active: details.get("is_paused").and_then(Value::as_bool) != Some(true),
+        location: text(details, "fileloc"),
+        tags,
+        owners,
+        tasks: tasks.iter().filter_map(|t| task(settings, &dag_url, t)).collect(),
+    }
+}
+
+fn task(settings: &Settings, dag_url: &str, task: &Value) -> Option<Task> {
+    let name = text(task, "task_id")?;
+    let task_type = text(task, "operator_name")
+        .or_else(|| task.get("class_ref").and_then(|c| text(c, "class_name")))
+        .filter(|t| !t.is_empty());
+    let owner = if settings.source.include_owners { text(task, "owner") } else { None };
+    Some(Task {
+        display_name: text(task, "task_display_name").filter(|d| *d != name),
+        description: text(task, "doc_md"),
+        task_type,
+        downstream_tasks: strings(task.get("downstream_task_ids")),
+        source_url: Some(format!("{dag_url}/tasks/{}", encode(&name))),
+        owner,
+        name,
+    })
+}
+
+/// A non-empty string field.
+pub fn text(value: &Value, key: &str) -> Option<String> {
+    value.get(key).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+fn strings(value: Option<&Value>) -> Vec<String> {
+    let values = value.and_then(Value::as_array).into_iter().flatten();
+    values.filter_map(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string).collect()
+}
