@@ -7,6 +7,7 @@
 
 mod common;
 
+mod airflow_real;
 mod argo_render;
 mod argo_submit;
 mod bench;

@@ -1,0 +1,480 @@
+//! The Airflow connector against a real Airflow 3 (apache-airflow 3.3.2
+//! from PyPI, in the venv `scripts/airflow-venv` makes; `scripts/test`
+//! makes it before the tests). A DAGs folder of four DAGs (dependencies,
+//! owners, tags, a paused one, one that fails, assets naming tables of a
+//! real PostgreSQL database ingested in the same test) is parsed by
+//! `airflow dag-processor` and served by `airflow api-server` on
+//! 127.0.0.1, its runs made by `airflow dags test`. What weir writes is
+//! compared with what Airflow's own API answers: pipelines, tasks,
+//! statuses and lineage, in the catalog and through the OpenMetadata
+//! fixture; then a run with nothing new (no run read again), a new run and
+//! a DAG removed (marked deleted), a wrong password and a server that is
+//! not there.
+//!
+//! Without the venv the test prints that it skipped, unless
+//! `WEIR_REQUIRE_AIRFLOW=1` (as `scripts/test` sets), when it fails.
+
+use crate::common::{self, Ingested, TestDb, export_all, ingest, pg_connection, show};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use weir_fixtures::openmetadata::{OpenMetadataFixture, definition_validator, require_specs, schema_errors, validator};
+
+const PASSWORD: &str = "af-canary-pw-5b1e";
+const WRONG_PASSWORD: &str = "af-wrong-canary-77c2";
+
+fn venv(test: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("WEIR_AIRFLOW_VENV").map(PathBuf::from).unwrap_or_else(|| {
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"));
+        home.join(".cache/weir/airflow-venv")
+    });
+    if path.join("bin/airflow").is_file() {
+        return Some(path);
+    }
+    let why = format!("no Airflow venv at {} (make it with scripts/airflow-venv)", path.display());
+    if std::env::var("WEIR_REQUIRE_AIRFLOW").is_ok_and(|v| v == "1") {
+        panic!("{test}: {why}");
+    }
+    eprintln!("SKIPPED {test}: {why}");
+    None
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// One Airflow: its home (SQLite database, logs) and DAGs folder under a
+/// temporary directory, its API server and DAG processor, each in a
+/// process group of its own so that dropping it stops them and theirs.
+struct Airflow {
+    root: PathBuf,
+    venv: PathBuf,
+    port: u16,
+    servers: Vec<Child>,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Airflow {
+    async fn start(venv: PathBuf, root: &Path) -> Airflow {
+        std::fs::create_dir_all(root.join("home")).unwrap();
+        std::fs::create_dir_all(root.join("dags")).unwrap();
+        std::fs::write(root.join("home/passwords.json"), json!({"weir": PASSWORD}).to_string()).unwrap();
+        let mut airflow = Airflow {
+            root: root.to_path_buf(),
+            venv,
+            port: free_port(),
+            servers: Vec::new(),
+            token: String::new(),
+            http: reqwest::Client::new(),
+        };
+        airflow.cli(&["db", "migrate"]);
+        let port = airflow.port.to_string();
+        for (name, args) in [
+            ("api-server", vec!["api-server", "--host", "127.0.0.1", "--port", &port]),
+            ("dag-processor", vec!["dag-processor"]),
+        ] {
+            let log = std::fs::File::create(root.join(format!("{name}.log"))).unwrap();
+            let child = airflow
+                .command(&args)
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .process_group(0)
+                .spawn()
+                .unwrap_or_else(|e| panic!("start airflow {name}: {e}"));
+            airflow.servers.push(child);
+        }
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while airflow.http.get(airflow.url("/api/v2/version")).send().await.is_err() {
+            assert!(Instant::now() < deadline, "the API server did not answer:\n{}", airflow.log("api-server"));
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        let login = airflow
+            .http
+            .post(airflow.url("/auth/token"))
+            .header("content-type", "application/json")
+            .body(json!({"username": "weir", "password": PASSWORD}).to_string())
+            .send()
+            .await
+            .unwrap();
+        let body: Value = serde_json::from_str(&login.text().await.unwrap()).unwrap();
+        airflow.token = body["access_token"].as_str().expect("a token").to_string();
+        airflow
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let home = self.root.join("home");
+        let mut cmd = Command::new(self.venv.join("bin/airflow"));
+        cmd.args(args)
+            .env("AIRFLOW_HOME", &home)
+            .env("AIRFLOW__CORE__DAGS_FOLDER", self.root.join("dags"))
+            .env("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+            .env("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", format!("sqlite:///{}", home.join("airflow.db").display()))
+            .env("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", "weir:admin")
+            .env("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE", home.join("passwords.json"))
+            .env("AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION", "False")
+            .env("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", self.url("/execution/"))
+            // Parse and notice removed files within seconds, not minutes.
+            .env("AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL", "3")
+            .env("AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL", "3")
+            .env("AIRFLOW__DAG_PROCESSOR__STALE_DAG_THRESHOLD", "3")
+            .env("PATH", format!("{}:/usr/bin:/bin", self.venv.join("bin").display()))
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs the CLI to its end; it must succeed.
+    fn cli(&self, args: &[&str]) -> String {
+        let out = self.command(args).output().unwrap_or_else(|e| panic!("airflow {args:?}: {e}"));
+        let text = format!("{}{}", common::text(&out.stdout), common::text(&out.stderr));
+        assert!(out.status.success(), "airflow {args:?} failed:\n{text}");
+        text
+    }
+
+    /// One run of `dag`, done in this process as `airflow dags test` does
+    /// (no scheduler needed); a DAG whose task fails ends failed.
+    fn run_dag(&self, dag: &str, date: &str) {
+        let out = self.command(&["dags", "test", dag, date]).output().unwrap();
+        let text = format!("{}{}", common::text(&out.stdout), common::text(&out.stderr));
+        assert!(text.contains("dag_run") || text.contains(dag), "airflow dags test {dag}:\n{text}");
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        let answer = self.http.get(self.url(&format!("/api/v2{path}"))).bearer_auth(&self.token).send().await.unwrap();
+        let status = answer.status();
+        let text = answer.text().await.unwrap();
+        assert!(status.is_success(), "GET {path}: {status} {text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// Waits until the API lists exactly these DAGs.
+    async fn wait_for_dags(&self, expected: &[&str]) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let page = self.get("/dags?limit=100").await;
+            let ids: Vec<&str> = page["dags"].as_array().unwrap().iter().filter_map(|d| d["dag_id"].as_str()).collect();
+            if ids == expected {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "Airflow lists {ids:?}, not {expected:?}:\n{}",
+                self.log("dag-processor")
+            );
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    /// (run id, state) of every run of `dag`, as Airflow has them.
+    async fn runs(&self, dag: &str) -> BTreeSet<(String, String)> {
+        let page = self.get(&format!("/dags/{dag}/dagRuns?limit=100")).await;
+        let runs = page["dag_runs"].as_array().unwrap().iter();
+        runs.map(|r| (r["dag_run_id"].as_str().unwrap().to_string(), r["state"].as_str().unwrap().to_string()))
+            .collect()
+    }
+
+    fn log(&self, name: &str) -> String {
+        let text = std::fs::read_to_string(self.root.join(format!("{name}.log"))).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+}
+
+impl Drop for Airflow {
+    fn drop(&mut self) {
+        for child in &mut self.servers {
+            let group = child.id() as libc::pid_t;
+            // SAFETY: signals the process group this struct started.
+            unsafe { libc::kill(-group, libc::SIGTERM) };
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for child in &mut self.servers {
+            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            // SAFETY: as above; what did not stop in time is killed.
+            unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The DAGs: `load_films` reads `film` and writes `rental` (assets naming
+/// the test database's tables), `broken_job` fails in its first task,
+/// `nightly_report` is paused, `to_remove` goes away between runs.
+fn write_dags(dags: &Path, db: &TestDb) {
+    let table = |name: &str| format!("postgres://{}/{}/public/{name}", db.host_port(), db.name);
+    let header = "from datetime import datetime\nfrom airflow.sdk import DAG, Asset\n\
+                  from airflow.providers.standard.operators.bash import BashOperator\n\n";
+    let files = [
+        (
+            "load_films.py",
+            format!(
+                "{header}with DAG(\"load_films\", schedule=\"@daily\", start_date=datetime(2026, 1, 1), catchup=False,\n\
+                 \x20        description=\"Films into rentals\", tags=[\"shop\", \"daily\"], default_args={{\"owner\": \"ana\"}},\n\
+                 \x20        max_active_tasks=4):\n\
+                 \x20   extract = BashOperator(task_id=\"extract\", bash_command=\"echo extract\", doc_md=\"Reads films\",\n\
+                 \x20                          inlets=[Asset(\"{}\")])\n\
+                 \x20   load = BashOperator(task_id=\"load\", bash_command=\"echo load\", outlets=[Asset(\"{}\")])\n\
+                 \x20   extract >> load\n",
+                table("film"),
+                table("rental")
+            ),
+        ),
+        (
+            "broken_job.py",
+            format!(
+                "{header}with DAG(\"broken_job\", schedule=None, start_date=datetime(2026, 1, 1), default_args={{\"owner\": \"bo\"}}):\n\
+                 \x20   BashOperator(task_id=\"fail\", bash_command=\"exit 1\") >> BashOperator(task_id=\"after\", bash_command=\"echo never\")\n"
+            ),
+        ),
+        (
+            "nightly_report.py",
+            format!(
+                "{header}with DAG(\"nightly_report\", schedule=\"0 2 * * *\", start_date=datetime(2026, 1, 1), catchup=False,\n\
+                 \x20        is_paused_upon_creation=True):\n\
+                 \x20   BashOperator(task_id=\"report\", bash_command=\"echo report\")\n"
+            ),
+        ),
+        (
+            "to_remove.py",
+            format!(
+                "{header}with DAG(\"to_remove\", schedule=None, start_date=datetime(2026, 1, 1)):\n\
+                 \x20   BashOperator(task_id=\"only\", bash_command=\"echo only\")\n"
+            ),
+        ),
+    ];
+    for (name, text) in files {
+        std::fs::write(dags.join(name), text).unwrap();
+    }
+}
+
+fn airflow_yaml(host_port: &str, password: &str, sink: &str, state: &str) -> String {
+    format!(
+        "source:\n  type: airflow\n  serviceName: af\n  serviceConnection:\n    config:\n      type: Airflow\n      \
+         hostPort: {host_port}\n      numberOfStatus: 10\n      connection:\n        type: RestAPI\n        \
+         authConfig:\n          username: weir\n          password: {password}\n  sourceConfig:\n    config:\n      \
+         type: PipelineMetadata\n      lineageInformation:\n        dbServiceNames: [pg]\n{sink}weir:\n  \
+         statePath: {state}\n  markDeletedMaxFraction: 0.5\n"
+    )
+}
+
+fn pg_yaml(db: &TestDb, sink: &str, state: &str) -> String {
+    format!(
+        "source:\n  type: postgres\n  serviceName: pg\n  serviceConnection:\n    config:\n{}\n  sourceConfig:\n    \
+         config:\n      type: DatabaseMetadata\n{sink}weir:\n  statePath: {state}\n",
+        pg_connection(db, db.reader())
+    )
+}
+
+fn count(report: &Value, kind: &str, field: &str) -> u64 {
+    let kinds = report["kinds"].as_array().cloned().unwrap_or_default();
+    kinds.iter().find(|k| k["kind"] == kind).and_then(|k| k[field].as_u64()).unwrap_or(0)
+}
+
+#[track_caller]
+fn ok(run: Ingested) -> Ingested {
+    assert_eq!(run.code, Some(0), "{}\n{}\n{}", run.stdout, run.stderr, run.report);
+    run
+}
+
+/// Runs weir off the async test's threads (it blocks on the process).
+async fn ingest_async(dir: &Path, yaml: String, env: Vec<(String, String)>) -> Ingested {
+    let dir = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        ingest(&dir, &yaml, &[], &env)
+    })
+    .await
+    .unwrap()
+}
+
+/// The catalog's pipeline statuses as (FQN, executionStatus, tasks by
+/// name with their status).
+fn statuses(docs: &[Value]) -> BTreeSet<(String, String, Vec<(String, String)>)> {
+    docs.iter()
+        .filter(|d| d["kind"] == "pipelineStatus")
+        .map(|d| {
+            let doc = &d["document"];
+            let mut tasks: Vec<(String, String)> = doc["taskStatus"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| (t["name"].as_str().unwrap().into(), t["executionStatus"].as_str().unwrap().into()))
+                .collect();
+            tasks.sort();
+            (d["fqn"].as_str().unwrap().to_string(), doc["executionStatus"].as_str().unwrap().to_string(), tasks)
+        })
+        .collect()
+}
+
+/// `af.dag."run id"`, as weir quotes a run id with dots or colons.
+fn run_fqn(dag: &str, run_id: &str) -> String {
+    format!("af.{dag}.{}", weir_fixtures::openmetadata::quote_name(run_id))
+}
+
+fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+    items.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_airflow_is_read_exactly_and_read_again_only_for_what_is_new() {
+    let Some(venv) = venv("a_real_airflow_is_read_exactly_and_read_again_only_for_what_is_new") else { return };
+    require_specs();
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::create("airflow").await;
+    db.run(
+        "CREATE TABLE public.film (film_id int PRIMARY KEY, title text); \
+         CREATE TABLE public.rental (rental_id int PRIMARY KEY, film_id int REFERENCES public.film);",
+    )
+    .await;
+    let root = dir.path().join("airflow");
+    std::fs::create_dir_all(root.join("dags")).unwrap();
+    write_dags(&root.join("dags"), &db);
+    let airflow = Airflow::start(venv, &root).await;
+    airflow.wait_for_dags(&["broken_job", "load_films", "nightly_report", "to_remove"]).await;
+    airflow.run_dag("load_films", "2026-12-01");
+    airflow.run_dag("broken_job", "2026-12-01");
+    let film_runs = airflow.runs("load_films").await;
+    let broken_runs = airflow.runs("broken_job").await;
+    assert_eq!(film_runs.iter().map(|(_, s)| s.as_str()).collect::<Vec<_>>(), ["success"], "{film_runs:?}");
+    assert_eq!(broken_runs.iter().map(|(_, s)| s.as_str()).collect::<Vec<_>>(), ["failed"], "{broken_runs:?}");
+
+    // The tables the DAG reads and writes, in the same catalog.
+    ok(ingest_async(dir.path(), pg_yaml(&db, "", "pg-state.db"), Vec::new()).await);
+    let host = airflow.url("");
+    let first = ok(ingest_async(dir.path(), airflow_yaml(&host, PASSWORD, "", "af-state.db"), Vec::new()).await);
+    for shown in [&first.stdout, &first.stderr, &first.report.to_string()] {
+        assert!(!shown.contains(PASSWORD), "the password is shown: {shown}");
+    }
+    assert_eq!(count(&first.report, "pipeline", "written"), 4, "{}", first.report);
+    assert_eq!(count(&first.report, "pipelineStatus", "written"), 2, "{}", first.report);
+    assert_eq!(first.report["relationsApplied"], 2, "film → load_films → rental: {}", first.report);
+
+    let docs = export_all(dir.path(), "catalog.db");
+    let create = validator("api/data/createPipeline.json");
+    let status = definition_validator("entity/data/pipeline.json", "pipelineStatus");
+    let mut names = Vec::new();
+    for doc in docs.iter().filter(|d| d["kind"] == "pipeline") {
+        let errors = schema_errors(&create, &doc["document"]);
+        assert!(errors.is_empty(), "{}: {errors:?}", doc["fqn"]);
+        names.push(doc["fqn"].as_str().unwrap().to_string());
+    }
+    assert_eq!(names, ["af.broken_job", "af.load_films", "af.nightly_report", "af.to_remove"]);
+    for doc in docs.iter().filter(|d| d["kind"] == "pipelineStatus") {
+        let errors = schema_errors(&status, &doc["document"]);
+        assert!(errors.is_empty(), "{}: {errors:?}", doc["fqn"]);
+    }
+    let (film_run, broken_run) = (&film_runs.first().unwrap().0, &broken_runs.first().unwrap().0);
+    let expected: BTreeSet<_> = [
+        (
+            run_fqn("load_films", film_run),
+            "Successful".into(),
+            pairs(&[("extract", "Successful"), ("load", "Successful")]),
+        ),
+        (run_fqn("broken_job", broken_run), "Failed".into(), pairs(&[("after", "Failed"), ("fail", "Failed")])),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(statuses(&docs), expected);
+
+    let films = show(dir.path(), "catalog.db", "af.load_films");
+    let doc = &films["document"];
+    assert_eq!(doc["state"], "Active", "{films}");
+    assert_eq!(doc["description"], "Films into rentals");
+    assert_eq!(doc["scheduleInterval"], "0 0 * * *", "Airflow's summary of @daily: {films}");
+    assert_eq!(doc["concurrency"], 4);
+    assert_eq!(doc["startDate"], "2026-01-01T00:00:00Z");
+    assert_eq!(doc["sourceUrl"], airflow.url("/dags/load_films"));
+    let tasks: Vec<(&str, &str, &Value)> = doc["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["name"].as_str().unwrap(), t["taskType"].as_str().unwrap(), &t["downstreamTasks"]))
+        .collect();
+    assert_eq!(tasks, [("extract", "BashOperator", &json!(["load"])), ("load", "BashOperator", &json!([]))]);
+    assert_eq!(doc["tasks"][0]["description"], "Reads films");
+    assert_eq!(films["extra"]["owners"], json!(["ana"]));
+    assert_eq!(films["extra"]["tags"], json!(["daily", "shop"]));
+    let table = |name: &str| format!("pg.{}.public.{name}", db.name);
+    let edges: BTreeSet<(String, String)> = films["lineage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["fromEntity"]["fqn"].as_str().unwrap().into(), e["toEntity"]["fqn"].as_str().unwrap().into()))
+        .collect();
+    let expected_edges: BTreeSet<(String, String)> =
+        [(table("film"), "af.load_films".into()), ("af.load_films".into(), table("rental"))].into_iter().collect();
+    assert_eq!(edges, expected_edges);
+    let report = show(dir.path(), "catalog.db", "af.nightly_report");
+    assert_eq!(report["document"]["state"], "Inactive", "a paused DAG: {report}");
+
+    // Nothing new in Airflow: no run is read again.
+    let again = ok(ingest_async(dir.path(), airflow_yaml(&host, PASSWORD, "", "af-state.db"), Vec::new()).await);
+    assert_eq!(count(&again.report, "pipelineStatus", "found"), 0, "{}", again.report);
+    assert_eq!(count(&again.report, "pipeline", "unchanged"), 4, "{}", again.report);
+
+    // A new run, and a DAG whose file is gone.
+    airflow.run_dag("load_films", "2026-12-02");
+    std::fs::remove_file(root.join("dags/to_remove.py")).unwrap();
+    airflow.wait_for_dags(&["broken_job", "load_films", "nightly_report"]).await;
+    let third = ok(ingest_async(dir.path(), airflow_yaml(&host, PASSWORD, "", "af-state.db"), Vec::new()).await);
+    assert_eq!(count(&third.report, "pipelineStatus", "found"), 1, "only the new run: {}", third.report);
+    assert_eq!(count(&third.report, "pipelineStatus", "written"), 1, "{}", third.report);
+    assert_eq!(count(&third.report, "pipeline", "deleted"), 1, "{}", third.report);
+    let out = common::weir(dir.path(), &["--catalog", "catalog.db", "catalog", "list", "--deleted"], &[]);
+    assert!(common::text(&out.stdout).contains("af.to_remove"), "{}", common::text(&out.stdout));
+    let newest = airflow.runs("load_films").await;
+    let new_run = newest.iter().find(|(id, _)| id != film_run).expect("the second run");
+    let docs = export_all(dir.path(), "catalog.db");
+    assert!(
+        statuses(&docs)
+            .iter()
+            .any(|(fqn, status, _)| *fqn == run_fqn("load_films", &new_run.0) && status == "Successful"),
+        "{:?}",
+        statuses(&docs)
+    );
+
+    // A wrong password: refused at login, said so, the password not shown.
+    let wrong = ingest_async(dir.path(), airflow_yaml(&host, WRONG_PASSWORD, "", "wrong-state.db"), Vec::new()).await;
+    assert_ne!(wrong.code, Some(0), "{}", wrong.stdout);
+    let said = format!("{}{}{}", wrong.stdout, wrong.stderr, wrong.report);
+    assert!(said.contains("Airflow refused the login of `weir` (status 401"), "{said}");
+    assert!(!said.contains(WRONG_PASSWORD), "the password is shown: {said}");
+
+    // No server where hostPort says.
+    let gone = format!("http://127.0.0.1:{}", free_port());
+    let away = ingest_async(dir.path(), airflow_yaml(&gone, PASSWORD, "", "away-state.db"), Vec::new()).await;
+    assert_ne!(away.code, Some(0), "{}", away.stdout);
+    let said = format!("{}{}{}", away.stdout, away.stderr, away.report);
+    assert!(said.contains(&format!("Airflow at {gone}")), "{said}");
+
+    // The same through OpenMetadata: the tables first, then Airflow.
+    let om = OpenMetadataFixture::start().await;
+    let sink = format!(
+        "sink:\n  type: metadata-rest\nworkflowConfig:\n  openMetadataServerConfig:\n    hostPort: \"{}\"\n    \
+         authProvider: openmetadata\n    securityConfig:\n      jwtToken: \"${{env:OM_TOKEN}}\"\n",
+        om.base_url()
+    );
+    let env = vec![("OM_TOKEN".to_string(), om.token())];
+    ok(ingest_async(dir.path(), pg_yaml(&db, &sink, "om-pg-state.db"), env.clone()).await);
+    ok(ingest_async(dir.path(), airflow_yaml(&host, PASSWORD, &sink, "om-af-state.db"), env).await);
+    let names: Vec<Value> = om.entities("pipelines").iter().map(|p| p["fullyQualifiedName"].clone()).collect();
+    assert_eq!(names, [json!("af.broken_job"), json!("af.load_films"), json!("af.nightly_report")]);
+    let runs: BTreeSet<String> =
+        om.statuses("af.load_films").iter().map(|s| s["executionId"].as_str().unwrap().to_string()).collect();
+    assert_eq!(runs, newest.iter().map(|(id, _)| id.clone()).collect());
+    let broken = om.statuses("af.broken_job");
+    assert_eq!(broken.len(), 1, "{broken:?}");
+    assert_eq!(broken[0]["executionStatus"], "Failed");
+    let lineage = om.lineage();
+    assert_eq!(lineage.len(), 2, "film → load_films → rental: {lineage:?}");
+    om.assert_no_violations();
+}
