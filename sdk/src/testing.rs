@@ -82,6 +82,8 @@ pub struct Answer {
     method: String,
     url: String,
     response: Result<HostResponse>,
+    /// How many more requests it answers; `None`: every one.
+    left: Option<usize>,
 }
 
 impl Answer {
@@ -89,7 +91,7 @@ impl Answer {
     /// empty body until said otherwise.
     pub fn new(method: &str, url: &str) -> Answer {
         let response = HostResponse { status: 200, headers: Vec::new(), body: Vec::new() };
-        Answer { method: method.to_ascii_uppercase(), url: url.to_string(), response: Ok(response) }
+        Answer { method: method.to_ascii_uppercase(), url: url.to_string(), response: Ok(response), left: None }
     }
 
     /// Answers `GET` requests whose URL starts with `url`.
@@ -128,6 +130,13 @@ impl Answer {
         if let Ok(response) = &mut self.response {
             response.body = body.into();
         }
+        self
+    }
+
+    /// Answers only the first `n` matching requests; later ones go to the
+    /// next matching answer (a token refused once, then accepted).
+    pub fn times(mut self, n: usize) -> Answer {
+        self.left = Some(n);
         self
     }
 
@@ -359,8 +368,17 @@ pub(crate) fn send(request: &HostRequest) -> Result<HostResponse> {
             body: request.body.clone(),
         });
         let method = request.method.to_ascii_uppercase();
-        match state.answers.iter().find(|a| a.method == method && request.url.starts_with(&a.url)) {
-            Some(answer) => answer.response.clone(),
+        let matching = state
+            .answers
+            .iter_mut()
+            .find(|a| a.method == method && request.url.starts_with(&a.url) && a.left != Some(0));
+        match matching {
+            Some(answer) => {
+                if let Some(left) = &mut answer.left {
+                    *left -= 1;
+                }
+                answer.response.clone()
+            }
             None => Err(Failure::denied(format!(
                 "the test host has no answer for {method} {}: add one with TestHost::http",
                 request.url

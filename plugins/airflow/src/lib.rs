@@ -97,3 +97,104 @@ const SOURCE_CONFIG_SCHEMA: &str = r##"{
 }"##;
 
 weir_sdk::export_connector!(Airflow);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use weir_sdk::serde_json::{Value, json};
+    use weir_sdk::testing::{Answer, TestHost};
+
+    const HOST: &str = "http://airflow.test:8080";
+
+    fn host() -> TestHost {
+        TestHost::new("airflow")
+            .connection("hostPort", HOST)
+            .connection("connection", json!({"type": "RestAPI", "authConfig": {"username": "weir"}}))
+            .http(Answer::get(&format!("{HOST}/api/v2/version")).json(&json!({"version": "3.3.2"})))
+    }
+
+    fn login(token: &str) -> Answer {
+        Answer::post(&format!("{HOST}/auth/token")).status(201).json(&json!({"access_token": token}))
+    }
+
+    fn dags(ids: impl Iterator<Item = String>, total: usize) -> Value {
+        let dags: Vec<Value> = ids.map(|id| json!({"dag_id": id})).collect();
+        json!({"dags": dags, "total_entries": total})
+    }
+
+    #[test]
+    fn the_password_is_a_placeholder_and_a_refused_token_means_one_login_more() {
+        let list = format!("{HOST}/api/v2/dags?order_by=dag_id&limit=100&offset=0");
+        let host = host()
+            .http(login("first").times(1))
+            .http(login("second"))
+            .http(Answer::get(&list).status(401).json(&json!({"detail": "expired"})).times(1))
+            .http(Answer::get(&list).json(&dags(["a".to_string()].into_iter(), 1)));
+        let refs = host.discover(&mut Airflow::new(), EntityKind::Pipeline).unwrap();
+        assert_eq!(refs.iter().map(|r| r.path.clone()).collect::<Vec<_>>(), [vec!["a".to_string()]]);
+        let sent = host.sent();
+        let logins: Vec<_> = sent.iter().filter(|s| s.url.ends_with("/auth/token")).collect();
+        assert_eq!(logins.len(), 2, "logged in again after the 401");
+        let body = String::from_utf8(logins[0].body.clone().unwrap_or_default()).unwrap();
+        assert_eq!(body, r#"{"password":"{{secret:password}}","username":"weir"}"#);
+        let lists: Vec<_> = sent.iter().filter(|s| s.url.starts_with(&list)).collect();
+        assert_eq!(lists[1].header("authorization"), Some("Bearer second"));
+    }
+
+    #[test]
+    fn a_long_list_is_read_a_page_then_every_other_page_at_once() {
+        let page = |offset: usize, n: usize| {
+            let url = format!("{HOST}/api/v2/dags?order_by=dag_id&limit=100&offset={offset}");
+            Answer::get(&url).json(&dags((offset..offset + n).map(|i| format!("dag_{i:03}")), 250))
+        };
+        let host = host().http(login("t")).http(page(0, 100)).http(page(100, 100)).http(page(200, 50));
+        let refs = host.discover(&mut Airflow::new(), EntityKind::Pipeline).unwrap();
+        assert_eq!(refs.len(), 250);
+        assert_eq!(refs[249].path, ["dag_249"]);
+        let lists = host.sent().iter().filter(|s| s.url.contains("/api/v2/dags?")).count();
+        assert_eq!(lists, 3);
+    }
+
+    #[test]
+    fn runs_are_read_after_the_last_ingested_one_and_a_refused_login_says_what_to_check() {
+        let list = format!("{HOST}/api/v2/dags?order_by=dag_id&limit=100&offset=0");
+        let runs = format!("{HOST}/api/v2/dags/load/dagRuns");
+        let host = host()
+            .last_run("load", 1_796_724_930_123)
+            .http(login("t"))
+            .http(Answer::get(&list).json(&dags(["load".to_string()].into_iter(), 1)))
+            .http(Answer::get(&runs).json(&json!({"dag_runs": [
+                {"dag_run_id": "manual__1", "state": "success", "run_after": "2026-12-08T11:00:00Z", "end_date": null}
+            ], "total_entries": 1})));
+        let refs = host.discover(&mut Airflow::new(), EntityKind::PipelineStatus).unwrap();
+        assert_eq!(refs[0].path, ["load", "manual__1"]);
+        let asked = host.sent().into_iter().find(|s| s.url.starts_with(&runs)).unwrap();
+        assert!(asked.url.contains("run_after_gte=2026-12-08T10%3A15%3A30.124Z"), "{}", asked.url);
+        assert!(asked.url.contains("order_by=-run_after&limit=10"), "{}", asked.url);
+
+        let refused = host_refusing_login();
+        let error = refused.discover(&mut Airflow::new(), EntityKind::Pipeline).unwrap_err();
+        assert!(
+            error.message.contains("Airflow refused the login of `weir` (status 401: Invalid credentials)"),
+            "{}",
+            error.message
+        );
+    }
+
+    fn host_refusing_login() -> TestHost {
+        host().http(
+            Answer::post(&format!("{HOST}/auth/token")).status(401).json(&json!({"detail": "Invalid credentials"})),
+        )
+    }
+
+    #[test]
+    fn an_airflow_2_server_is_named_as_such() {
+        let host = TestHost::new("airflow")
+            .connection("hostPort", HOST)
+            .connection("connection", json!({"authConfig": {"token": true}}))
+            .http(Answer::get(&format!("{HOST}/api/v2/version")).status(404))
+            .http(Answer::get(&format!("{HOST}/api/v1/version")).json(&json!({"version": "2.10.5"})));
+        let error = host.discover(&mut Airflow::new(), EntityKind::Pipeline).unwrap_err();
+        assert!(error.message.contains("speaks Airflow 2's /api/v1 only"), "{}", error.message);
+    }
+}
