@@ -3,7 +3,8 @@
 //! as a matrix of instance counts behind injected network latency
 //! ([`scaling`], [`latency`]); and, in a build with the `bench-looker`
 //! feature, the Looker connector against the Looker stand-in of
-//! `weir-fixtures` with latency on every call (`looker`).
+//! `weir-fixtures` with latency on every call (`looker`); a real Airflow
+//! from a venv behind the latency proxy ([`airflow`]).
 //!
 //! Benchmarks are programs, not timed tests: they print what they measured
 //! (wall time, tables per second, peak RSS, catalog queries) and, with a
@@ -11,6 +12,7 @@
 
 #[cfg(feature = "bench-openmetadata")]
 pub mod again;
+pub mod airflow;
 pub mod generate;
 pub mod latency;
 #[cfg(feature = "bench-looker")]
@@ -65,6 +67,8 @@ pub enum BenchError {
     Fixture { label: String, source: std::io::Error },
     #[error("distributed run: {0}")]
     Pods(String),
+    #[error("Airflow: {0}")]
+    Airflow(String),
     #[error("the scaling matrix needs at least one {0}")]
     EmptyMatrix(&'static str),
 }

@@ -60,6 +60,40 @@ pub enum Command {
     /// Needs a build with the `bench-openmetadata` feature: cargo run
     /// --release --features bench-openmetadata -- bench again
     Again(AgainArgs),
+    /// Ingest a real Airflow (started from a venv with `airflow api-server`
+    /// and `airflow dag-processor` on 127.0.0.1, serving generated DAGs)
+    /// through the latency proxy, with the default settings and then
+    /// serially (one instance, one request in flight), and print wall time
+    /// and round trips side by side.
+    ///
+    /// Make the venv first with scripts/airflow-venv (Airflow 3.3.2).
+    ///
+    /// Example: weir bench airflow --venv ~/.cache/weir/airflow-venv
+    Airflow(AirflowArgs),
+}
+
+#[derive(clap::Args)]
+pub struct AirflowArgs {
+    /// A venv with apache-airflow installed (scripts/airflow-venv prints it).
+    #[arg(long, env = "WEIR_AIRFLOW_VENV")]
+    venv: PathBuf,
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    dags: u32,
+    /// Tasks per DAG, a chain.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    tasks: u32,
+    /// Added to every round trip by the proxy in front of Airflow.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    latency_ms: u64,
+    /// Skip the serial run (minutes at the default size).
+    #[arg(long)]
+    no_serial: bool,
+    /// Where Airflow's home and the catalogs go (default: the system temp directory).
+    #[arg(long, value_name = "DIR")]
+    work_dir: Option<PathBuf>,
+    /// Print the numbers as one JSON object.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -196,7 +230,28 @@ pub async fn run(cmd: Command, ui: Ui) -> Result<ExitCode> {
         Command::Looker(args) => looker(args, ui).await,
         Command::Argo(args) => argo(args).await,
         Command::Again(args) => again(args, ui).await,
+        Command::Airflow(args) => airflow(args, ui).await,
     }
+}
+
+async fn airflow(args: AirflowArgs, ui: Ui) -> Result<ExitCode> {
+    let options = weir::bench::airflow::AirflowBenchOptions {
+        venv: args.venv,
+        dags: args.dags as usize,
+        tasks: args.tasks as usize,
+        latency: Duration::from_millis(args.latency_ms),
+        serial: !args.no_serial,
+        cache_dir: super::cache_dir(),
+        work_dir: args.work_dir.unwrap_or_else(std::env::temp_dir),
+        verbose: !ui.quiet && !args.json,
+    };
+    let result = weir::bench::airflow::bench_airflow(&options).await.context("the Airflow benchmark")?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&result)?);
+    } else {
+        result.print(&mut std::io::stdout())?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(feature = "bench-openmetadata")]

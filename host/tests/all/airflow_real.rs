@@ -17,10 +17,8 @@
 use crate::common::{self, Ingested, TestDb, export_all, ingest, pg_connection, show};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use weir::bench::airflow::AirflowServer;
 use weir_fixtures::openmetadata::{OpenMetadataFixture, definition_validator, require_specs, schema_errors, validator};
 
 const PASSWORD: &str = "af-canary-pw-5b1e";
@@ -46,164 +44,17 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// One Airflow: its home (SQLite database, logs) and DAGs folder under a
-/// temporary directory, its API server and DAG processor, each in a
-/// process group of its own so that dropping it stops them and theirs.
-struct Airflow {
-    root: PathBuf,
-    venv: PathBuf,
-    port: u16,
-    servers: Vec<Child>,
-    token: String,
-    http: reqwest::Client,
+/// Waits until Airflow lists exactly these DAGs.
+async fn wait_for(airflow: &AirflowServer, expected: &[&str]) {
+    let what = format!("{expected:?}");
+    airflow.wait_for_dags(&what, |ids| ids == expected).await.unwrap();
 }
 
-impl Airflow {
-    async fn start(venv: PathBuf, root: &Path) -> Airflow {
-        std::fs::create_dir_all(root.join("home")).unwrap();
-        std::fs::create_dir_all(root.join("dags")).unwrap();
-        std::fs::write(root.join("home/passwords.json"), json!({"weir": PASSWORD}).to_string()).unwrap();
-        let mut airflow = Airflow {
-            root: root.to_path_buf(),
-            venv,
-            port: free_port(),
-            servers: Vec::new(),
-            token: String::new(),
-            http: reqwest::Client::new(),
-        };
-        airflow.cli(&["db", "migrate"]);
-        let port = airflow.port.to_string();
-        for (name, args) in [
-            ("api-server", vec!["api-server", "--host", "127.0.0.1", "--port", &port]),
-            ("dag-processor", vec!["dag-processor"]),
-        ] {
-            let log = std::fs::File::create(root.join(format!("{name}.log"))).unwrap();
-            let child = airflow
-                .command(&args)
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .process_group(0)
-                .spawn()
-                .unwrap_or_else(|e| panic!("start airflow {name}: {e}"));
-            airflow.servers.push(child);
-        }
-        let deadline = Instant::now() + Duration::from_secs(90);
-        while airflow.http.get(airflow.url("/api/v2/version")).send().await.is_err() {
-            assert!(Instant::now() < deadline, "the API server did not answer:\n{}", airflow.log("api-server"));
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
-        let login = airflow
-            .http
-            .post(airflow.url("/auth/token"))
-            .header("content-type", "application/json")
-            .body(json!({"username": "weir", "password": PASSWORD}).to_string())
-            .send()
-            .await
-            .unwrap();
-        let body: Value = serde_json::from_str(&login.text().await.unwrap()).unwrap();
-        airflow.token = body["access_token"].as_str().expect("a token").to_string();
-        airflow
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let home = self.root.join("home");
-        let mut cmd = Command::new(self.venv.join("bin/airflow"));
-        cmd.args(args)
-            .env("AIRFLOW_HOME", &home)
-            .env("AIRFLOW__CORE__DAGS_FOLDER", self.root.join("dags"))
-            .env("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-            .env("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", format!("sqlite:///{}", home.join("airflow.db").display()))
-            .env("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", "weir:admin")
-            .env("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE", home.join("passwords.json"))
-            .env("AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION", "False")
-            .env("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", self.url("/execution/"))
-            // Parse and notice removed files within seconds, not minutes.
-            .env("AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL", "3")
-            .env("AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL", "3")
-            .env("AIRFLOW__DAG_PROCESSOR__STALE_DAG_THRESHOLD", "3")
-            .env("PATH", format!("{}:/usr/bin:/bin", self.venv.join("bin").display()))
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    /// Runs the CLI to its end; it must succeed.
-    fn cli(&self, args: &[&str]) -> String {
-        let out = self.command(args).output().unwrap_or_else(|e| panic!("airflow {args:?}: {e}"));
-        let text = format!("{}{}", common::text(&out.stdout), common::text(&out.stderr));
-        assert!(out.status.success(), "airflow {args:?} failed:\n{text}");
-        text
-    }
-
-    /// One run of `dag`, done in this process as `airflow dags test` does
-    /// (no scheduler needed); a DAG whose task fails ends failed.
-    fn run_dag(&self, dag: &str, date: &str) {
-        let out = self.command(&["dags", "test", dag, date]).output().unwrap();
-        let text = format!("{}{}", common::text(&out.stdout), common::text(&out.stderr));
-        assert!(text.contains("dag_run") || text.contains(dag), "airflow dags test {dag}:\n{text}");
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        let answer = self.http.get(self.url(&format!("/api/v2{path}"))).bearer_auth(&self.token).send().await.unwrap();
-        let status = answer.status();
-        let text = answer.text().await.unwrap();
-        assert!(status.is_success(), "GET {path}: {status} {text}");
-        serde_json::from_str(&text).unwrap()
-    }
-
-    /// Waits until the API lists exactly these DAGs.
-    async fn wait_for_dags(&self, expected: &[&str]) {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let page = self.get("/dags?limit=100").await;
-            let ids: Vec<&str> = page["dags"].as_array().unwrap().iter().filter_map(|d| d["dag_id"].as_str()).collect();
-            if ids == expected {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "Airflow lists {ids:?}, not {expected:?}:\n{}",
-                self.log("dag-processor")
-            );
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
-    }
-
-    /// (run id, state) of every run of `dag`, as Airflow has them.
-    async fn runs(&self, dag: &str) -> BTreeSet<(String, String)> {
-        let page = self.get(&format!("/dags/{dag}/dagRuns?limit=100")).await;
-        let runs = page["dag_runs"].as_array().unwrap().iter();
-        runs.map(|r| (r["dag_run_id"].as_str().unwrap().to_string(), r["state"].as_str().unwrap().to_string()))
-            .collect()
-    }
-
-    fn log(&self, name: &str) -> String {
-        let text = std::fs::read_to_string(self.root.join(format!("{name}.log"))).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(40)..].join("\n")
-    }
-}
-
-impl Drop for Airflow {
-    fn drop(&mut self) {
-        for child in &mut self.servers {
-            let group = child.id() as libc::pid_t;
-            // SAFETY: signals the process group this struct started.
-            unsafe { libc::kill(-group, libc::SIGTERM) };
-        }
-        let deadline = Instant::now() + Duration::from_secs(10);
-        for child in &mut self.servers {
-            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            // SAFETY: as above; what did not stop in time is killed.
-            unsafe { libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL) };
-            let _ = child.wait();
-        }
-    }
+/// (run id, state) of every run of `dag`, as Airflow has them.
+async fn runs(airflow: &AirflowServer, dag: &str) -> BTreeSet<(String, String)> {
+    let page = airflow.get(&format!("/dags/{dag}/dagRuns?limit=100")).await.unwrap();
+    let runs = page["dag_runs"].as_array().unwrap().iter();
+    runs.map(|r| (r["dag_run_id"].as_str().unwrap().to_string(), r["state"].as_str().unwrap().to_string())).collect()
 }
 
 /// The DAGs: `load_films` reads `film` and writes `rental` (assets naming
@@ -296,9 +147,11 @@ async fn ingest_async(dir: &Path, yaml: String, env: Vec<(String, String)>) -> I
     .unwrap()
 }
 
-/// The catalog's pipeline statuses as (FQN, executionStatus, tasks by
-/// name with their status).
-fn statuses(docs: &[Value]) -> BTreeSet<(String, String, Vec<(String, String)>)> {
+/// A run as the catalog has it: FQN, executionStatus, and its tasks by
+/// name with their status.
+type RunRow = (String, String, Vec<(String, String)>);
+
+fn statuses(docs: &[Value]) -> BTreeSet<RunRow> {
     docs.iter()
         .filter(|d| d["kind"] == "pipelineStatus")
         .map(|d| {
@@ -338,12 +191,12 @@ async fn a_real_airflow_is_read_exactly_and_read_again_only_for_what_is_new() {
     let root = dir.path().join("airflow");
     std::fs::create_dir_all(root.join("dags")).unwrap();
     write_dags(&root.join("dags"), &db);
-    let airflow = Airflow::start(venv, &root).await;
-    airflow.wait_for_dags(&["broken_job", "load_films", "nightly_report", "to_remove"]).await;
-    airflow.run_dag("load_films", "2026-12-01");
-    airflow.run_dag("broken_job", "2026-12-01");
-    let film_runs = airflow.runs("load_films").await;
-    let broken_runs = airflow.runs("broken_job").await;
+    let airflow = AirflowServer::start(&venv, &root, PASSWORD).await.unwrap();
+    wait_for(&airflow, &["broken_job", "load_films", "nightly_report", "to_remove"]).await;
+    airflow.run_dag("load_films", "2026-12-01").unwrap();
+    airflow.run_dag("broken_job", "2026-12-01").unwrap();
+    let film_runs = runs(&airflow, "load_films").await;
+    let broken_runs = runs(&airflow, "broken_job").await;
     assert_eq!(film_runs.iter().map(|(_, s)| s.as_str()).collect::<Vec<_>>(), ["success"], "{film_runs:?}");
     assert_eq!(broken_runs.iter().map(|(_, s)| s.as_str()).collect::<Vec<_>>(), ["failed"], "{broken_runs:?}");
 
@@ -422,16 +275,16 @@ async fn a_real_airflow_is_read_exactly_and_read_again_only_for_what_is_new() {
     assert_eq!(count(&again.report, "pipeline", "unchanged"), 4, "{}", again.report);
 
     // A new run, and a DAG whose file is gone.
-    airflow.run_dag("load_films", "2026-12-02");
+    airflow.run_dag("load_films", "2026-12-02").unwrap();
     std::fs::remove_file(root.join("dags/to_remove.py")).unwrap();
-    airflow.wait_for_dags(&["broken_job", "load_films", "nightly_report"]).await;
+    wait_for(&airflow, &["broken_job", "load_films", "nightly_report"]).await;
     let third = ok(ingest_async(dir.path(), airflow_yaml(&host, PASSWORD, "", "af-state.db"), Vec::new()).await);
     assert_eq!(count(&third.report, "pipelineStatus", "found"), 1, "only the new run: {}", third.report);
     assert_eq!(count(&third.report, "pipelineStatus", "written"), 1, "{}", third.report);
     assert_eq!(count(&third.report, "pipeline", "deleted"), 1, "{}", third.report);
     let out = common::weir(dir.path(), &["--catalog", "catalog.db", "catalog", "list", "--deleted"], &[]);
     assert!(common::text(&out.stdout).contains("af.to_remove"), "{}", common::text(&out.stdout));
-    let newest = airflow.runs("load_films").await;
+    let newest = runs(&airflow, "load_films").await;
     let new_run = newest.iter().find(|(id, _)| id != film_run).expect("the second run");
     let docs = export_all(dir.path(), "catalog.db");
     assert!(
