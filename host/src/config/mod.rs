@@ -262,6 +262,20 @@ impl PipelineMetadataConfig {
     }
 }
 
+/// `weir.http.maxInFlight` for Airflow unless the workflow says: its API
+/// server checks each request's token against its database from its event
+/// loop, and stalls when more requests arrive at once than its connection
+/// pool holds (measured on 3.3.2 with one API worker: 8 at once answer in
+/// full; 16 slow to a crawl; 64 stall past the 30 s timeout). An Airflow
+/// with more API workers takes more: raise it there.
+pub const AIRFLOW_MAX_IN_FLIGHT: usize = 8;
+
+/// Whether `weir.http.<key>` is in the document.
+fn http_key_given(text: &str, key: &str) -> bool {
+    let Ok(doc) = serde_yaml::from_str::<Yaml>(text) else { return false };
+    doc.get("weir").and_then(|w| w.get("http")).and_then(|h| h.get(key)).is_some()
+}
+
 /// Source types whose `sourceConfig.config` is a `PipelineMetadata` one.
 fn is_pipeline_source(source_type: &str) -> bool {
     source_type.eq_ignore_ascii_case("airflow")
@@ -674,6 +688,9 @@ impl Workflow {
                 None => serde_yaml::from_str("{}").map_err(strict)?,
             };
             workflow.pipeline = Some(config);
+            if !http_key_given(text, "maxInFlight") {
+                workflow.weir.http.max_in_flight = AIRFLOW_MAX_IN_FLIGHT;
+            }
         } else if let Some(raw) = workflow.source.source_config.as_ref().map(|s| &s.config) {
             // A third-party plugin: the host still applies the filters.
             workflow.metadata = host_keys(raw).map_err(|message| ConfigError::Invalid {

@@ -363,3 +363,26 @@ fn the_plugin_config_carries_the_run_cursors_only_when_there_are_some() {
         serde_json::from_str(&wf.plugin_config(&ConnectionSchema::default(), &cursors)).unwrap();
     assert_eq!(some["lastRuns"], serde_json::json!({"daily": 1_796_083_200_000_i64}));
 }
+
+#[test]
+fn an_airflow_workflow_keeps_few_requests_in_flight_unless_told() {
+    let wf = Workflow::parse(AIRFLOW, "wf.yaml").unwrap();
+    assert_eq!(wf.weir.http.max_in_flight, super::AIRFLOW_MAX_IN_FLIGHT);
+    let told = format!("{AIRFLOW}weir:\n  http:\n    maxInFlight: 32\n");
+    assert_eq!(Workflow::parse(&told, "wf.yaml").unwrap().weir.http.max_in_flight, 32);
+    let postgres = Workflow::parse(MINIMAL, "wf.yaml").unwrap();
+    assert_eq!(postgres.weir.http.max_in_flight, crate::caps::http::HttpSettings::default().max_in_flight);
+}
+
+#[test]
+fn the_airflow_example_parses_and_its_password_stays_out_of_the_plugin_config() {
+    let text = include_str!("../../../examples/airflow.yaml")
+        .replace("${env:AIRFLOW_URL}", "http://airflow.example.com:8080")
+        .replace("${env:AIRFLOW_USER}", "weir")
+        .replace("${env:AIRFLOW_PASSWORD}", "s3cret-airflow-value");
+    let wf = Workflow::parse(&text, "airflow.yaml").unwrap();
+    let config = wf.plugin_config(&ConnectionSchema::default(), &Default::default());
+    assert!(config.contains("\"username\":\"weir\"") && config.contains("local_postgres"), "{config}");
+    assert!(!config.contains("s3cret-airflow-value"), "{config}");
+    assert!(wf.secrets().contains(&"s3cret-airflow-value".to_string()));
+}

@@ -70,7 +70,7 @@ fn write_dags(dags: &Path, db: &TestDb) {
             format!(
                 "{header}with DAG(\"load_films\", schedule=\"@daily\", start_date=datetime(2026, 1, 1), catchup=False,\n\
                  \x20        description=\"Films into rentals\", tags=[\"shop\", \"daily\"], default_args={{\"owner\": \"ana\"}},\n\
-                 \x20        max_active_tasks=4):\n\
+                 \x20        max_active_runs=2):\n\
                  \x20   extract = BashOperator(task_id=\"extract\", bash_command=\"echo extract\", doc_md=\"Reads films\",\n\
                  \x20                          inlets=[Asset(\"{}\")])\n\
                  \x20   load = BashOperator(task_id=\"load\", bash_command=\"echo load\", outlets=[Asset(\"{}\")])\n\
@@ -243,7 +243,7 @@ async fn a_real_airflow_is_read_exactly_and_read_again_only_for_what_is_new() {
     assert_eq!(doc["state"], "Active", "{films}");
     assert_eq!(doc["description"], "Films into rentals");
     assert_eq!(doc["scheduleInterval"], "0 0 * * *", "Airflow's summary of @daily: {films}");
-    assert_eq!(doc["concurrency"], 4);
+    assert_eq!(doc["concurrency"], 2, "max_active_runs");
     assert_eq!(doc["startDate"], "2026-01-01T00:00:00Z");
     assert_eq!(doc["sourceUrl"], airflow.url("/dags/load_films"));
     let tasks: Vec<(&str, &str, &Value)> = doc["tasks"]
@@ -317,8 +317,17 @@ async fn a_real_airflow_is_read_exactly_and_read_again_only_for_what_is_new() {
         om.base_url()
     );
     let env = vec![("OM_TOKEN".to_string(), om.token())];
+    let ana = om.add_user("ana", "ana@example.com");
     ok(ingest_async(dir.path(), pg_yaml(&db, &sink, "om-pg-state.db"), env.clone()).await);
-    ok(ingest_async(dir.path(), airflow_yaml(&host, PASSWORD, &sink, "om-af-state.db"), env).await);
+    let to_om = ok(ingest_async(dir.path(), airflow_yaml(&host, PASSWORD, &sink, "om-af-state.db"), env).await);
+    let films = om.get("pipelines", "af.load_films").expect("load_films in OpenMetadata");
+    assert_eq!(films["owners"], json!([{"id": ana, "type": "user"}]), "the DAG's owner, a user: {films}");
+    let labels: Vec<&Value> = films["tags"].as_array().unwrap().iter().map(|t| &t["tagFQN"]).collect();
+    assert_eq!(labels, [&json!("AirflowTags.daily"), &json!("AirflowTags.shop")], "{films}");
+    assert_eq!(films["tags"][0]["source"], "Classification");
+    assert!(om.get("tags", "AirflowTags.shop").is_some(), "the tag was made first");
+    let warnings = to_om.report["warnings"].to_string();
+    assert!(warnings.contains("pipeline owner `bo` is not a user"), "{warnings}");
     let names: Vec<Value> = om.entities("pipelines").iter().map(|p| p["fullyQualifiedName"].clone()).collect();
     assert_eq!(names, [json!("af.broken_job"), json!("af.load_films"), json!("af.nightly_report")]);
     let runs: BTreeSet<String> =

@@ -18,6 +18,9 @@ use weir_sdk::{Batch, Deferred, EntityKind, LineageEdge};
 /// DAG ids per `GET /assets?dag_ids=...`, to keep URLs short.
 const DAGS_PER_CALL: usize = 50;
 
+/// A table in a database service: (service, [database, schema, table]).
+type Table = (String, Vec<String>);
+
 /// Which way data flows between a table and a pipeline.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Flow {
@@ -32,7 +35,7 @@ pub fn lineage(settings: &Settings, api: &Api, dags: &[String], batch: &mut Batc
         .collect();
     let ours: BTreeSet<&str> = dags.iter().map(String::as_str).collect();
     // (dag, flow) -> tables, so an asset named twice makes one edge.
-    let mut edges: BTreeMap<(String, Flow), BTreeSet<(String, Vec<String>)>> = BTreeMap::new();
+    let mut edges: BTreeMap<(String, Flow), BTreeSet<Table>> = BTreeMap::new();
     let mut unresolved: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for answer in api.list_all(&calls, "assets") {
         let assets = match answer {

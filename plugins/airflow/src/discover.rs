@@ -1,5 +1,7 @@
 //! Discovery: the DAG list, a page of 100 at a time (pages after the first
-//! all at once). Pipeline refs are DAGs; pipeline-status refs are each
+//! all at once). Pipeline refs are DAGs, each carrying what the list says
+//! of it (so `process` needs one call per DAG, its tasks); pipeline-status
+//! refs are each
 //! DAG's newest runs (`numberOfStatus` of them, newer than the last one
 //! already ingested), one `GET /dags/{id}/dagRuns` per DAG, all at once.
 //! A run's ref carries what `process` needs of it, so runs are read once.
@@ -15,22 +17,40 @@ pub fn discover(settings: &Settings, api: &Api, config: &Config, kind: EntityKin
     match kind {
         EntityKind::Pipeline => Ok(dags(settings, api)?
             .into_iter()
-            .map(|dag_id| EntityRef { kind, path: vec![dag_id], cost: 1, key: None })
+            .map(|(dag_id, dag)| EntityRef { kind, path: vec![dag_id], cost: 1, key: Some(summary(&dag).to_string()) })
             .collect()),
-        EntityKind::PipelineStatus => runs(settings, api, config, &dags(settings, api)?),
+        EntityKind::PipelineStatus => {
+            let ids: Vec<String> = dags(settings, api)?.into_iter().map(|(id, _)| id).collect();
+            runs(settings, api, config, &ids)
+        }
         _ => Ok(Vec::new()),
     }
 }
 
-/// Every DAG the filters keep, by id.
-pub fn dags(settings: &Settings, api: &Api) -> Result<Vec<String>> {
+/// Every DAG the filters keep: its id and what the list says of it.
+pub fn dags(settings: &Settings, api: &Api) -> Result<Vec<(String, Value)>> {
     let dags = api.list(&Call::get("/dags?order_by=dag_id"), "dags")?;
     Ok(dags
-        .iter()
-        .filter_map(|d| d.get("dag_id").and_then(Value::as_str))
-        .filter(|id| settings.keeps(id))
-        .map(str::to_string)
+        .into_iter()
+        .filter_map(|d| Some((d.get("dag_id").and_then(Value::as_str)?.to_string(), d)))
+        .filter(|(id, _)| settings.keeps(id))
         .collect())
+}
+
+/// The fields of a DAG's list entry a pipeline is made of, for its ref.
+fn summary(dag: &Value) -> Value {
+    const KEPT: [&str; 8] = [
+        "dag_display_name",
+        "description",
+        "timetable_summary",
+        "max_active_runs",
+        "is_paused",
+        "fileloc",
+        "owners",
+        "tags",
+    ];
+    let kept = KEPT.iter().filter_map(|k| Some((k.to_string(), dag.get(*k)?.clone())));
+    Value::Object(kept.collect())
 }
 
 fn runs(settings: &Settings, api: &Api, config: &Config, dags: &[String]) -> Result<Vec<EntityRef>> {

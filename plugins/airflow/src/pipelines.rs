@@ -1,6 +1,8 @@
-//! DAGs as pipelines: `GET /dags/{id}/details` and `GET /dags/{id}/tasks`
-//! for every DAG of a batch, all sent at once; then the assets the batch's
-//! DAGs touch, for lineage.
+//! DAGs as pipelines: what the DAG list said of each (its ref carries
+//! it) and `GET /dags/{id}/tasks` for every DAG of a batch, sent together
+//! (`GET /dags/{id}/details` too for a ref without it); then the assets
+//! the batch's DAGs touch, for lineage. A DAG's start date is its tasks'
+//! earliest (Airflow gives each task the DAG's unless it has its own).
 
 use crate::api::{Api, Call};
 use crate::assets;
@@ -10,17 +12,24 @@ use weir_sdk::serde_json::Value;
 use weir_sdk::{Batch, Entity, EntityFailure, EntityRef, Pipeline, Task};
 
 pub fn process(settings: &Settings, api: &Api, refs: &[EntityRef], batch: &mut Batch) {
-    let calls: Vec<Call> = refs
-        .iter()
-        .flat_map(|r| {
-            let dag = encode(&r.path[0]);
-            [Call::get(format!("/dags/{dag}/details")), Call::get(format!("/dags/{dag}/tasks"))]
-        })
-        .collect();
+    let listed: Vec<Option<Value>> =
+        refs.iter().map(|r| r.key.as_deref().and_then(|k| weir_sdk::serde_json::from_str(k).ok())).collect();
+    let mut calls = Vec::new();
+    for (r, listed) in refs.iter().zip(&listed) {
+        let dag = encode(&r.path[0]);
+        calls.push(Call::get(format!("/dags/{dag}/tasks")));
+        if listed.is_none() {
+            calls.push(Call::get(format!("/dags/{dag}/details")));
+        }
+    }
     let mut answers = api.send_all(&calls).into_iter();
     let mut written = Vec::new();
-    for r in refs {
-        let (Some(details), Some(tasks)) = (answers.next(), answers.next()) else { break };
+    for (r, listed) in refs.iter().zip(listed) {
+        let Some(tasks) = answers.next() else { break };
+        let details = match listed {
+            Some(listed) => Ok(listed),
+            None => answers.next().unwrap_or_else(|| Err(weir_sdk::Failure::permanent("no answer"))),
+        };
         match details.and_then(|d| Ok((d, tasks?))) {
             Ok((details, tasks)) => {
                 batch.entities.push(Entity::Pipeline(pipeline(settings, &r.path[0], &details, &tasks)));
@@ -50,14 +59,21 @@ fn pipeline(settings: &Settings, dag_id: &str, details: &Value, tasks: &Value) -
         description: text(details, "description").or_else(|| text(details, "doc_md")),
         source_url: Some(dag_url.clone()),
         schedule_interval: text(details, "timetable_summary"),
-        start_date: text(details, "start_date"),
-        concurrency: details.get("max_active_tasks").and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok()),
+        start_date: text(details, "start_date").or_else(|| earliest_start(tasks)),
+        // As OpenMetadata's own Airflow connector fills it: runs at once.
+        concurrency: details.get("max_active_runs").and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok()),
         active: details.get("is_paused").and_then(Value::as_bool) != Some(true),
         location: text(details, "fileloc"),
         tags,
         owners,
         tasks: tasks.iter().filter_map(|t| task(settings, &dag_url, t)).collect(),
     }
+}
+
+/// The earliest `start_date` of the tasks, as Airflow writes it.
+fn earliest_start(tasks: &[Value]) -> Option<String> {
+    let starts = tasks.iter().filter_map(|t| text(t, "start_date"));
+    starts.filter_map(|s| Some((crate::time::millis(&s)?, s))).min().map(|(_, s)| s)
 }
 
 fn task(settings: &Settings, dag_url: &str, task: &Value) -> Option<Task> {

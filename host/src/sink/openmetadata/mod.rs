@@ -8,6 +8,7 @@
 //! ids resolved by name once and cached.
 
 mod client;
+mod tags;
 // One copy for the SDK and the host: see the file's own comment.
 
 pub use client::OpenMetadataError;
@@ -66,6 +67,12 @@ pub struct OpenMetadataSink {
     owners: Mutex<HashMap<String, Option<Value>>>,
     /// What the run's report should say (owners not found).
     warnings: std::sync::Mutex<Vec<String>>,
+    /// Source tags made on the server: the tag's FQN, or `None` when the
+    /// server refused it (`tags`).
+    tags: Mutex<HashMap<String, Option<String>>>,
+    /// The service's type (`Airflow`): its tags' classification is named
+    /// after it (`AirflowTags`).
+    service_type: std::sync::Mutex<String>,
 }
 
 impl OpenMetadataSink {
@@ -81,6 +88,8 @@ impl OpenMetadataSink {
             ids: Mutex::new(HashMap::new()),
             owners: Mutex::new(HashMap::new()),
             warnings: std::sync::Mutex::new(Vec::new()),
+            tags: Mutex::new(HashMap::new()),
+            service_type: std::sync::Mutex::new(String::new()),
         })
     }
 
@@ -100,6 +109,7 @@ impl OpenMetadataSink {
         service_type: &str,
         kind: ServiceKind,
     ) -> Result<(), OpenMetadataError> {
+        *self.service_type.lock().unwrap_or_else(|e| e.into_inner()) = service_type.to_string();
         let body = json!({ "name": name, "serviceType": service_type });
         let path = match kind {
             ServiceKind::Database => "/v1/services/databaseServices",
@@ -118,6 +128,9 @@ impl OpenMetadataSink {
         for group in docs.chunk_by(|a, b| a.kind == b.kind) {
             if group[0].kind == "dashboard" {
                 refused.extend(self.put_all(&self.with_owners(group).await).await?);
+            } else if group[0].kind == Kind::Pipeline.entity_type() {
+                let docs = self.with_tags(self.with_owners(group).await).await;
+                refused.extend(self.put_all(&docs).await?);
             } else if group[0].kind == Kind::PipelineStatus.entity_type() {
                 refused.extend(self.put_statuses(group).await);
             } else {
@@ -127,20 +140,39 @@ impl OpenMetadataSink {
         Ok(refused)
     }
 
+    /// Logs `warning` and keeps it for the run's report.
+    fn warn(&self, warning: String) {
+        tracing::warn!(sink = "metadata-rest", "{warning}");
+        self.warnings.lock().unwrap_or_else(|e| e.into_inner()).push(warning);
+    }
+
+    /// The classification a pipeline's source tags go in.
+    fn tag_classification(&self) -> String {
+        let service_type = self.service_type.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        format!("{}Tags", if service_type.is_empty() { "Pipeline" } else { service_type.as_str() })
+    }
+
     /// What the report should say from this sink, taken once.
     pub fn take_warnings(&self) -> Vec<String> {
         std::mem::take(&mut *self.warnings.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    /// Dashboards with their owner as OpenMetadata's `owners`: the user the
-    /// server has with that email (found by its search, as OpenMetadata's
-    /// own ingestion does) or name. An owner the server lacks is reported
-    /// once and its dashboards go without one.
+    /// Dashboards and pipelines with their owners as OpenMetadata's
+    /// `owners`: the users the server has with that email (found by its
+    /// search, as OpenMetadata's own ingestion does) or name. An owner the
+    /// server lacks is reported once and its entities go without it.
     async fn with_owners(&self, docs: &[Document]) -> Vec<Document> {
-        let owner_of = |d: &Document| d.extra.get("owner").and_then(Value::as_str).map(String::from);
+        // A dashboard has one owner (`owner`), a pipeline a list (`owners`).
+        let owners_of = |d: &Document| -> Vec<String> {
+            match (d.extra.get("owner"), d.extra.get("owners")) {
+                (Some(Value::String(one)), _) => vec![one.clone()],
+                (_, Some(Value::Array(many))) => many.iter().filter_map(Value::as_str).map(String::from).collect(),
+                _ => Vec::new(),
+            }
+        };
         let wanted: Vec<String> = {
             let known = self.owners.lock().await;
-            let mut wanted: Vec<String> = docs.iter().filter_map(owner_of).filter(|o| !known.contains_key(o)).collect();
+            let mut wanted: Vec<String> = docs.iter().flat_map(owners_of).filter(|o| !known.contains_key(o)).collect();
             wanted.sort_unstable();
             wanted.dedup();
             wanted
@@ -154,23 +186,25 @@ impl OpenMetadataSink {
             .collect()
             .await;
         let mut known = self.owners.lock().await;
+        let kind = docs.first().map(|d| d.kind.as_str()).unwrap_or("entity");
         for (owner, reference) in found {
             if reference.is_none() {
                 let warning = format!(
-                    "dashboard owner `{owner}` is not a user of the OpenMetadata server: its dashboards have no owner"
+                    "{kind} owner `{owner}` is not a user of the OpenMetadata server: its {kind}s go without it"
                 );
-                tracing::warn!(sink = "metadata-rest", "{warning}");
-                self.warnings.lock().unwrap_or_else(|e| e.into_inner()).push(warning);
+                self.warn(warning);
             }
             known.insert(owner, reference);
         }
         docs.iter()
             .map(|d| {
                 let mut doc = d.clone();
-                if let Some(Some(reference)) = owner_of(d).and_then(|o| known.get(&o).cloned())
+                let references: Vec<Value> =
+                    owners_of(d).iter().filter_map(|o| known.get(o).cloned().flatten()).collect();
+                if !references.is_empty()
                     && let Some(body) = doc.body.as_object_mut()
                 {
-                    body.insert("owners".into(), json!([reference]));
+                    body.insert("owners".into(), Value::Array(references));
                 }
                 doc
             })
