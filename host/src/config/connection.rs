@@ -280,7 +280,13 @@ impl ConnectionConfig {
     /// The host's secret keys' values (a plugin's own are not known until
     /// it says which they are: [`Workflow::plugin_secrets`](super::Workflow::plugin_secrets)).
     pub fn secrets(&self) -> Vec<String> {
-        self.named_secrets(&ConnectionSchema::default()).into_iter().map(|(_, value)| value).collect()
+        let mut secrets: Vec<String> =
+            self.named_secrets(&ConnectionSchema::default()).into_iter().map(|(_, value)| value).collect();
+        // Sent as basic credentials to an Airflow 2, the pair is encoded.
+        if let Some(ApiAuthConfig::Basic { username, password }) = self.connection.as_ref().map(|c| &c.auth_config) {
+            secrets.push(crate::caps::http::secrets::basic_credentials(username.as_str(), password.expose()));
+        }
+        secrets
     }
 
     /// The secrets by the key a plugin names them with in a

@@ -2,7 +2,8 @@
 //! secret goes (a login form, a header) and the host puts the value in on
 //! the way out, only for the connection's own origin. The value never
 //! enters the sandbox, so a plugin cannot leak it by logging or by sending
-//! it anywhere else.
+//! it anywhere else. `{{secret:password|basic:USER}}` stands for the
+//! base64 of `USER:<password>`, for an `Authorization: Basic` header.
 
 use super::origin::origin_of;
 use reqwest::Url;
@@ -90,10 +91,24 @@ impl ConnectionSecrets {
             let Some(end) = find_ignore_case(after, close) else {
                 return Err("an unterminated secret placeholder".into());
             };
-            let key = &after[..end];
+            let placeholder = &after[..end];
+            // `NAME|basic:USER`: HTTP basic credentials, which the plugin
+            // cannot encode without the value.
+            let (key, basic_user) = match placeholder.split_once("|basic:") {
+                Some((key, user)) => (key, Some(user)),
+                None => (placeholder, None),
+            };
             let Some((_, value)) = self.values.iter().find(|(k, _)| k == key) else {
                 let known: Vec<&str> = self.values.iter().map(|(k, _)| k.as_str()).collect();
                 return Err(format!("the connection has no secret `{key}` (it has: {})", known.join(", ")));
+            };
+            let basic;
+            let value = match basic_user {
+                Some(user) => {
+                    basic = basic_credentials(user, value);
+                    &basic
+                }
+                None => value,
             };
             match encoding {
                 Encoding::Raw => out.push_str(value),
@@ -108,6 +123,29 @@ impl ConnectionSecrets {
         out.push_str(rest);
         Ok(out)
     }
+}
+
+/// What `Authorization: Basic` carries for `user` and `password`: also a
+/// secret, to redact wherever it might be echoed.
+pub fn basic_credentials(user: &str, password: &str) -> String {
+    base64(format!("{user}:{password}").as_bytes())
+}
+
+/// Standard base64 with padding (RFC 4648), as basic auth wants it.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 #[derive(Clone, Copy)]
@@ -177,6 +215,19 @@ mod tests {
         let mut body = Some(b"{{secret:password}}".to_vec());
         let err = s.fill(&url("https://looker.example.com:19999/"), &mut [], &mut body).unwrap_err();
         assert!(err.contains("no secret `password`") && !err.contains("s3cr"), "{err}");
+    }
+
+    #[test]
+    fn a_basic_placeholder_is_the_base64_of_user_and_secret() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"weir:pw"), "d2Vpcjpwdw==");
+        let s = ConnectionSecrets::new(Some("http://airflow:8080".into()), vec![("password".into(), "pw".into())]);
+        let mut headers = vec![("authorization".to_string(), "Basic {{secret:password|basic:weir}}".to_string())];
+        assert_eq!(s.fill(&url("http://airflow:8080/api/v1/dags"), &mut headers, &mut None), Ok(Filled::Secret));
+        assert_eq!(headers[0].1, "Basic d2Vpcjpwdw==");
     }
 
     #[test]
