@@ -91,6 +91,14 @@ pub fn secret(name: &str) -> String {
     format!("{{{{secret:{name}}}}}")
 }
 
+/// An `Authorization` header value of HTTP basic credentials for
+/// `username` and the connection's secret `name`: the host encodes
+/// `username:<secret>` on the way out, so the secret still never enters
+/// the plugin.
+pub fn basic_auth(username: &str, name: &str) -> String {
+    format!("Basic {{{{secret:{name}|basic:{username}}}}}")
+}
+
 /// The final answer to a request, after the host's redirects and retries:
 /// its status, headers and whole body.
 pub struct Response {
@@ -142,6 +150,11 @@ mod tests {
         let request = post("https://x/login").form(&[("client_id", "id 1"), ("client_secret", "s&t")]);
         assert_eq!(request.inner.body.as_deref(), Some(&b"client_id=id%201&client_secret=s%26t"[..]));
         assert!(request.inner.headers.iter().any(|(k, v)| k == "content-type" && v.contains("urlencoded")));
+    }
+
+    #[test]
+    fn basic_credentials_are_a_placeholder_the_host_encodes() {
+        assert_eq!(basic_auth("weir", "password"), "Basic {{secret:password|basic:weir}}");
     }
 
     #[test]

@@ -25,14 +25,27 @@ pub const USER: &str = "weir";
 /// timeout, so a thousand go into several.
 const DAGS_PER_FILE: usize = 100;
 
+/// Which Airflow a venv holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Generation {
+    /// Airflow 3: `airflow api-server` and `airflow dag-processor`,
+    /// `/api/v2`, the simple auth manager's JWT.
+    Three,
+    /// Airflow 2: `airflow webserver` over DAGs parsed once by `airflow
+    /// dags reserialize`, `/api/v1` with basic auth.
+    Two,
+}
+
 /// One Airflow: home (SQLite database, logs) and DAGs folder under `root`,
-/// the API server and the DAG processor, each in a process group of its
-/// own, so that dropping it stops them and what they started.
+/// its servers, each in a process group of its own, so that dropping it
+/// stops them and what they started.
 pub struct AirflowServer {
     root: PathBuf,
     venv: PathBuf,
+    generation: Generation,
     port: u16,
     servers: Vec<Child>,
+    password: String,
     token: String,
     http: reqwest::Client,
 }
@@ -45,6 +58,16 @@ impl AirflowServer {
     /// Migrates a fresh database under `root/home`, serves `root/dags`
     /// (write the DAG files first) and logs in as [`USER`] with `password`.
     pub async fn start(venv: &Path, root: &Path, password: &str) -> Result<AirflowServer, BenchError> {
+        AirflowServer::start_generation(venv, root, password, Generation::Three).await
+    }
+
+    /// The same for an Airflow of `generation`.
+    pub async fn start_generation(
+        venv: &Path,
+        root: &Path,
+        password: &str,
+        generation: Generation,
+    ) -> Result<AirflowServer, BenchError> {
         for dir in ["home", "dags"] {
             std::fs::create_dir_all(root.join(dir)).map_err(|e| failed(format!("{}: {e}", root.display())))?;
         }
@@ -57,17 +80,28 @@ impl AirflowServer {
         let mut server = AirflowServer {
             root: root.to_path_buf(),
             venv: venv.to_path_buf(),
+            generation,
             port,
             servers: Vec::new(),
+            password: password.to_string(),
             token: String::new(),
             http: reqwest::Client::new(),
         };
         server.cli(&["db", "migrate"])?;
         let port = port.to_string();
-        for (name, args) in [
-            ("api-server", vec!["api-server", "--host", "127.0.0.1", "--port", port.as_str()]),
-            ("dag-processor", vec!["dag-processor"]),
-        ] {
+        let servers = match generation {
+            Generation::Three => vec![
+                ("api-server", vec!["api-server", "--host", "127.0.0.1", "--port", port.as_str()]),
+                ("dag-processor", vec!["dag-processor"]),
+            ],
+            Generation::Two => {
+                let user = ["users", "create", "-u", USER, "-p", password, "-r", "Admin"];
+                server.cli(&[&user[..], &["-f", "Weir", "-l", "Test", "-e", "weir@example.com"]].concat())?;
+                server.cli(&["dags", "reserialize"])?;
+                vec![("webserver", vec!["webserver", "--hostname", "127.0.0.1", "--port", port.as_str()])]
+            }
+        };
+        for (name, args) in servers {
             let log = std::fs::File::create(root.join(format!("{name}.log")))
                 .and_then(|f| Ok((f.try_clone()?, f)))
                 .map_err(|e| failed(format!("{name} log: {e}")))?;
@@ -80,12 +114,19 @@ impl AirflowServer {
                 .map_err(|e| failed(format!("start airflow {name}: {e}")))?;
             server.servers.push(child);
         }
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while server.http.get(server.url("/api/v2/version")).send().await.is_err() {
+        let (ready, log) = match generation {
+            Generation::Three => ("/api/v2/version", "api-server"),
+            Generation::Two => ("/health", "webserver"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(180);
+        while !server.http.get(server.url(ready)).send().await.is_ok_and(|r| r.status().is_success()) {
             if Instant::now() > deadline {
-                return Err(failed(format!("the API server did not answer:\n{}", server.log("api-server"))));
+                return Err(failed(format!("the API server did not answer:\n{}", server.log(log))));
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        if generation == Generation::Two {
+            return Ok(server);
         }
         let login = server
             .http
@@ -122,6 +163,9 @@ impl AirflowServer {
             .env("AIRFLOW__CORE__DAGS_FOLDER", self.dags_dir())
             .env("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
             .env("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", format!("sqlite:///{}", home.join("airflow.db").display()))
+            // Airflow 2's API: basic auth against its users; one worker.
+            .env("AIRFLOW__API__AUTH_BACKENDS", "airflow.api.auth.backend.basic_auth")
+            .env("AIRFLOW__WEBSERVER__WORKERS", "1")
             .env("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", format!("{USER}:admin"))
             .env("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE", home.join("passwords.json"))
             .env("AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION", "False")
@@ -162,15 +206,15 @@ impl AirflowServer {
         Ok(())
     }
 
-    /// `GET /api/v2{path}` as JSON.
+    /// `GET /api/v2{path}` (`/api/v1` on Airflow 2) as JSON.
     pub async fn get(&self, path: &str) -> Result<Value, BenchError> {
-        let answer = self
-            .http
-            .get(self.url(&format!("/api/v2{path}")))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .map_err(|e| failed(format!("GET {path}: {e}")))?;
+        let request = match self.generation {
+            Generation::Three => self.http.get(self.url(&format!("/api/v2{path}"))).bearer_auth(&self.token),
+            Generation::Two => {
+                self.http.get(self.url(&format!("/api/v1{path}"))).basic_auth(USER, Some(&self.password))
+            }
+        };
+        let answer = request.send().await.map_err(|e| failed(format!("GET {path}: {e}")))?;
         let status = answer.status();
         let text = answer.text().await.map_err(|e| failed(format!("GET {path}: {e}")))?;
         if !status.is_success() {

@@ -340,3 +340,130 @@ async fn a_real_airflow_is_read_exactly_and_read_again_only_for_what_is_new() {
     assert_eq!(lineage.len(), 2, "film → load_films → rental: {lineage:?}");
     om.assert_no_violations();
 }
+
+/// Airflow 2's DAGs: `load_films` writes `rental` (an outlet dataset;
+/// Airflow 2's API lists no task's inlets), `report_rentals` is scheduled
+/// on that dataset (it reads it), `broken_job` fails.
+fn write_airflow_2_dags(dags: &Path, db: &TestDb) {
+    let rental = format!("postgres://{}/{}/public/rental", db.host_port(), db.name);
+    let header = "from datetime import datetime\nfrom airflow import DAG, Dataset\n\
+                  from airflow.operators.bash import BashOperator\n\n";
+    let files = [
+        (
+            "load_films.py",
+            format!(
+                "{header}with DAG(\"load_films\", schedule=\"@daily\", start_date=datetime(2026, 1, 1), catchup=False,\n\
+                 \x20        tags=[\"shop\"], default_args={{\"owner\": \"ana\"}}):\n\
+                 \x20   BashOperator(task_id=\"extract\", bash_command=\"echo extract\") >> \\\n\
+                 \x20       BashOperator(task_id=\"load\", bash_command=\"echo load\", outlets=[Dataset(\"{rental}\")])\n"
+            ),
+        ),
+        (
+            "report_rentals.py",
+            format!(
+                "{header}with DAG(\"report_rentals\", schedule=[Dataset(\"{rental}\")], start_date=datetime(2026, 1, 1)):\n\
+                 \x20   BashOperator(task_id=\"report\", bash_command=\"echo report\")\n"
+            ),
+        ),
+        (
+            "broken_job.py",
+            format!(
+                "{header}with DAG(\"broken_job\", schedule=None, start_date=datetime(2026, 1, 1)):\n\
+                 \x20   BashOperator(task_id=\"fail\", bash_command=\"exit 1\") >> BashOperator(task_id=\"after\", bash_command=\"echo never\")\n"
+            ),
+        ),
+    ];
+    for (name, text) in files {
+        std::fs::write(dags.join(name), text).unwrap();
+    }
+}
+
+fn venv_2(test: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("WEIR_AIRFLOW2_VENV").map(PathBuf::from).unwrap_or_else(|| {
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"));
+        home.join(".cache/weir/airflow2-venv")
+    });
+    if path.join("bin/airflow").is_file() {
+        return Some(path);
+    }
+    let why = format!(
+        "no Airflow 2 venv at {} (make it with WEIR_AIRFLOW_VERSION=2.10.5 WEIR_AIRFLOW_VENV={} scripts/airflow-venv)",
+        path.display(),
+        path.display()
+    );
+    if std::env::var("WEIR_REQUIRE_AIRFLOW").is_ok_and(|v| v == "1") {
+        panic!("{test}: {why}");
+    }
+    eprintln!("SKIPPED {test}: {why}");
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_airflow_2_is_read_through_api_v1() {
+    use weir::bench::airflow::Generation;
+    let Some(venv) = venv_2("a_real_airflow_2_is_read_through_api_v1") else { return };
+    require_specs();
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::create("airflow2").await;
+    db.run("CREATE TABLE public.rental (rental_id int PRIMARY KEY);").await;
+    let root = dir.path().join("airflow");
+    std::fs::create_dir_all(root.join("dags")).unwrap();
+    write_airflow_2_dags(&root.join("dags"), &db);
+    let airflow = AirflowServer::start_generation(&venv, &root, PASSWORD, Generation::Two).await.unwrap();
+    wait_for(&airflow, &["broken_job", "load_films", "report_rentals"]).await;
+    airflow.run_dag("load_films", "2026-12-01").unwrap();
+    airflow.run_dag("broken_job", "2026-12-01").unwrap();
+    let film_runs = runs(&airflow, "load_films").await;
+    let broken_runs = runs(&airflow, "broken_job").await;
+
+    ok(ingest_async(dir.path(), pg_yaml(&db, "", "pg-state.db"), Vec::new()).await);
+    let host = airflow.url("");
+    let first = ok(ingest_async(dir.path(), airflow_yaml(&host, PASSWORD, "", "af-state.db"), Vec::new()).await);
+    for shown in [&first.stdout, &first.stderr, &first.report.to_string()] {
+        assert!(!shown.contains(PASSWORD), "the password is shown: {shown}");
+    }
+    assert_eq!(count(&first.report, "pipeline", "written"), 3, "{}", first.report);
+    assert_eq!(first.report["relationsApplied"], 2, "load_films → rental → report_rentals: {}", first.report);
+    let docs = export_all(dir.path(), "catalog.db");
+    let create = validator("api/data/createPipeline.json");
+    let status = definition_validator("entity/data/pipeline.json", "pipelineStatus");
+    for doc in &docs {
+        let errors = match doc["kind"].as_str() {
+            Some("pipeline") => schema_errors(&create, &doc["document"]),
+            Some("pipelineStatus") => schema_errors(&status, &doc["document"]),
+            _ => Vec::new(),
+        };
+        assert!(errors.is_empty(), "{}: {errors:?}", doc["fqn"]);
+    }
+    let (film_run, broken_run) = (&film_runs.first().unwrap().0, &broken_runs.first().unwrap().0);
+    let expected: BTreeSet<_> = [
+        (
+            run_fqn("load_films", film_run),
+            "Successful".into(),
+            pairs(&[("extract", "Successful"), ("load", "Successful")]),
+        ),
+        (run_fqn("broken_job", broken_run), "Failed".into(), pairs(&[("after", "Failed"), ("fail", "Failed")])),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(statuses(&docs), expected);
+    let films = show(dir.path(), "catalog.db", "af.load_films");
+    assert_eq!(films["document"]["scheduleInterval"], "@daily", "{films}");
+    assert_eq!(films["document"]["sourceUrl"], airflow.url("/dags/load_films/grid"));
+    assert_eq!(films["document"]["tasks"][0]["downstreamTasks"], json!(["load"]));
+    assert_eq!(films["document"]["tasks"][0]["taskType"], "BashOperator");
+    assert_eq!(films["extra"]["owners"], json!(["ana"]));
+    let rental = format!("pg.{}.public.rental", db.name);
+    assert_eq!(films["lineage"][0]["toEntity"]["fqn"], rental, "{films}");
+    let report = show(dir.path(), "catalog.db", "af.report_rentals");
+    assert_eq!(report["lineage"][0]["fromEntity"]["fqn"], rental, "{report}");
+
+    let again = ok(ingest_async(dir.path(), airflow_yaml(&host, PASSWORD, "", "af-state.db"), Vec::new()).await);
+    assert_eq!(count(&again.report, "pipelineStatus", "found"), 0, "{}", again.report);
+
+    let wrong = ingest_async(dir.path(), airflow_yaml(&host, WRONG_PASSWORD, "", "wrong-state.db"), Vec::new()).await;
+    assert_ne!(wrong.code, Some(0), "{}", wrong.stdout);
+    let said = format!("{}{}{}", wrong.stdout, wrong.stderr, wrong.report);
+    assert!(said.contains("Airflow refused the login of `weir` (status 401)"), "{said}");
+    assert!(!said.contains(WRONG_PASSWORD), "the password is shown: {said}");
+}

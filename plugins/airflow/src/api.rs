@@ -1,8 +1,12 @@
-//! Airflow 3's REST API (`/api/v2`) over the host's HTTP capability. A
-//! user and password are traded for a JWT at `POST /auth/token`, with a
-//! placeholder where the password goes (the host fills it in, so it never
-//! enters the sandbox); a configured token is sent as is. The token lives
-//! for the instance's life (its [`Session`]); a 401 logs in again once.
+//! Airflow's REST API over the host's HTTP capability: Airflow 3's
+//! `/api/v2`, or Airflow 2's `/api/v1` when the server has only that
+//! (asked once, at `/api/v2/version` then `/api/v1/version`; `apiVersion`
+//! in the connection skips the question). On Airflow 3 a user and password
+//! are traded for a JWT at `POST /auth/token`, with a placeholder where
+//! the password goes (the host fills it in, so it never enters the
+//! sandbox), kept for the instance's life (its [`Session`]); a 401 logs in
+//! again once. On Airflow 2 they go as basic credentials, which the host
+//! encodes from the same placeholder. A configured token is sent as is.
 //! Every batch of calls goes out through `send_all`, a few at once (as
 //! many as the server takes), and lists are read a first page, then every
 //! other page together.
@@ -10,6 +14,7 @@
 use crate::settings::{Auth, Settings};
 use std::cell::RefCell;
 use weir_sdk::http::{self, Request, Response};
+use weir_sdk::percent::encode;
 use weir_sdk::serde_json::{Value, json};
 use weir_sdk::{Failure, Result};
 
@@ -22,15 +27,24 @@ pub const PAGE: usize = 100;
 /// the whole run (`weir.http.maxInFlight`, 8 for Airflow by default).
 const AT_ONCE: usize = 32;
 
-/// What one instance keeps between calls: the token, and that the server
-/// speaks `/api/v2`. Correctness never depends on it.
+/// Which REST API the server speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// Airflow 3: `/api/v2`.
+    V2,
+    /// Airflow 2: `/api/v1`.
+    V1,
+}
+
+/// What one instance keeps between calls: the token, and the server's API
+/// version. Correctness never depends on it.
 #[derive(Default)]
 pub struct Session {
     token: RefCell<Option<String>>,
-    checked_version: RefCell<bool>,
+    version: RefCell<Option<Version>>,
 }
 
-/// One call: a GET, or a POST with a JSON body, below `/api/v2`.
+/// One call: a GET, or a POST with a JSON body, below `/api/v2` (or v1).
 #[derive(Debug, Clone)]
 pub struct Call {
     pub path: String,
@@ -108,24 +122,72 @@ impl<'s> Api<'s> {
         lists
     }
 
+    /// The server's API version, asked of it the first time.
+    pub fn version(&self) -> Result<Version> {
+        if let Some(version) = *self.session.version.borrow() {
+            return Ok(version);
+        }
+        let version = self.ask_version()?;
+        *self.session.version.borrow_mut() = Some(version);
+        Ok(version)
+    }
+
+    /// The web UI's page of a DAG.
+    pub fn dag_url(&self, dag: &str) -> String {
+        let page = format!("{}/dags/{}", self.settings.host, encode(dag));
+        match self.session.version.borrow().unwrap_or(Version::V2) {
+            Version::V2 => page,
+            Version::V1 => format!("{page}/grid"),
+        }
+    }
+
+    /// The web UI's page of a task of a DAG.
+    pub fn task_url(&self, dag: &str, task: &str) -> String {
+        match self.session.version.borrow().unwrap_or(Version::V2) {
+            Version::V2 => format!("{}/tasks/{}", self.dag_url(dag), encode(task)),
+            Version::V1 => format!("{}?task_id={}", self.dag_url(dag), encode(task)),
+        }
+    }
+
+    /// The web UI's page of a task's run, with its log.
+    pub fn log_url(&self, dag: &str, run: &str, task: &str) -> String {
+        match self.session.version.borrow().unwrap_or(Version::V2) {
+            Version::V2 => format!("{}/runs/{}/tasks/{}", self.dag_url(dag), encode(run), encode(task)),
+            Version::V1 => {
+                format!("{}?dag_run_id={}&task_id={}&tab=logs", self.dag_url(dag), encode(run), encode(task))
+            }
+        }
+    }
+
     /// Sends `calls` at once; one answer per call, in order. Answers of 401
     /// are asked again once, after a new login.
     pub fn send_all(&self, calls: &[Call]) -> Vec<Result<Value>> {
         if calls.is_empty() {
             return Vec::new();
         }
-        let token = match self.check_version().and_then(|()| self.token()) {
-            Ok(token) => token,
+        let authorization = match self.version().and_then(|v| self.credentials(v)) {
+            Ok(authorization) => authorization,
             Err(failure) => return calls.iter().map(|_| Err(failure.clone())).collect(),
         };
-        let mut answers = self.send(calls.iter().collect(), &token);
+        let mut answers = self.send(calls.iter().collect(), &authorization);
         let refused: Vec<usize> =
             (0..answers.len()).filter(|&i| matches!(&answers[i], Ok(r) if r.status() == 401)).collect();
-        if !refused.is_empty() && self.settings.auth != Auth::Token {
+        if let (false, Ok(Version::V1), Auth::Password { username }) =
+            (refused.is_empty(), self.version(), &self.settings.auth)
+        {
+            let refusal = Failure::config(format!(
+                "Airflow refused the login of `{username}` (status 401): check authConfig's username and password, \
+                 and that its API takes basic auth ([api] auth_backends)"
+            ));
+            for i in refused {
+                answers[i] = Err(refusal.clone());
+            }
+        } else if !refused.is_empty() && self.settings.auth != Auth::Token {
             weir_sdk::log::info("Airflow refused the token; logging in again");
-            self.forget_token(&token);
+            self.forget_token(authorization.trim_start_matches("Bearer "));
             match self.token() {
                 Ok(token) => {
+                    let token = format!("Bearer {token}");
                     let again = self.send(refused.iter().map(|&i| &calls[i]).collect(), &token);
                     for (i, answer) in refused.into_iter().zip(again) {
                         answers[i] = answer;
@@ -141,9 +203,13 @@ impl<'s> Api<'s> {
         answers.into_iter().zip(calls).map(|(answer, call)| answer.and_then(|r| json_of(r, call))).collect()
     }
 
-    /// Sends in waves of [`AT_ONCE`].
-    fn send(&self, calls: Vec<&Call>, token: &str) -> Vec<Result<Response>> {
-        let base = format!("{}/api/v2", self.settings.host);
+    /// Sends in waves of [`AT_ONCE`], with `authorization` as given.
+    fn send(&self, calls: Vec<&Call>, authorization: &str) -> Vec<Result<Response>> {
+        let api = match self.session.version.borrow().unwrap_or(Version::V2) {
+            Version::V2 => "v2",
+            Version::V1 => "v1",
+        };
+        let base = format!("{}/api/{api}", self.settings.host);
         let mut answers = Vec::with_capacity(calls.len());
         for wave in calls.chunks(AT_ONCE) {
             let requests: Vec<Request> = wave
@@ -154,7 +220,7 @@ impl<'s> Api<'s> {
                         None => http::get(url),
                         Some(body) => http::post(url).json(body),
                     };
-                    request.bearer(token).header("accept", "application/json")
+                    request.header("authorization", authorization).header("accept", "application/json")
                 })
                 .collect();
             answers.extend(http::send_all(requests).into_iter().map(|a| a.map_err(|f| self.unreachable(f))));
@@ -162,39 +228,46 @@ impl<'s> Api<'s> {
         answers
     }
 
-    /// `/api/v2/version` answers without a login; a server without it is
-    /// not Airflow 3.
-    fn check_version(&self) -> Result<()> {
-        if *self.session.checked_version.borrow() {
-            return Ok(());
-        }
-        if !matches!(self.settings.api_version.as_str(), "auto" | "v2") {
+    /// `/api/v2/version`, else `/api/v1/version`: both answer without a
+    /// login.
+    fn ask_version(&self) -> Result<Version> {
+        let host = &self.settings.host;
+        let wanted = self.settings.api_version.as_str();
+        if !matches!(wanted, "auto" | "v2" | "v1") {
             return Err(Failure::config(format!(
-                "connection.apiVersion `{}`: this connector reads Airflow 3's REST API (v2) only",
-                self.settings.api_version
+                "connection.apiVersion `{wanted}`: v2 (Airflow 3), v1 (Airflow 2) or auto (ask the server)"
             )));
         }
-        let host = &self.settings.host;
-        let answer = http::get(format!("{host}/api/v2/version")).send().map_err(|f| self.unreachable(f))?;
-        match answer.status() {
-            200 => {}
-            404 => {
-                let v1 = http::get(format!("{host}/api/v1/version")).send().ok().filter(Response::is_success);
-                let what = match v1 {
-                    Some(_) => "speaks Airflow 2's /api/v1 only; this connector reads Airflow 3's /api/v2",
-                    None => "has no /api/v2/version: is hostPort the Airflow API server?",
-                };
-                return Err(Failure::config(format!("{host} {what}")));
+        for (version, path) in [(Version::V2, "v2"), (Version::V1, "v1")] {
+            if (wanted == "v2" && version == Version::V1) || (wanted == "v1" && version == Version::V2) {
+                continue;
             }
-            status => return Err(status_failure(status, "/version", &answer)),
+            let answer = http::get(format!("{host}/api/{path}/version")).send().map_err(|f| self.unreachable(f))?;
+            match answer.status() {
+                200 => {
+                    if let Ok(info) = answer.json::<Value>()
+                        && let Some(v) = info.get("version").and_then(Value::as_str)
+                    {
+                        weir_sdk::log::debug(&format!("Airflow {v} at {host}, /api/{path}"));
+                    }
+                    return Ok(version);
+                }
+                404 => continue,
+                status => return Err(status_failure(status, &format!("/api/{path}/version"), &answer)),
+            }
         }
-        if let Ok(version) = answer.json::<Value>()
-            && let Some(v) = version.get("version").and_then(Value::as_str)
-        {
-            weir_sdk::log::debug(&format!("Airflow {v} at {host}"));
+        Err(Failure::config(format!(
+            "{host} has no /api/v2/version nor /api/v1/version: is hostPort Airflow's API server?"
+        )))
+    }
+
+    /// The `authorization` header every call carries.
+    fn credentials(&self, version: Version) -> Result<String> {
+        match (&self.settings.auth, version) {
+            (Auth::Token, _) => Ok(format!("Bearer {}", http::secret("token"))),
+            (Auth::Password { username }, Version::V1) => Ok(http::basic_auth(username, "password")),
+            (Auth::Password { .. }, Version::V2) => Ok(format!("Bearer {}", self.token()?)),
         }
-        *self.session.checked_version.borrow_mut() = true;
-        Ok(())
     }
 
     fn token(&self) -> Result<String> {

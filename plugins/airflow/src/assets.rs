@@ -6,7 +6,7 @@
 //! `lineageInformation.dbServicePrefixes` says which database service it
 //! is in. Assets that name no table of those services are reported.
 
-use crate::api::{Api, Call};
+use crate::api::{Api, Call, Version};
 use crate::pipelines::text;
 use crate::settings::Settings;
 use std::collections::{BTreeMap, BTreeSet};
@@ -29,15 +29,20 @@ enum Flow {
 }
 
 pub fn lineage(settings: &Settings, api: &Api, dags: &[String], batch: &mut Batch) {
+    // Airflow 2 calls them datasets, and lists no task's inlets.
+    let (path, key) = match api.version() {
+        Ok(Version::V1) => ("/datasets?order_by=id", "datasets"),
+        _ => ("/assets?order_by=id", "assets"),
+    };
     let calls: Vec<Call> = dags
         .chunks(DAGS_PER_CALL)
-        .map(|chunk| Call::get(format!("/assets?order_by=id&dag_ids={}", encode(&chunk.join(",")))))
+        .map(|chunk| Call::get(format!("{path}&dag_ids={}", encode(&chunk.join(",")))))
         .collect();
     let ours: BTreeSet<&str> = dags.iter().map(String::as_str).collect();
     // (dag, flow) -> tables, so an asset named twice makes one edge.
     let mut edges: BTreeMap<(String, Flow), BTreeSet<Table>> = BTreeMap::new();
     let mut unresolved: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for answer in api.list_all(&calls, "assets") {
+    for answer in api.list_all(&calls, key) {
         let assets = match answer {
             Ok(assets) => assets,
             Err(failure) => {
@@ -96,7 +101,8 @@ fn uses(asset: &Value, ours: &BTreeSet<&str>) -> BTreeSet<(String, Flow)> {
         let refs = asset.get(key).and_then(Value::as_array).into_iter().flatten();
         refs.filter_map(|r| r.get("dag_id").and_then(Value::as_str)).filter(|d| ours.contains(d)).map(str::to_string)
     };
-    let reads = dags("scheduled_dags").chain(dags("consuming_tasks")).map(|d| (d, Flow::Reads));
+    let reads = dags("scheduled_dags").chain(dags("consuming_tasks")).chain(dags("consuming_dags"));
+    let reads = reads.map(|d| (d, Flow::Reads));
     let writes = dags("producing_tasks").map(|d| (d, Flow::Writes));
     reads.chain(writes).collect()
 }

@@ -6,7 +6,7 @@
 //! already ingested), one `GET /dags/{id}/dagRuns` per DAG, all at once.
 //! A run's ref carries what `process` needs of it, so runs are read once.
 
-use crate::api::{Api, Call};
+use crate::api::{Api, Call, Version};
 use crate::settings::Settings;
 use crate::time;
 use weir_sdk::percent::encode;
@@ -39,10 +39,11 @@ pub fn dags(settings: &Settings, api: &Api) -> Result<Vec<(String, Value)>> {
 
 /// The fields of a DAG's list entry a pipeline is made of, for its ref.
 fn summary(dag: &Value) -> Value {
-    const KEPT: [&str; 8] = [
+    const KEPT: [&str; 9] = [
         "dag_display_name",
         "description",
         "timetable_summary",
+        "schedule_interval",
         "max_active_runs",
         "is_paused",
         "fileloc",
@@ -58,15 +59,21 @@ fn runs(settings: &Settings, api: &Api, config: &Config, dags: &[String]) -> Res
         return Ok(Vec::new());
     }
     let since = lookback_start(settings.source.status_lookback_days);
+    // When a run was due: Airflow 3's `run_after`, Airflow 2's
+    // `execution_date` (it has no other that every run has).
+    let due = match api.version()? {
+        Version::V2 => "run_after",
+        Version::V1 => "execution_date",
+    };
     let calls: Vec<Call> = dags
         .iter()
         .map(|dag_id| {
-            let mut path = format!("/dags/{}/dagRuns?order_by=-run_after&limit={}", encode(dag_id), settings.runs);
+            let mut path = format!("/dags/{}/dagRuns?order_by=-{due}&limit={}", encode(dag_id), settings.runs);
             // A millisecond past the last final run: the cursor is cut to
             // milliseconds, Airflow keeps microseconds.
             let after = config.last_runs.get(dag_id).map(|ms| ms + 1);
             if let Some(start) = after.into_iter().chain(since).max() {
-                path.push_str(&format!("&run_after_gte={}", encode(&time::rfc3339(start))));
+                path.push_str(&format!("&{due}_gte={}", encode(&time::rfc3339(start))));
             }
             Call::get(path)
         })
@@ -83,7 +90,7 @@ fn runs(settings: &Settings, api: &Api, config: &Config, dags: &[String]) -> Res
             let Some(run_id) = run.get("dag_run_id").and_then(Value::as_str) else { continue };
             let summary = json!({
                 "state": run.get("state"),
-                "run_after": run.get("run_after"),
+                "run_after": run.get(due),
                 "end_date": run.get("end_date"),
             });
             refs.push(EntityRef {

@@ -1,7 +1,8 @@
 //! The Airflow connector: DAGs as pipelines with their tasks, runs as
 //! pipeline statuses with their task instances, and lineage from the
-//! tables a DAG's assets name. It speaks Airflow 3's REST API (`/api/v2`)
-//! through the host's HTTP capability, granted for `hostPort` only.
+//! tables a DAG's assets name. It speaks Airflow 3's REST API (`/api/v2`),
+//! or Airflow 2's (`/api/v1`) where that is all the server has, through
+//! the host's HTTP capability, granted for `hostPort` only.
 //!
 //! - `settings`: the workflow keys; `api`: login, token, batched calls and
 //!   paged lists.
@@ -71,7 +72,7 @@ impl Connector for Airflow {
             pipelines::process(&settings, &api, &pipelines, &mut batch);
         }
         if !runs.is_empty() {
-            runs::process(&settings, &api, &runs, &mut batch);
+            runs::process(&api, &runs, &mut batch);
         }
         Ok(batch)
     }
@@ -188,13 +189,19 @@ mod tests {
     }
 
     #[test]
-    fn an_airflow_2_server_is_named_as_such() {
+    fn an_airflow_2_server_is_read_through_api_v1_with_basic_credentials() {
+        let list = format!("{HOST}/api/v1/dags?order_by=dag_id&limit=100&offset=0");
         let host = TestHost::new("airflow")
             .connection("hostPort", HOST)
-            .connection("connection", json!({"authConfig": {"token": true}}))
+            .connection("connection", json!({"authConfig": {"username": "weir"}}))
             .http(Answer::get(&format!("{HOST}/api/v2/version")).status(404))
-            .http(Answer::get(&format!("{HOST}/api/v1/version")).json(&json!({"version": "2.10.5"})));
-        let error = host.discover(&mut Airflow::new(), EntityKind::Pipeline).unwrap_err();
-        assert!(error.message.contains("speaks Airflow 2's /api/v1 only"), "{}", error.message);
+            .http(Answer::get(&format!("{HOST}/api/v1/version")).json(&json!({"version": "2.10.5"})))
+            .http(Answer::get(&list).json(&dags(["a".to_string()].into_iter(), 1)));
+        let refs = host.discover(&mut Airflow::new(), EntityKind::Pipeline).unwrap();
+        assert_eq!(refs[0].path, ["a"]);
+        let sent = host.sent();
+        assert!(!sent.iter().any(|s| s.url.contains("/auth/token")), "Airflow 2 has no login");
+        let asked = sent.iter().find(|s| s.url == list).unwrap();
+        assert_eq!(asked.header("authorization"), Some("Basic {{secret:password|basic:weir}}"));
     }
 }

@@ -32,7 +32,7 @@ pub fn process(settings: &Settings, api: &Api, refs: &[EntityRef], batch: &mut B
         };
         match details.and_then(|d| Ok((d, tasks?))) {
             Ok((details, tasks)) => {
-                batch.entities.push(Entity::Pipeline(pipeline(settings, &r.path[0], &details, &tasks)));
+                batch.entities.push(Entity::Pipeline(pipeline(settings, api, &r.path[0], &details, &tasks)));
                 written.push(r.path[0].clone());
             }
             Err(error) => batch.failures.push(EntityFailure { path: r.path.clone(), error }),
@@ -43,8 +43,8 @@ pub fn process(settings: &Settings, api: &Api, refs: &[EntityRef], batch: &mut B
     }
 }
 
-fn pipeline(settings: &Settings, dag_id: &str, details: &Value, tasks: &Value) -> Pipeline {
-    let dag_url = settings.dag_url(dag_id);
+fn pipeline(settings: &Settings, api: &Api, dag_id: &str, details: &Value, tasks: &Value) -> Pipeline {
+    let dag_url = api.dag_url(dag_id);
     let tasks = tasks.get("tasks").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     let owners = if settings.source.include_owners { strings(details.get("owners")) } else { Vec::new() };
     let tags = if settings.source.include_tags {
@@ -58,7 +58,9 @@ fn pipeline(settings: &Settings, dag_id: &str, details: &Value, tasks: &Value) -
         display_name: text(details, "dag_display_name").filter(|d| d != dag_id),
         description: text(details, "description").or_else(|| text(details, "doc_md")),
         source_url: Some(dag_url.clone()),
-        schedule_interval: text(details, "timetable_summary"),
+        // Airflow 2 has no summary: its `schedule_interval` holds one.
+        schedule_interval: text(details, "timetable_summary")
+            .or_else(|| details.get("schedule_interval").and_then(|s| text(s, "value"))),
         start_date: text(details, "start_date").or_else(|| earliest_start(tasks)),
         // As OpenMetadata's own Airflow connector fills it: runs at once.
         concurrency: details.get("max_active_runs").and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok()),
@@ -66,7 +68,7 @@ fn pipeline(settings: &Settings, dag_id: &str, details: &Value, tasks: &Value) -
         location: text(details, "fileloc"),
         tags,
         owners,
-        tasks: tasks.iter().filter_map(|t| task(settings, &dag_url, t)).collect(),
+        tasks: tasks.iter().filter_map(|t| task(settings, api, dag_id, t)).collect(),
     }
 }
 
@@ -76,7 +78,7 @@ fn earliest_start(tasks: &[Value]) -> Option<String> {
     starts.filter_map(|s| Some((crate::time::millis(&s)?, s))).min().map(|(_, s)| s)
 }
 
-fn task(settings: &Settings, dag_url: &str, task: &Value) -> Option<Task> {
+fn task(settings: &Settings, api: &Api, dag_id: &str, task: &Value) -> Option<Task> {
     let name = text(task, "task_id")?;
     let task_type = text(task, "operator_name")
         .or_else(|| task.get("class_ref").and_then(|c| text(c, "class_name")))
@@ -87,7 +89,7 @@ fn task(settings: &Settings, dag_url: &str, task: &Value) -> Option<Task> {
         description: text(task, "doc_md"),
         task_type,
         downstream_tasks: strings(task.get("downstream_task_ids")),
-        source_url: Some(format!("{dag_url}/tasks/{}", encode(&name))),
+        source_url: Some(api.task_url(dag_id, &name)),
         owner,
         name,
     })

@@ -6,19 +6,21 @@
 //! run, manual ones too; the logical date may be empty in Airflow 3),
 //! which is also what the next run's discovery starts from.
 
-use crate::api::{Api, Call};
+use crate::api::{Api, Call, Version};
 use crate::pipelines::text;
-use crate::settings::Settings;
 use crate::time::millis;
 use std::collections::{BTreeMap, BTreeSet};
-use weir_sdk::percent::encode;
 use weir_sdk::serde_json::{Value, json};
 use weir_sdk::{Batch, Entity, EntityFailure, EntityRef, ExecutionStatus, Failure, PipelineStatus, TaskStatus};
 
-pub fn process(settings: &Settings, api: &Api, refs: &[EntityRef], batch: &mut Batch) {
+pub fn process(api: &Api, refs: &[EntityRef], batch: &mut Batch) {
     let dag_ids: BTreeSet<&str> = refs.iter().map(|r| r.path[0].as_str()).collect();
     let run_ids: BTreeSet<&str> = refs.iter().map(|r| r.path[1].as_str()).collect();
-    let body = json!({"dag_ids": dag_ids, "dag_run_ids": run_ids, "order_by": "id"});
+    let mut body = json!({"dag_ids": dag_ids, "dag_run_ids": run_ids});
+    // Airflow 2's form has no `order_by` (and refuses it).
+    if api.version().ok() == Some(Version::V2) {
+        body["order_by"] = json!("id");
+    }
     let instances = match api.list(&Call::post("/dags/~/dagRuns/~/taskInstances/list", body), "task_instances") {
         Ok(instances) => instances,
         Err(error) => {
@@ -49,7 +51,7 @@ pub fn process(settings: &Settings, api: &Api, refs: &[EntityRef], batch: &mut B
             continue;
         };
         let tasks = by_run.get(&(dag.as_str(), run_id.as_str()));
-        let tasks = tasks.into_iter().flatten().map(|(task, tis)| task_status(settings, dag, run_id, task, tis));
+        let tasks = tasks.into_iter().flatten().map(|(task, tis)| task_status(api, dag, run_id, task, tis));
         batch.entities.push(Entity::PipelineStatus(PipelineStatus {
             pipeline: dag.clone(),
             execution_id: run_id.clone(),
@@ -63,7 +65,7 @@ pub fn process(settings: &Settings, api: &Api, refs: &[EntityRef], batch: &mut B
 
 /// One task of a run; a mapped task's instances as one: the worst state,
 /// the earliest start and the latest end.
-fn task_status(settings: &Settings, dag: &str, run_id: &str, task: &str, tis: &[&Value]) -> TaskStatus {
+fn task_status(api: &Api, dag: &str, run_id: &str, task: &str, tis: &[&Value]) -> TaskStatus {
     let status =
         tis.iter().map(|ti| status(str_of(ti, "state"))).max_by_key(severity).unwrap_or(ExecutionStatus::Pending);
     let times = |key: &'static str| tis.iter().filter_map(move |ti| str_of(ti, key).and_then(millis));
@@ -72,7 +74,7 @@ fn task_status(settings: &Settings, dag: &str, run_id: &str, task: &str, tis: &[
         status,
         start_time: times("start_date").min(),
         end_time: times("end_date").max(),
-        log_link: Some(format!("{}/runs/{}/tasks/{}", settings.dag_url(dag), encode(run_id), encode(task))),
+        log_link: Some(api.log_url(dag, run_id, task)),
     }
 }
 

@@ -106,9 +106,4 @@ impl Settings {
     pub fn prefixes(&self) -> &[String] {
         self.source.lineage_information.as_ref().map(|l| l.db_service_prefixes.as_slice()).unwrap_or(&[])
     }
-
-    /// The web UI's page of a DAG.
-    pub fn dag_url(&self, dag_id: &str) -> String {
-        format!("{}/dags/{}", self.host, weir_sdk::percent::encode(dag_id))
-    }
 }
