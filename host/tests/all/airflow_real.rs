@@ -14,7 +14,7 @@
 //! Without the venv the test prints that it skipped, unless
 //! `WEIR_REQUIRE_AIRFLOW=1` (as `scripts/test` sets), when it fails.
 
-use crate::common::{self, Ingested, TestDb, export_all, ingest, pg_connection, show};
+use crate::common::{self, Ingested, TestDb, count, export_all, ingest, ok, pg_connection, show};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -24,20 +24,27 @@ use weir_fixtures::openmetadata::{OpenMetadataFixture, definition_validator, req
 const PASSWORD: &str = "af-canary-pw-5b1e";
 const WRONG_PASSWORD: &str = "af-wrong-canary-77c2";
 
-fn venv(test: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("WEIR_AIRFLOW_VENV").map(PathBuf::from).unwrap_or_else(|| {
+/// The venv of `variable` (default `~/.cache/weir/<dir>`), or `None` after
+/// saying why the test skips; with `WEIR_REQUIRE_AIRFLOW=1` a missing one
+/// fails the test.
+fn venv_of(test: &str, variable: &str, dir: &str, make: &str) -> Option<PathBuf> {
+    let path = std::env::var_os(variable).map(PathBuf::from).unwrap_or_else(|| {
         let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"));
-        home.join(".cache/weir/airflow-venv")
+        home.join(".cache/weir").join(dir)
     });
     if path.join("bin/airflow").is_file() {
         return Some(path);
     }
-    let why = format!("no Airflow venv at {} (make it with scripts/airflow-venv)", path.display());
+    let why = format!("no Airflow venv at {} (make it with {make}scripts/airflow-venv)", path.display());
     if std::env::var("WEIR_REQUIRE_AIRFLOW").is_ok_and(|v| v == "1") {
         panic!("{test}: {why}");
     }
     eprintln!("SKIPPED {test}: {why}");
     None
+}
+
+fn venv(test: &str) -> Option<PathBuf> {
+    venv_of(test, "WEIR_AIRFLOW_VENV", "airflow-venv", "")
 }
 
 fn free_port() -> u16 {
@@ -123,17 +130,6 @@ fn pg_yaml(db: &TestDb, sink: &str, state: &str) -> String {
          config:\n      type: DatabaseMetadata\n{sink}weir:\n  statePath: {state}\n",
         pg_connection(db, db.reader())
     )
-}
-
-fn count(report: &Value, kind: &str, field: &str) -> u64 {
-    let kinds = report["kinds"].as_array().cloned().unwrap_or_default();
-    kinds.iter().find(|k| k["kind"] == kind).and_then(|k| k[field].as_u64()).unwrap_or(0)
-}
-
-#[track_caller]
-fn ok(run: Ingested) -> Ingested {
-    assert_eq!(run.code, Some(0), "{}\n{}\n{}", run.stdout, run.stderr, run.report);
-    run
 }
 
 /// Runs weir off the async test's threads (it blocks on the process).
@@ -379,23 +375,8 @@ fn write_airflow_2_dags(dags: &Path, db: &TestDb) {
 }
 
 fn venv_2(test: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("WEIR_AIRFLOW2_VENV").map(PathBuf::from).unwrap_or_else(|| {
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"));
-        home.join(".cache/weir/airflow2-venv")
-    });
-    if path.join("bin/airflow").is_file() {
-        return Some(path);
-    }
-    let why = format!(
-        "no Airflow 2 venv at {} (make it with WEIR_AIRFLOW_VERSION=2.10.5 WEIR_AIRFLOW_VENV={} scripts/airflow-venv)",
-        path.display(),
-        path.display()
-    );
-    if std::env::var("WEIR_REQUIRE_AIRFLOW").is_ok_and(|v| v == "1") {
-        panic!("{test}: {why}");
-    }
-    eprintln!("SKIPPED {test}: {why}");
-    None
+    let make = "WEIR_AIRFLOW_VERSION=2.10.5 WEIR_AIRFLOW_VENV=~/.cache/weir/airflow2-venv ";
+    venv_of(test, "WEIR_AIRFLOW2_VENV", "airflow2-venv", make)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

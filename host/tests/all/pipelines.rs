@@ -5,20 +5,9 @@
 //! service, into the catalog and into the OpenMetadata fixture, and marks
 //! a pipeline gone from the source deleted.
 
-use crate::common::{self, Ingested, export_all, ingest, test_plugin, text, weir};
+use crate::common::{self, count, export_all, ingest, ok, test_plugin, text, weir};
 use serde_json::{Value, json};
 use weir_fixtures::openmetadata::{OpenMetadataFixture, definition_validator, require_specs, schema_errors, validator};
-
-fn count(report: &Value, kind: &str, field: &str) -> u64 {
-    let kinds = report["kinds"].as_array().cloned().unwrap_or_default();
-    kinds.iter().find(|k| k["kind"] == kind).and_then(|k| k[field].as_u64()).unwrap_or(0)
-}
-
-#[track_caller]
-fn ok(run: Ingested) -> Ingested {
-    assert_eq!(run.code, Some(0), "{}\n{}\n{}", run.stdout, run.stderr, run.report);
-    run
-}
 
 /// Two pipelines: `load_orders` (film → rental, two runs) and the paused
 /// `report` (one failed run), unless `without_report`.

@@ -280,6 +280,19 @@ pub fn ingest_measured(dir: &Path, yaml: &str) -> (Ingested, f64) {
     (ingested, usage.ru_maxrss as f64 / 1024.0)
 }
 
+/// A kind's count in a run's report (`found`, `written`, `unchanged`, ...).
+pub fn count(report: &serde_json::Value, kind: &str, field: &str) -> u64 {
+    let kinds = report["kinds"].as_array().cloned().unwrap_or_default();
+    kinds.iter().find(|k| k["kind"] == kind).and_then(|k| k[field].as_u64()).unwrap_or(0)
+}
+
+/// The run, which must have exited 0 (else its output and report).
+#[track_caller]
+pub fn ok(run: Ingested) -> Ingested {
+    assert_eq!(run.code, Some(0), "{}\n{}\n{}", run.stdout, run.stderr, run.report);
+    run
+}
+
 /// `weir --catalog catalog.db ingest -c <dir>/workflow.yaml --report
 /// <dir>/report.json [args]` with `env`.
 pub fn ingest(dir: &Path, yaml: &str, args: &[&str], env: &[(&str, &str)]) -> Ingested {
