@@ -6,6 +6,15 @@ use crate::text::escape_controls;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 
+/// Every entity written.
+pub const EXIT_DONE: u8 = 0;
+/// Some entities failed for reasons a retry will not change.
+pub const EXIT_FAILURES: u8 = 2;
+/// A cause that may pass (`EX_TEMPFAIL`).
+pub const EXIT_MAY_PASS: u8 = 75;
+/// The run could not go on, and retrying will not help.
+pub const EXIT_FATAL: u8 = 1;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FailureRecord {
@@ -162,6 +171,19 @@ impl RunReport {
         }
         for text in self.warnings.iter_mut().chain(self.stopped.iter_mut()) {
             redactor.redact_in_place(text);
+        }
+    }
+
+    /// The exit status of a run that finished with this report: 0 when
+    /// every entity was written, 2 when some failed for reasons a retry
+    /// will not change, 75 when some failed for a cause that may pass.
+    pub fn exit_code(&self) -> u8 {
+        if self.failures.iter().any(|f| f.may_pass) {
+            EXIT_MAY_PASS
+        } else if self.failed() > 0 {
+            EXIT_FAILURES
+        } else {
+            EXIT_DONE
         }
     }
 

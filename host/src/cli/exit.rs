@@ -16,20 +16,11 @@ use weir::argo::submit::SubmitError;
 use weir::plan::IngestError;
 use weir::report::RunReport;
 
-pub const DONE: u8 = 0;
-pub const FAILURES: u8 = 2;
-pub const MAY_PASS: u8 = 75;
-pub const FATAL: u8 = 1;
+pub use weir::report::{EXIT_DONE as DONE, EXIT_FATAL as FATAL, EXIT_MAY_PASS as MAY_PASS};
 
 /// The status of a run that finished, from its report.
 pub fn of_report(report: &RunReport) -> u8 {
-    if report.failures.iter().any(|f| f.may_pass) {
-        MAY_PASS
-    } else if report.failed() > 0 {
-        FAILURES
-    } else {
-        DONE
-    }
+    report.exit_code()
 }
 
 /// The status of a command that could not go on.
@@ -44,7 +35,7 @@ pub fn of_error(err: &anyhow::Error) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use weir::report::FailureRecord;
+    use weir::report::{EXIT_FAILURES as FAILURES, FailureRecord};
 
     fn failure(error: &str, may_pass: bool) -> FailureRecord {
         FailureRecord {

@@ -8,6 +8,7 @@ mod exit;
 mod ingest;
 mod plugin;
 mod quickstart;
+mod runs;
 mod submitted;
 
 use anyhow::Result;
@@ -78,6 +79,9 @@ enum Command {
     /// Read the catalog: list, show, export.
     #[command(subcommand)]
     Catalog(catalog::Command),
+    /// The runs the state store has seen: list them, show one.
+    #[command(subcommand)]
+    Runs(runs::Command),
     /// Look at connector plugins.
     #[command(subcommand)]
     Plugin(plugin::Command),
@@ -116,6 +120,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Process(args) => distributed::process(args, cli.catalog, ui).await,
         Command::Finalize(args) => distributed::finalize(args, cli.catalog, ui).await,
         Command::Catalog(cmd) => catalog::run(cmd, cli.catalog).await,
+        Command::Runs(cmd) => runs::run(cmd).await,
         Command::Plugin(cmd) => plugin::run(cmd).await,
         Command::Bench(cmd) => bench::run(cmd, ui).await,
     }

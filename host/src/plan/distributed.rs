@@ -12,7 +12,7 @@ use crate::config::Workflow;
 use crate::model::Kind;
 use crate::report::{FailureRecord, RunReport};
 use crate::sink::catalog::Catalog;
-use crate::state::{Claim, StateStore};
+use crate::state::{Claim, RunStatus, RunSummary, StateStore};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -80,7 +80,8 @@ pub async fn discover(workflow: &Workflow, options: &IngestOptions, run_id: &str
     }
     run.begin().await?;
     let max_pods = workflow.distributed().and_then(|d| d.max_pods).unwrap_or(DEFAULT_MAX_PODS);
-    let plan = run.discover(Some(max_pods as usize)).await?;
+    let state = run.state.clone();
+    let plan = ingest::record_failure(&state, run_id, run.discover(Some(max_pods as usize)).await).await?;
     // Every kind the run lists, shards or none: the DAG has a task for each.
     let mut kinds: Vec<(String, Vec<String>)> =
         run.wanted_kinds().into_iter().map(|k| (k.entity_type().to_string(), Vec::new())).collect();
@@ -230,7 +231,7 @@ pub async fn finalize(workflow: &Workflow, options: &IngestOptions, run_id: &str
             unfinished.join(", ")
         );
         tracing::error!("{message}");
-        report.stopped = Some(message);
+        report.stopped = Some(message.clone());
         report.failures.push(FailureRecord {
             entity: run_id.to_string(),
             kind: "run".into(),
@@ -239,6 +240,8 @@ pub async fn finalize(workflow: &Workflow, options: &IngestOptions, run_id: &str
             may_pass: true,
             shard: None,
         });
+        let summary = RunSummary::of(&report);
+        state.record_end(run_id, RunStatus::Failed, report.exit_code(), Some(&summary), Some(&message)).await?;
         state.close().await;
         return Ok(report);
     }

@@ -19,7 +19,7 @@ use crate::sink::catalog::{Catalog, CatalogError};
 use crate::sink::file::FileSink;
 use crate::sink::openmetadata::{OpenMetadataSink, SinkSetupError};
 use crate::sink::{Sink, SinkError};
-use crate::state::{StateError, StateStore};
+use crate::state::{RunStatus, RunSummary, StateError, StateStore};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -140,7 +140,10 @@ pub struct IngestOptions {
 /// [`resume`], which does only the shards left.
 pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunReport, IngestError> {
     let id = options.run_id.clone().unwrap_or_else(run_id);
-    let mut run = Run::open(workflow, options, id, false).await?;
+    let mut run = match Run::open(workflow, options, id.clone(), false).await {
+        Ok(run) => run,
+        Err(err) => return Err(record_unopened(workflow, &id, err).await),
+    };
     if run.state.discovery(&run.report.run_id).await?.is_some() {
         let run_id = run.report.run_id.clone();
         run.shut().await;
@@ -150,12 +153,63 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
         });
     }
     run.begin().await?;
-    let mut plan = run.discover(None).await?;
-    run.keep_plan(&plan).await?;
-    run.claim_all().await?;
-    let shards = std::mem::take(&mut plan.shards);
-    plan.shards = run.process(shards, &Scope::Whole { parents: Vec::new(), stored: true }).await?;
-    run.finish(Some(plan)).await
+    let (state, run_id) = (run.state.clone(), run.report.run_id.clone());
+    let outcome = async {
+        let mut plan = run.discover(None).await?;
+        run.keep_plan(&plan).await?;
+        run.claim_all().await?;
+        let shards = std::mem::take(&mut plan.shards);
+        plan.shards = run.process(shards, &Scope::Whole { parents: Vec::new(), stored: true }).await?;
+        run.finish(Some(plan)).await
+    }
+    .await;
+    record_failure(&state, &run_id, outcome).await
+}
+
+/// Records in the run history that `run_id` could not go on, if it could
+/// not; hands the outcome back.
+pub(super) async fn record_failure<T>(
+    state: &StateStore,
+    run_id: &str,
+    outcome: Result<T, IngestError>,
+) -> Result<T, IngestError> {
+    if let Err(err) = &outcome {
+        record_error(state, run_id, err).await;
+    }
+    outcome
+}
+
+async fn record_error(state: &StateStore, run_id: &str, err: &IngestError) {
+    let code = if err.may_pass() { crate::report::EXIT_MAY_PASS } else { crate::report::EXIT_FATAL };
+    let reason = crate::logging::redact(&error_chain(err));
+    if let Err(e) = state.record_end(run_id, RunStatus::Failed, code, None, Some(&reason)).await {
+        tracing::warn!(run = run_id, "the run history cannot record that the run failed: {e}");
+    }
+}
+
+/// Records in the run history a run that could not even start (a plugin
+/// that would not load, a database that would not connect), if the state
+/// store can be opened; hands the error back.
+async fn record_unopened(workflow: &Workflow, run_id: &str, err: IngestError) -> IngestError {
+    let Ok(state) = open_state(workflow, false).await else { return err };
+    let service = workflow.source.service_name.to_string();
+    if state.record_start(run_id, &service, false, &super::distributed::process_name()).await.is_ok() {
+        record_error(&state, run_id, &err).await;
+    }
+    state.close().await;
+    err
+}
+
+/// An error and its causes, on one line.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 /// What `weir ingest --dry-run` found: the discovery's counts, the plan,
@@ -241,8 +295,12 @@ pub async fn resume(workflow: &Workflow, options: &IngestOptions, run_id: &str) 
         .warnings
         .push(format!("resumed: {kept} shards were done by the earlier attempt and kept, {} done now", shards.len()));
     let parents = state.parents(run_id).await?;
-    run.process(shards, &Scope::Whole { parents, stored: true }).await?;
-    run.finish(None).await
+    let outcome = async {
+        run.process(shards, &Scope::Whole { parents, stored: true }).await?;
+        run.finish(None).await
+    }
+    .await;
+    record_failure(&state, run_id, outcome).await
 }
 
 /// The end of every run, whichever process ends it: phase 2, the state
@@ -261,7 +319,6 @@ pub(super) async fn finish_run(
     apply_deferred(sink, state, &mut report).await?;
     super::deleted::mark(workflow, sink, state, &seen, &mut report).await?;
     report.warnings.extend(sink.take_warnings());
-    state.close().await;
     report.sink_retries += sink.retries();
     for problem in report.unaccounted() {
         tracing::error!("accounting error: {problem}");
@@ -274,6 +331,9 @@ pub(super) async fn finish_run(
     };
     // Failure reasons and warnings carry what plugins and servers said.
     report.redact(redactor);
+    let status = RunStatus::of_report(&report);
+    state.record_end(&report.run_id, status, report.exit_code(), Some(&RunSummary::of(&report)), None).await?;
+    state.close().await;
     let summary = serde_json::to_value(&report).unwrap_or_default();
     sink.finish(&report.run_id, &report.service, &summary).await?;
     Ok(report)

@@ -196,6 +196,7 @@ impl<'w> Run<'w> {
     pub async fn begin(&self) -> Result<(), IngestError> {
         let service = &self.report.service;
         self.state.begin_run(&self.report.run_id, service).await?;
+        self.state.record_start(&self.report.run_id, service, self.shared, &self.owner).await?;
         let kind = ServiceKind::of(&self.plugin.info.entity_kinds);
         self.sink.put_service(service, &self.workflow.service_type(kind), kind).await?;
         Ok(())

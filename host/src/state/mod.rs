@@ -13,6 +13,7 @@
 //! has applied them.
 
 mod process;
+mod runs;
 mod schema;
 
 use crate::model::Relation;
@@ -754,6 +755,7 @@ impl StateStore {
 }
 
 pub use crate::engines::shown_url;
+pub use runs::{RunRecord, RunStatus, RunSummary};
 
 /// A pipeline's run as a sink took it, for its cursor.
 #[derive(Debug, Clone, PartialEq, Eq)]

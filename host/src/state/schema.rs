@@ -4,7 +4,7 @@
 
 /// The schema version this weir writes. A store of a newer version is
 /// refused rather than misread.
-pub const VERSION: i64 = 7;
+pub const VERSION: i64 = 8;
 
 /// SQLite: one file per machine (`weir.statePath`). `seq` is numbered by
 /// the one process that writes a run's records.
@@ -106,7 +106,23 @@ CREATE TABLE IF NOT EXISTS run_cursor (
     held     BIGINT NOT NULL,
     PRIMARY KEY (target, service, pipeline)
 );
-PRAGMA user_version = 7;
+-- Every run this store has seen, kept after the run's own records are
+-- forgotten: what `weir runs list` and `weir runs show` read. `summary` is
+-- the run's counts as JSON (`state::RunSummary`), once it has ended.
+CREATE TABLE IF NOT EXISTS run_history (
+    run_id      TEXT PRIMARY KEY,
+    service     TEXT NOT NULL,
+    started_ms  BIGINT NOT NULL,
+    ended_ms    BIGINT,
+    status      TEXT NOT NULL,
+    exit_code   BIGINT,
+    distributed BIGINT NOT NULL,
+    process     TEXT NOT NULL,
+    summary     TEXT,
+    error       TEXT
+);
+CREATE INDEX IF NOT EXISTS run_history_started ON run_history (started_ms);
+PRAGMA user_version = 8;
 "#;
 
 /// The PostgreSQL schema the tables live in; sessions put it on their
@@ -201,6 +217,19 @@ CREATE TABLE IF NOT EXISTS weir_state.run_cursor (
     held     BIGINT NOT NULL,
     PRIMARY KEY (target, service, pipeline)
 );
+CREATE TABLE IF NOT EXISTS weir_state.run_history (
+    run_id      TEXT PRIMARY KEY,
+    service     TEXT NOT NULL,
+    started_ms  BIGINT NOT NULL,
+    ended_ms    BIGINT,
+    status      TEXT NOT NULL,
+    exit_code   BIGINT,
+    distributed BIGINT NOT NULL,
+    process     TEXT NOT NULL,
+    summary     TEXT,
+    error       TEXT
+);
+CREATE INDEX IF NOT EXISTS run_history_started ON weir_state.run_history (started_ms);
 CREATE TABLE IF NOT EXISTS weir_state.schema_version (
     version BIGINT NOT NULL
 );

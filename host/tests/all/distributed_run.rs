@@ -257,6 +257,24 @@ async fn a_rendered_run_in_pods_one_killed_mid_shard_ends_with_the_catalog_of_on
         "each shard names the pod that ran it: {shards:?}"
     );
 
+    // The run history keeps it, as one run started by discover and ended by finalize.
+    let record = common::run_record(dir, &store.url(), &run);
+    assert_eq!(
+        (&record["status"], &record["exitCode"], &record["distributed"]),
+        (&"success".into(), &0.into(), &true.into()),
+        "{record}"
+    );
+    assert!(record["endedMs"].as_i64() >= record["startedMs"].as_i64(), "{record}");
+    let tables = record["summary"]["kinds"].as_array().unwrap().iter().find(|k| k["kind"] == "table").unwrap();
+    assert_eq!(tables["written"], 13, "{record}");
+    let processes = record["summary"]["processes"].as_array().unwrap();
+    assert!(
+        !processes.is_empty() && processes.iter().all(|p| p.as_str().unwrap().starts_with(&format!("{run}-process-"))),
+        "{record}"
+    );
+    let listed = text(&weir(dir, &["runs", "list", "--state-store", &store.url()], &[]).stdout);
+    assert!(listed.lines().any(|l| l.starts_with(run.as_str()) && l.contains("success")), "{listed}");
+
     let mut conn = PgConnection::connect(&store.url()).await.unwrap();
     for table in ["deferred", "shard", "run", "run_discovery", "written_parent", "table_columns"] {
         let left: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM weir_state.{table}")))
@@ -337,6 +355,11 @@ async fn a_one_process_run_killed_mid_way_and_resumed_ends_with_the_catalog_of_a
     let left = tables_left(&store.url(), "nightly-1").await;
     assert!(left >= 1, "the kill came before the last table shard");
 
+    // The history says the run was cut short, and how to finish it.
+    let record = common::run_record(dir, &store.url(), "nightly-1");
+    assert_eq!(record["status"], "interrupted", "{record}");
+    assert!(record["error"].as_str().unwrap().contains("--resume nightly-1"), "{record}");
+
     // The same run id again, not resumed: refused, with what to do.
     let again = weir(dir, &["--catalog", "resumed.db", "ingest", "-c", wf, "--run-id", "nightly-1"], &[]);
     assert_eq!(again.status.code(), Some(1));
@@ -371,6 +394,12 @@ async fn a_one_process_run_killed_mid_way_and_resumed_ends_with_the_catalog_of_a
     assert_eq!((tables["found"].as_u64(), tables["written"].as_u64()), (Some(13), Some(13)), "{tables}");
     assert_eq!(report["shards"].as_array().unwrap().len(), 1 + 4 + 13, "every shard once, kept or done now");
     assert!(report["relationsApplied"].as_u64().unwrap() >= 10);
+    let record = common::run_record(dir, &store.url(), "nightly-1");
+    assert_eq!(
+        (&record["status"], &record["exitCode"], &record["distributed"]),
+        (&"success".into(), &0.into(), &false.into()),
+        "{record}"
+    );
     // A file sink's run cannot be resumed: its file is written in one go.
     let file_sink = std::fs::read_to_string(wf).unwrap().replacen(
         "weir:\n",

@@ -43,6 +43,13 @@ fn a_database_nobody_answers_for_may_pass_and_exits_75() {
     assert_eq!(out.status.code(), Some(75), "{stderr}");
     assert!(stderr.contains("cannot connect to PostgreSQL") && stderr.contains("try again later"), "{stderr}");
     assert!(!stderr.contains("hush-Pw-7731"), "the password leaked: {stderr}");
+    // The run history has it, failed, with the reason and the same exit status.
+    let runs = weir(dir.path(), &["runs", "list", "--json"], &[]);
+    let listed = text(&runs.stdout);
+    let record: serde_json::Value = serde_json::from_str(listed.lines().next().unwrap_or("null")).unwrap();
+    assert_eq!((&record["status"], &record["exitCode"]), (&"failed".into(), &75.into()), "{listed}");
+    assert!(record["error"].as_str().unwrap_or_default().contains("cannot connect to PostgreSQL"), "{record}");
+    assert!(!listed.contains("hush-Pw-7731"), "the password leaked into the history: {listed}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

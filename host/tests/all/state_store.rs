@@ -54,7 +54,7 @@ async fn a_run_keeps_its_deferred_keys_in_postgres_and_leaves_no_record_behind()
     let mut conn = PgConnection::connect(&store.url()).await.unwrap();
     let version: i64 =
         sqlx::query_scalar("SELECT max(version) FROM weir_state.schema_version").fetch_one(&mut conn).await.unwrap();
-    assert_eq!(version, 7, "the schema was created in weir_state");
+    assert_eq!(version, 8, "the schema was created in weir_state");
     for table in ["deferred", "document", "table_columns", "run", "shard", "written_parent", "run_discovery"] {
         let left: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM weir_state.{table}")))
             .fetch_one(&mut conn)

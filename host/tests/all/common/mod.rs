@@ -416,3 +416,10 @@ pub async fn assert_store_agrees(dir: &Path, catalog: &str, report: &serde_json:
     }
     assert_eq!(report["relationsApplied"].as_u64().unwrap_or(0), relations, "relations applied, rows in the catalog");
 }
+
+/// `weir runs show RUN --json` against a state store (a file or a URL).
+pub fn run_record(dir: &Path, store: &str, run: &str) -> serde_json::Value {
+    let out = weir(dir, &["runs", "show", run, "--state-store", store, "--json"], &[]);
+    assert_eq!(out.status.code(), Some(0), "runs show {run}: {}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("runs show {run} --json: {e}"))
+}
