@@ -104,7 +104,7 @@ pub async fn run(options: &Options) -> Result<Vec<Check>, AcceptanceError> {
     };
     let ingest_options = || IngestOptions {
         catalog: None,
-        progress: false,
+        progress: crate::plan::ProgressView::Hidden,
         cache_dir: options.cache_dir.clone(),
         base_dir: base.clone(),
         max_failures: None,

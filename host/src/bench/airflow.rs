@@ -428,7 +428,7 @@ async fn run(
         run_id: None,
         full: false,
         catalog: None,
-        progress: false,
+        progress: crate::plan::ProgressView::Hidden,
         cache_dir: options.cache_dir.clone(),
         base_dir: None,
         max_failures: None,

@@ -343,7 +343,7 @@ pub(super) async fn run_once(
         run_id: None,
         full: false,
         catalog: None,
-        progress: false,
+        progress: crate::plan::ProgressView::Hidden,
         cache_dir: spec.cache_dir.map(Path::to_path_buf),
         base_dir: None,
         max_failures: None,

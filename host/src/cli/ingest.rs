@@ -76,7 +76,7 @@ pub fn load(
     weir::logging::redact_secrets(secrets);
     let options = IngestOptions {
         catalog,
-        progress: ui.progress,
+        progress: ui.progress_view(),
         cache_dir: super::cache_dir(),
         base_dir: config.parent().map(PathBuf::from),
         max_failures,

@@ -133,6 +133,19 @@ pub struct Ui {
     pub quiet: bool,
 }
 
+impl Ui {
+    /// Bars on a terminal; where there is none (a pod), progress lines in
+    /// the log; nothing when quiet.
+    pub fn progress_view(self) -> weir::plan::ProgressView {
+        use weir::plan::ProgressView;
+        match (self.progress, self.quiet) {
+            (true, _) => ProgressView::Bars,
+            (false, false) => ProgressView::Lines,
+            (false, true) => ProgressView::Hidden,
+        }
+    }
+}
+
 /// The cause chain joined, redacted, on stderr; exit status 75 when the
 /// cause may pass, else 1.
 fn fail(err: anyhow::Error) -> ExitCode {
@@ -153,7 +166,9 @@ fn init_logging(cli: &Cli) {
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         // Our own crate at the chosen level, dependencies one notch quieter.
-        EnvFilter::new(format!("{default},sqlx=warn,wasmtime=warn,cranelift=warn"))
+        // Progress lines show unless quiet (bars take their place on a terminal).
+        let progress = if cli.quiet { "" } else { ",weir::progress=info" };
+        EnvFilter::new(format!("{default},sqlx=warn,wasmtime=warn,cranelift=warn{progress}"))
     });
     let format = match cli.log_format {
         LogFormat::Json => weir::logging::Format::Json,

@@ -33,7 +33,7 @@ pub async fn run(args: Args, catalog: Option<PathBuf>, ui: Ui) -> Result<ExitCod
         run_id: None,
         full: false,
         catalog,
-        progress: ui.progress,
+        progress: ui.progress_view(),
         cache_dir: super::cache_dir(),
         base_dir: None,
         max_failures: None,

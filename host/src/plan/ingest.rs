@@ -117,8 +117,8 @@ impl IngestError {
 pub struct IngestOptions {
     /// `--catalog`: wins over `sink.config.path`.
     pub catalog: Option<PathBuf>,
-    /// Draw progress bars on stderr.
-    pub progress: bool,
+    /// Bars on a terminal, log lines in a pod, or nothing.
+    pub progress: super::progress::ProgressView,
     /// Compile cache directory; `None` disables the cache.
     pub cache_dir: Option<PathBuf>,
     /// Directory relative paths in the workflow are resolved against.

@@ -18,6 +18,7 @@ pub use ingest::{
     DEFAULT_CATALOG as DEFAULT_CATALOG_PATH, DEFAULT_REFS_PER_CALL, DryRun, IngestError, IngestOptions, dry_run,
     ingest, resume,
 };
+pub use progress::ProgressView;
 pub use run::unix_ms;
 
 /// The state store a workflow names (`weir.stateStore`, else

@@ -1,19 +1,42 @@
-//! Progress on a terminal: what discovery found, how much has been
-//! processed (with rate and ETA) and how much written. Hidden when stderr
-//! is not a terminal or the user asked for quiet.
+//! Progress: what discovery found, how much has been processed (with rate
+//! and ETA) and how much written. Bars on a terminal; where there is none
+//! (a pod, whose log `kubectl logs -f` follows) a log line every few
+//! seconds instead; nothing when the user asked for quiet.
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::time::Duration;
+
+/// How a run shows where it stands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ProgressView {
+    #[default]
+    Hidden,
+    /// Bars on stderr, a terminal.
+    Bars,
+    /// A `progress` log line (target `weir::progress`) every
+    /// [`line_interval`]: refs done of total, rate, written.
+    Lines,
+}
+
+/// The time between two progress lines: `WEIR_PROGRESS_SECS`, else 5 s.
+pub fn line_interval() -> Duration {
+    let secs = std::env::var("WEIR_PROGRESS_SECS").ok().and_then(|s| s.parse::<f64>().ok());
+    Duration::from_secs_f64(secs.filter(|s| s.is_finite() && *s >= 0.1).unwrap_or(5.0))
+}
 
 pub struct Progress {
     multi: MultiProgress,
     discovered: ProgressBar,
     processed: ProgressBar,
     written: ProgressBar,
+    /// The task that writes progress lines, for [`ProgressView::Lines`].
+    lines: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Progress {
-    pub fn new(enabled: bool) -> Progress {
-        let target = if enabled { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
+    pub fn new(view: ProgressView) -> Progress {
+        let target =
+            if view == ProgressView::Bars { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
         let multi = MultiProgress::with_draw_target(target);
         let discovered = multi.add(ProgressBar::new_spinner());
         style(&discovered, "{spinner} {prefix:>10} {pos} {msg}");
@@ -24,7 +47,11 @@ impl Progress {
         let written = multi.add(ProgressBar::new(0));
         style(&written, "  {prefix:>10} {pos} {per_sec}");
         written.set_prefix("written");
-        Progress { multi, discovered, processed, written }
+        let lines = (view == ProgressView::Lines).then(|| {
+            let (processed, written) = (processed.clone(), written.clone());
+            tokio::spawn(write_lines(processed, written, line_interval()))
+        });
+        Progress { multi, discovered, processed, written, lines }
     }
 
     /// Discovery of `kind` begins.
@@ -62,6 +89,49 @@ impl Progress {
             bar.finish_and_clear();
         }
         let _ = self.multi.clear();
+        if let Some(lines) = &self.lines {
+            lines.abort();
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(lines) = &self.lines {
+            lines.abort();
+        }
+    }
+}
+
+/// A line every `every` while there is work planned and not all done: the
+/// refs done of the total, the rate since the last line, what is being
+/// processed, and how much the sink has written.
+async fn write_lines(processed: ProgressBar, written: ProgressBar, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    let mut last = (0u64, std::time::Instant::now());
+    loop {
+        tick.tick().await;
+        let (done, total) = (processed.position(), processed.length().unwrap_or(0));
+        if total == 0 {
+            continue;
+        }
+        let secs = last.1.elapsed().as_secs_f64().max(1e-3);
+        let rate = (done.saturating_sub(last.0)) as f64 / secs;
+        last = (done, std::time::Instant::now());
+        let eta = (rate > 0.0).then(|| (total.saturating_sub(done)) as f64 / rate);
+        tracing::info!(
+            target: "weir::progress",
+            done,
+            total,
+            percent = (done as f64 * 100.0 / total as f64 * 10.0).round() / 10.0,
+            rate_per_sec = (rate * 10.0).round() / 10.0,
+            eta_secs = eta.map(|e| e.round() as u64),
+            kind = %processed.message(),
+            written = written.position(),
+            "progress"
+        );
     }
 }
 

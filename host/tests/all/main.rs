@@ -29,6 +29,7 @@ mod mssql_wire;
 mod openmetadata_documents;
 mod openmetadata_fixture;
 mod openmetadata_sink;
+mod operator_view;
 mod pipelines;
 mod plugin_new;
 mod plugin_outputs;
