@@ -55,7 +55,8 @@ pub struct Workflow {
     /// weir's own settings.
     #[serde(default)]
     pub weir: WeirSettings,
-    // Set by OpenMetadata when it launches a workflow; not used by weir.
+    // Set by OpenMetadata when it launches a workflow: see
+    // `Workflow::ingestion_pipeline`.
     #[serde(default, rename = "ingestionPipelineFQN")]
     pub ingestion_pipeline_fqn: Option<Yaml>,
     #[serde(default)]
@@ -448,6 +449,22 @@ pub struct WorkflowConfig {
     /// workflow as pods.
     #[serde(default)]
     pub distributed_execution: Option<DistributedExecution>,
+    /// The OpenMetadata ingestion pipeline the run reports its status to
+    /// (the metadata-rest sink); also read at the top level, where
+    /// OpenMetadata writes it.
+    #[serde(default, rename = "ingestionPipelineFQN")]
+    pub ingestion_pipeline_fqn: Option<String>,
+    /// The run's id in that pipeline's history (a UUID).
+    #[serde(default)]
+    pub pipeline_run_id: Option<String>,
+    /// The share of records (0-100) that must be processed for the run's
+    /// status to be partialSuccess rather than failed (default 90).
+    #[serde(default)]
+    pub success_threshold: Option<u8>,
+    /// Accepted for OpenMetadata's workflows; weir reports failures by exit
+    /// status instead.
+    #[serde(default)]
+    pub raise_on_error: Option<bool>,
 }
 
 /// Where a workflow file keeps each secret weir reads, and the environment
@@ -904,6 +921,23 @@ impl Workflow {
     }
 
     /// `sink.type`: `catalog` unless the workflow says otherwise.
+    /// `ingestionPipelineFQN` and `pipelineRunId`, from `workflowConfig`
+    /// or the top level (where OpenMetadata puts them when it launches a
+    /// workflow), if the workflow names a pipeline.
+    pub fn ingestion_pipeline(&self) -> Option<(String, Option<String>)> {
+        let config = self.workflow_config.as_ref();
+        let top = |v: &Option<Yaml>| v.as_ref().and_then(Yaml::as_str).map(str::to_string);
+        let fqn =
+            config.and_then(|c| c.ingestion_pipeline_fqn.clone()).or_else(|| top(&self.ingestion_pipeline_fqn))?;
+        let run = config.and_then(|c| c.pipeline_run_id.clone()).or_else(|| top(&self.pipeline_run_id));
+        Some((fqn, run.filter(|r| !r.trim().is_empty())))
+    }
+
+    /// `workflowConfig.successThreshold`, if set.
+    pub fn success_threshold(&self) -> Option<u8> {
+        self.workflow_config.as_ref()?.success_threshold
+    }
+
     /// `workflowConfig.distributedExecution`, if set.
     pub fn distributed(&self) -> Option<&DistributedExecution> {
         self.workflow_config.as_ref()?.distributed_execution.as_ref()

@@ -81,7 +81,8 @@ pub async fn discover(workflow: &Workflow, options: &IngestOptions, run_id: &str
     run.begin().await?;
     let max_pods = workflow.distributed().and_then(|d| d.max_pods).unwrap_or(DEFAULT_MAX_PODS);
     let state = run.state.clone();
-    let plan = ingest::record_failure(&state, run_id, run.discover(Some(max_pods as usize)).await).await?;
+    let sink = run.sink();
+    let plan = ingest::record_failure(&state, Some(&sink), run_id, run.discover(Some(max_pods as usize)).await).await?;
     // Every kind the run lists, shards or none: the DAG has a task for each.
     let mut kinds: Vec<(String, Vec<String>)> =
         run.wanted_kinds().into_iter().map(|k| (k.entity_type().to_string(), Vec::new())).collect();

@@ -139,7 +139,9 @@ pub struct IngestOptions {
 /// there as soon as it is written: a run killed on the way is finished by
 /// [`resume`], which does only the shards left.
 pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunReport, IngestError> {
-    let id = options.run_id.clone().unwrap_or_else(run_id);
+    // OpenMetadata's id for the run, when it gave one, is weir's too.
+    let pipeline_run = workflow.ingestion_pipeline().and_then(|(_, run)| run);
+    let id = options.run_id.clone().or(pipeline_run).unwrap_or_else(run_id);
     let mut run = match Run::open(workflow, options, id.clone(), false).await {
         Ok(run) => run,
         Err(err) => return Err(record_unopened(workflow, &id, err).await),
@@ -153,7 +155,7 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
         });
     }
     run.begin().await?;
-    let (state, run_id) = (run.state.clone(), run.report.run_id.clone());
+    let (state, sink, run_id) = (run.state.clone(), run.sink(), run.report.run_id.clone());
     let outcome = async {
         let mut plan = run.discover(None).await?;
         run.keep_plan(&plan).await?;
@@ -163,28 +165,39 @@ pub async fn ingest(workflow: &Workflow, options: &IngestOptions) -> Result<RunR
         run.finish(Some(plan)).await
     }
     .await;
-    record_failure(&state, &run_id, outcome).await
+    record_failure(&state, Some(&sink), &run_id, outcome).await
 }
 
 /// Records in the run history that `run_id` could not go on, if it could
 /// not; hands the outcome back.
+/// not; hands the outcome back. The sink is told too (OpenMetadata shows
+/// the ingestion pipeline's run failed).
 pub(super) async fn record_failure<T>(
     state: &StateStore,
+    sink: Option<&Sink>,
     run_id: &str,
     outcome: Result<T, IngestError>,
 ) -> Result<T, IngestError> {
     if let Err(err) = &outcome {
-        record_error(state, run_id, err).await;
+        let reason = record_error(state, run_id, err).await;
+        if let Some(warning) = match sink {
+            Some(sink) => sink.report_end(Err(&reason)).await,
+            None => None,
+        } {
+            tracing::warn!("{}", crate::logging::redact(&warning));
+        }
     }
     outcome
 }
 
-async fn record_error(state: &StateStore, run_id: &str, err: &IngestError) {
+/// Records the error in the run history; returns it as recorded.
+async fn record_error(state: &StateStore, run_id: &str, err: &IngestError) -> String {
     let code = if err.may_pass() { crate::report::EXIT_MAY_PASS } else { crate::report::EXIT_FATAL };
     let reason = crate::logging::redact(&error_chain(err));
     if let Err(e) = state.record_end(run_id, RunStatus::Failed, code, None, Some(&reason)).await {
         tracing::warn!(run = run_id, "the run history cannot record that the run failed: {e}");
     }
+    reason
 }
 
 /// Records in the run history a run that could not even start (a plugin
@@ -194,7 +207,7 @@ async fn record_unopened(workflow: &Workflow, run_id: &str, err: IngestError) ->
     let Ok(state) = open_state(workflow, false).await else { return err };
     let service = workflow.source.service_name.to_string();
     if state.record_start(run_id, &service, false, &super::distributed::process_name()).await.is_ok() {
-        record_error(&state, run_id, &err).await;
+        let _ = record_error(&state, run_id, &err).await;
     }
     state.close().await;
     err
@@ -252,7 +265,7 @@ pub async fn resume(workflow: &Workflow, options: &IngestOptions, run_id: &str) 
         return Err(stage(format!("cannot be resumed: {why}; run it again without --resume")));
     }
     let mut run = Run::open(workflow, options, run_id.to_string(), false).await?;
-    let state = run.state.clone();
+    let (state, sink) = (run.state.clone(), run.sink());
     if state.is_distributed(run_id).await? == Some(true) {
         run.shut().await;
         return Err(stage(
@@ -300,7 +313,7 @@ pub async fn resume(workflow: &Workflow, options: &IngestOptions, run_id: &str) 
         run.finish(None).await
     }
     .await;
-    record_failure(&state, run_id, outcome).await
+    record_failure(&state, Some(&sink), run_id, outcome).await
 }
 
 /// The end of every run, whichever process ends it: phase 2, the state
@@ -331,6 +344,9 @@ pub(super) async fn finish_run(
     };
     // Failure reasons and warnings carry what plugins and servers said.
     report.redact(redactor);
+    if let Some(warning) = sink.report_end(Ok(&report)).await {
+        report.warnings.push(redactor.redact(&warning));
+    }
     let status = RunStatus::of_report(&report);
     state.record_end(&report.run_id, status, report.exit_code(), Some(&RunSummary::of(&report)), None).await?;
     state.close().await;

@@ -199,7 +199,13 @@ impl<'w> Run<'w> {
         self.state.record_start(&self.report.run_id, service, self.shared, &self.owner).await?;
         let kind = ServiceKind::of(&self.plugin.info.entity_kinds);
         self.sink.put_service(service, &self.workflow.service_type(kind), kind).await?;
+        self.sink.report_running(self.report.started_unix_ms as i64).await;
         Ok(())
+    }
+
+    /// The run's sink, for telling it how the run ended.
+    pub fn sink(&self) -> Arc<Sink> {
+        self.sink.clone()
     }
 
     /// Lists every wanted kind and plans its refs into shards. Every kind

@@ -310,7 +310,12 @@ async fn ingest(
     token: &str,
     name: &str,
 ) -> Run {
-    let wf = workflow(dir, &workflow_yaml(source, fixture, sink));
+    ingest_yaml(dir, &workflow_yaml(source, fixture, sink), token, name).await
+}
+
+/// `weir ingest` of `yaml`, as [`ingest`].
+async fn ingest_yaml(dir: &Path, yaml: &str, token: &str, name: &str) -> Run {
+    let wf = workflow(dir, yaml);
     let report_path = dir.join(format!("{name}.json"));
     let _ = std::fs::remove_file(&report_path);
     let (dir_owned, token) = (dir.to_path_buf(), token.to_string());
@@ -1014,4 +1019,77 @@ async fn a_table_gone_from_the_source_is_soft_deleted_once_after_a_clean_run_and
     assert_no_violations(&fixture, &ctx);
     assert_eq!(counts(back.report(&ctx), "table").1, 1, "the table that came back is sent\n{ctx}");
     assert_ne!(fixture.get("tables", &department).unwrap()["deleted"], true, "restored\n{ctx}");
+}
+
+/// With `ingestionPipelineFQN` and `pipelineRunId`, the run shows on its
+/// ingestion pipeline in OpenMetadata as OpenMetadata's own ingestion does:
+/// `running`, then the final state under the same run id, with a summary of
+/// the source and sink steps; a pipeline the server does not have is a
+/// warning, not a failed run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_reports_its_status_to_its_ingestion_pipeline_running_then_its_outcome() {
+    require_specs();
+    let source = shop("omsink_status").await;
+    let fixture = OpenMetadataFixture::start().await;
+    let pipeline = format!("{SERVICE}.weir_metadata");
+    fixture.add_ingestion_pipeline(&pipeline);
+    let dir = tempfile::tempdir().unwrap();
+    let with_pipeline = |fqn: &str, run: &str| {
+        workflow_yaml(&source, &fixture, &rest_sink(50, 2)).replacen(
+            "workflowConfig:\n",
+            &format!("workflowConfig:\n  ingestionPipelineFQN: \"{fqn}\"\n  pipelineRunId: {run}\n"),
+            1,
+        )
+    };
+    let first_run = "6f0d7b36-1c1e-4d5e-9a51-0c3b1a7d2e01";
+    let run = ingest_yaml(dir.path(), &with_pipeline(&pipeline, first_run), &fixture.token(), "first").await;
+    let ctx = context(&run, &fixture);
+    assert_eq!(run.code(), Some(0), "{ctx}");
+    let puts = fixture.ingestion_status_puts(&pipeline);
+    let states: Vec<&str> = puts.iter().map(|p| p["pipelineState"].as_str().unwrap()).collect();
+    assert_eq!(states, ["running", "success"], "{puts:?}");
+    assert!(puts.iter().all(|p| p["runId"] == first_run), "one run id throughout: {puts:?}");
+    let statuses = fixture.ingestion_statuses(&pipeline);
+    assert_eq!(statuses.len(), 1, "the final status replaced the running one: {statuses:?}");
+    let status = &statuses[0];
+    assert!(status["endDate"].as_i64() >= status["startDate"].as_i64(), "{status}");
+    let steps = status["status"].as_array().unwrap();
+    let step = |name: &str| steps.iter().find(|s| s["name"] == name).unwrap_or_else(|| panic!("{name}: {status}"));
+    let report = run.report(&ctx);
+    let written: u64 = report["kinds"].as_array().unwrap().iter().map(|k| k["written"].as_u64().unwrap()).sum();
+    assert_eq!(step("Postgres")["records"], written, "{status}");
+    assert_eq!(step("Postgres")["errors"], 0, "{status}");
+    assert_eq!(step("OpenMetadata")["records"], written, "{status}");
+    assert_eq!(step("Postgres")["progress"]["table"]["processed"], 10, "{status}");
+    // weir's run id is OpenMetadata's.
+    assert_eq!(report["runId"], first_run);
+
+    // A run with a failure: partialSuccess (one of 14 entities is under
+    // OpenMetadata's 10% threshold), the failure named in the source step.
+    fixture.fail_items(["orders"]);
+    let second_run = "0b7e2c55-8f3a-4c2d-b6e9-5a1f0d9c3b77";
+    // (Sent again in full: unchanged entities would not reach the failing item.)
+    let full = with_pipeline(&pipeline, second_run)
+        .replacen("type: DatabaseMetadata\n", "type: DatabaseMetadata\n      overrideMetadata: true\n", 1);
+    let run = ingest_yaml(dir.path(), &full, &fixture.token(), "second").await;
+    let ctx = context(&run, &fixture);
+    assert_eq!(run.code(), Some(2), "{ctx}");
+    let statuses = fixture.ingestion_statuses(&pipeline);
+    assert_eq!(statuses.len(), 2, "one status per run: {statuses:?}");
+    assert_eq!((&statuses[1]["runId"], &statuses[1]["pipelineState"]), (&second_run.into(), &"partialSuccess".into()));
+    let source_step = &statuses[1]["status"][0];
+    assert_eq!(source_step["errors"], 1, "{source_step}");
+    assert!(source_step["failures"][0]["name"].as_str().unwrap().ends_with("orders"), "{source_step}");
+    fixture.clear_faults();
+
+    // A pipeline OpenMetadata does not have: the run is written all the
+    // same, and the report says the status could not be sent.
+    let run =
+        ingest_yaml(dir.path(), &with_pipeline(&format!("{SERVICE}.nobody"), first_run), &fixture.token(), "third")
+            .await;
+    let ctx = context(&run, &fixture);
+    assert_eq!(run.code(), Some(0), "{ctx}");
+    let warnings = run.report(&ctx)["warnings"].to_string();
+    assert!(warnings.contains("could not be reported") && warnings.contains("not found"), "{warnings}");
+    assert_no_violations(&fixture, &ctx);
 }
