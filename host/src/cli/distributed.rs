@@ -38,9 +38,10 @@ pub struct ProcessArgs {
     /// that dies loses it this long after its last renewal.
     #[arg(long, value_name = "SECS", default_value_t = distributed::DEFAULT_LEASE.as_secs())]
     lease_secs: u64,
-    /// Also write this shard's part of the report as JSON to this file.
+    /// Also write this shard's part of the report to this file (JSON, or
+    /// HTML when it ends in `.html`).
     #[arg(long, value_name = "FILE")]
-    report: Option<PathBuf>,
+    report: Vec<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -49,9 +50,10 @@ pub struct FinalizeArgs {
     config: PathBuf,
     #[arg(long, value_name = "ID")]
     run_id: String,
-    /// Also write the run report as JSON to this file.
+    /// Also write the run report to this file (JSON, or a self-contained
+    /// HTML page when it ends in `.html`).
     #[arg(long, value_name = "FILE")]
-    report: Option<PathBuf>,
+    report: Vec<PathBuf>,
 }
 
 pub async fn discover(args: DiscoverArgs, catalog: Option<PathBuf>, ui: Ui) -> Result<ExitCode> {
@@ -87,7 +89,7 @@ pub async fn process(args: ProcessArgs, catalog: Option<PathBuf>, ui: Ui) -> Res
             }
             Ok(ExitCode::from(super::exit::DONE))
         }
-        ShardOutcome::Processed(part) => super::ingest::finish(&part, args.report.as_deref(), ui),
+        ShardOutcome::Processed(part) => super::ingest::finish(&part, &args.report, ui),
     }
 }
 
@@ -96,7 +98,7 @@ pub async fn finalize(args: FinalizeArgs, catalog: Option<PathBuf>, ui: Ui) -> R
     let report = distributed::finalize(&workflow, &options, &args.run_id)
         .await
         .with_context(|| format!("finalize run {}", args.run_id))?;
-    super::ingest::finish(&report, args.report.as_deref(), ui)
+    super::ingest::finish(&report, &args.report, ui)
 }
 
 /// `shards.json` → `shards.table.json`.

@@ -11,9 +11,11 @@ pub struct Args {
     /// The workflow file (YAML, OpenMetadata format).
     #[arg(short, long, value_name = "FILE")]
     config: PathBuf,
-    /// Also write the run report as JSON to this file.
+    /// Also write the run report to this file: JSON, or a self-contained
+    /// HTML page (counts, failures, the shards' timeline) when it ends in
+    /// `.html`. May be given more than once.
     #[arg(long, value_name = "FILE")]
-    report: Option<PathBuf>,
+    report: Vec<PathBuf>,
     /// Stop the run cleanly once more than N entities have failed (what was
     /// processed is still written). Overrides `weir.maxFailures`.
     #[arg(long, value_name = "N")]
@@ -57,7 +59,7 @@ pub async fn run(args: Args, catalog: Option<PathBuf>, ui: Ui) -> Result<ExitCod
         None => ingest(&workflow, &IngestOptions { run_id: args.run_id.clone(), ..options }).await,
     }
     .with_context(|| format!("ingest {}", args.config.display()))?;
-    finish(&report, args.report.as_deref(), ui)
+    finish(&report, &args.report, ui)
 }
 
 /// Reads the workflow (its secrets kept out of every log line from here
@@ -124,9 +126,10 @@ fn print_dry_run(dry: &weir::plan::DryRun, out: &mut impl std::io::Write) -> Res
 }
 
 /// Prints the summary, writes the JSON report, picks the exit status.
-pub fn finish(report: &RunReport, json_path: Option<&std::path::Path>, ui: Ui) -> Result<ExitCode> {
-    if let Some(path) = json_path {
-        let text = serde_json::to_string_pretty(report)?;
+pub fn finish(report: &RunReport, report_paths: &[PathBuf], ui: Ui) -> Result<ExitCode> {
+    for path in report_paths {
+        let html = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
+        let text = if html { weir::report::html::render(report) } else { serde_json::to_string_pretty(report)? };
         std::fs::write(path, text).with_context(|| format!("write report {}", path.display()))?;
     }
     if !ui.quiet {

@@ -17,9 +17,10 @@ pub struct Args {
     /// Where to create the demo source database.
     #[arg(long, value_name = "PATH", default_value = "weir-demo.db")]
     demo_db: PathBuf,
-    /// Also write the run report as JSON to this file.
+    /// Also write the run report to this file (JSON, or HTML when it ends
+    /// in `.html`). May be given more than once.
     #[arg(long, value_name = "FILE")]
-    report: Option<PathBuf>,
+    report: Vec<PathBuf>,
 }
 
 pub async fn run(args: Args, catalog: Option<PathBuf>, ui: Ui) -> Result<ExitCode> {
@@ -39,7 +40,7 @@ pub async fn run(args: Args, catalog: Option<PathBuf>, ui: Ui) -> Result<ExitCod
         max_failures: None,
     };
     let report = ingest(&workflow, &options).await.context("quickstart")?;
-    let code = super::ingest::finish(&report, args.report.as_deref(), ui)?;
+    let code = super::ingest::finish(&report, &args.report, ui)?;
     if !ui.quiet {
         println!(
             "\nNext: weir catalog list   |   weir catalog show demo.shop.main.orders   |   weir catalog export --format jsonl"

@@ -19,7 +19,7 @@ pub async fn run(
     options: &IngestOptions,
     run_id: Option<String>,
     resume: Option<String>,
-    report: Option<PathBuf>,
+    report: Vec<PathBuf>,
     ui: Ui,
 ) -> Result<ExitCode> {
     let shown = Shown { bar: ui.progress, lines: !ui.progress && !ui.quiet };
@@ -38,7 +38,7 @@ pub async fn run(
         println!("workflow {} {} (namespace {}, {})", watched.name, phase(&watched), watched.namespace, watched.server);
     }
     match &watched.report {
-        Some(run_report) => super::ingest::finish(run_report, report.as_deref(), ui),
+        Some(run_report) => super::ingest::finish(run_report, &report, ui),
         None => Ok(ExitCode::from(unreported(config, &watched))),
     }
 }

@@ -1069,8 +1069,11 @@ async fn a_run_reports_its_status_to_its_ingestion_pipeline_running_then_its_out
     fixture.fail_items(["orders"]);
     let second_run = "0b7e2c55-8f3a-4c2d-b6e9-5a1f0d9c3b77";
     // (Sent again in full: unchanged entities would not reach the failing item.)
-    let full = with_pipeline(&pipeline, second_run)
-        .replacen("type: DatabaseMetadata\n", "type: DatabaseMetadata\n      overrideMetadata: true\n", 1);
+    let full = with_pipeline(&pipeline, second_run).replacen(
+        "type: DatabaseMetadata\n",
+        "type: DatabaseMetadata\n      overrideMetadata: true\n",
+        1,
+    );
     let run = ingest_yaml(dir.path(), &full, &fixture.token(), "second").await;
     let ctx = context(&run, &fixture);
     assert_eq!(run.code(), Some(2), "{ctx}");

@@ -52,3 +52,138 @@ fn a_run_without_a_terminal_logs_json_progress_lines_with_refs_done_of_total_and
     let out = weir(dir.path(), &args, &[("WEIR_PROGRESS_SECS", "0.3")]);
     assert!(!text(&out.stderr).contains("weir::progress"), "{}", text(&out.stderr));
 }
+
+/// Debian's chromium, for tests that load a page in a real browser; `None`
+/// (the test prints that it skipped) where it is not installed, unless
+/// `WEIR_REQUIRE_CHROMIUM` is set (scripts/test sets it, having installed it).
+fn chromium() -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("WEIR_CHROMIUM").map(std::path::PathBuf::from).or_else(|| {
+        ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+            .map(std::path::PathBuf::from)
+            .into_iter()
+            .find(|p| p.exists())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("WEIR_REQUIRE_CHROMIUM").is_none(),
+            "WEIR_REQUIRE_CHROMIUM is set and no chromium was found"
+        );
+        println!("SKIPPED: no chromium (apt-get install chromium, or set WEIR_CHROMIUM)");
+    }
+    found
+}
+
+/// The page as the browser has it once its scripts ran.
+fn rendered_dom(chromium: &std::path::Path, page: &std::path::Path) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(chromium)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--virtual-time-budget=5000"])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "chromium: {}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+/// The value of `attr` in each element of the DOM text that starts with `open`.
+fn attrs<'a>(dom: &'a str, open: &str, attr: &str) -> Vec<&'a str> {
+    dom.match_indices(open)
+        .filter_map(|(at, _)| {
+            let tag = &dom[at..at + dom[at..].find('>').unwrap_or(0)];
+            let start = tag.find(&format!(" {attr}=\""))? + attr.len() + 3;
+            Some(&tag[start..start + tag[start..].find('"')?])
+        })
+        .collect()
+}
+
+#[test]
+fn the_html_report_draws_every_shard_on_its_instance_the_counts_and_the_failures_in_a_real_browser() {
+    let Some(chromium) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let tables: Vec<String> = (0..12).map(|i| format!("t{i:02}")).chain(["panic_a".into(), "panic_b".into()]).collect();
+    let yaml = format!(
+        "source:\n  type: probe\n  serviceName: drawn\n  serviceConnection:\n    config:\n      type: Custom\n  \
+         sourceConfig:\n    config:\n      probeTables: {}\n      probeSleepMs: 40\nweir:\n  plugin: {}\n  \
+         shardSize: 2\n  instances: 3\n  retry: {{attempts: 1, baseDelayMs: 1, maxDelayMs: 1}}\n",
+        json!(tables),
+        test_plugin("probe_bare").display()
+    );
+    let wf = workflow(dir.path(), &yaml);
+    let (json_path, html_path) = (dir.path().join("run.json"), dir.path().join("run.html"));
+    let args = [
+        "--catalog",
+        "c.db",
+        "ingest",
+        "-c",
+        wf.to_str().unwrap(),
+        "--report",
+        json_path.to_str().unwrap(),
+        "--report",
+        html_path.to_str().unwrap(),
+    ];
+    let out = weir(dir.path(), &args, &[]);
+    assert_eq!(out.status.code(), Some(2), "two tables panic: {}", text(&out.stderr));
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    let page = std::fs::read_to_string(&html_path).unwrap();
+    assert!(!page.contains(" src=") && !page.contains(" href="), "self-contained: nothing to fetch");
+
+    let dom = rendered_dom(&chromium, &html_path);
+    assert!(dom.contains("data-drawn=\"true\""), "the page's script ran to its end:\n{dom}");
+    // Every shard of the report, once, on the lane of the instance that ran it.
+    let shards = report["shards"].as_array().unwrap();
+    let mut drawn = attrs(&dom, "<rect class=\"shard\"", "data-shard");
+    let mut expected: Vec<&str> = shards.iter().map(|s| s["id"].as_str().unwrap()).collect();
+    drawn.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(drawn, expected, "a bar per shard");
+    let lanes = attrs(&dom, "<rect class=\"shard\"", "data-lane");
+    let mut instances: Vec<&str> =
+        shards.iter().map(|s| s["instances"].as_array().unwrap().last().unwrap().as_str().unwrap()).collect();
+    instances.sort_unstable();
+    let mut lanes_sorted = lanes.clone();
+    lanes_sorted.sort_unstable();
+    assert_eq!(lanes_sorted, instances, "each bar on its shard's instance");
+    let lane_count: usize = attrs(&dom, "<svg", "data-lanes")[0].parse().unwrap();
+    instances.dedup();
+    assert_eq!(lane_count, instances.len(), "one lane per instance");
+    assert!(lane_count >= 2, "three instances shared the work: {instances:?}");
+    // Bars stand where their shards ran: a later start is further right.
+    let xs: Vec<f64> = attrs(&dom, "<rect class=\"shard\"", "x").iter().map(|x| x.parse().unwrap()).collect();
+    let ids = attrs(&dom, "<rect class=\"shard\"", "data-shard");
+    let start_of = |id: &str| shards.iter().find(|s| s["id"] == id).unwrap()["startedSecs"].as_f64().unwrap();
+    for i in 0..ids.len() {
+        for j in 0..ids.len() {
+            if start_of(ids[i]) + 0.05 < start_of(ids[j]) {
+                assert!(xs[i] < xs[j], "{} starts before {} and is drawn left of it", ids[i], ids[j]);
+            }
+        }
+    }
+    // The counts table says what the JSON report says.
+    let tables_row = &dom[dom.find("data-kind=\"table\"").unwrap()..];
+    let tables_row = &tables_row[..tables_row.find("</tr>").unwrap()];
+    let kind = report["kinds"].as_array().unwrap().iter().find(|k| k["kind"] == "table").unwrap();
+    for field in ["found", "written", "failed"] {
+        let cell = format!("data-field=\"{field}\">{}</td>", kind[field]);
+        assert!(tables_row.contains(&cell), "{field} = {} in {tables_row}", kind[field]);
+    }
+    // The failures, grouped by reason, and the run's state.
+    let counts = attrs(&dom, "<div class=\"group\"", "data-count");
+    assert_eq!(counts.iter().map(|c| c.parse::<usize>().unwrap()).sum::<usize>(), 2, "{dom}");
+    assert!(dom.contains("panic_a") && dom.contains("panic_b"), "the failing entities are named");
+    assert!(dom.contains("id=\"state\">partialSuccess<"), "the state badge");
+
+    // And it draws something a person can look at.
+    let shot = dir.path().join("run.png");
+    let profile = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(&chromium)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1280,1000"])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", html_path.display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(std::fs::metadata(&shot).unwrap().len() > 20_000, "a screenshot with something drawn in it");
+}

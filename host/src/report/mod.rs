@@ -1,6 +1,8 @@
 //! What a run did: counts per kind, every failure with its reason, batch
 //! timings. Printed as a table at the end of a run and kept as JSON.
 
+pub mod html;
+
 use crate::model::KindCounts;
 use crate::text::escape_controls;
 use serde::{Deserialize, Serialize};
