@@ -3,6 +3,7 @@
 mod argo;
 mod bench;
 mod catalog;
+mod check;
 mod distributed;
 mod exit;
 mod ingest;
@@ -62,6 +63,11 @@ enum Command {
     /// but some entities failed (listed in the summary and the report),
     /// 1 when the run could not go on.
     Ingest(ingest::Args),
+    /// Test that a workflow can run, step by step, as OpenMetadata's
+    /// test-connection does: the source (connect, list, read, privileges),
+    /// the sink and the state store. Writes nothing. Exit status 0 when
+    /// every mandatory step passes, else 1.
+    Check(check::Args),
     /// Distributed run, first stage: discover, filter and plan into the
     /// shared state store (`weir.stateStore`); write the shard ids.
     Discover(distributed::DiscoverArgs),
@@ -114,6 +120,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     };
     match cli.command {
         Command::Ingest(args) => ingest::run(args, cli.catalog, ui).await,
+        Command::Check(args) => check::run(args, cli.catalog, ui).await,
         Command::Quickstart(args) => quickstart::run(args, cli.catalog, ui).await,
         Command::Argo(cmd) => argo::run(cmd, cli.catalog, ui).await,
         Command::Discover(args) => distributed::discover(args, cli.catalog, ui).await,

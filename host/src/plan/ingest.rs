@@ -213,13 +213,17 @@ async fn record_unopened(workflow: &Workflow, run_id: &str, err: IngestError) ->
     err
 }
 
-/// An error and its causes, on one line.
-fn error_chain(err: &dyn std::error::Error) -> String {
+/// An error and its causes, on one line (a cause its error already quotes
+/// is not said twice).
+pub(super) fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
     let mut cause = err.source();
     while let Some(c) = cause {
-        text.push_str(": ");
-        text.push_str(&c.to_string());
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
         cause = c.source();
     }
     text

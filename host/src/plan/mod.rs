@@ -6,6 +6,7 @@ mod deleted;
 pub mod distributed;
 pub(crate) mod ingest;
 mod intake;
+pub mod preflight;
 mod progress;
 mod run;
 mod scheduler;

@@ -187,6 +187,19 @@ impl StateStore {
         Ok(())
     }
 
+    /// Whether this store takes writes: a row written and rolled back, for
+    /// `weir check`.
+    pub async fn check_writable(&self) -> Result<(), StateError> {
+        const PROBE: &str = "INSERT INTO run_history (run_id, service, started_ms, status, distributed, process)
+             VALUES ('weir-check', '', 0, 'running', 0, '')";
+        on_pool!(self, |pool, dialect| {
+            let mut tx = pool.begin_with(dialect.begin_write).await.map_err(self.query_error())?;
+            sqlx::query(PROBE).execute(&mut *tx).await.map_err(self.query_error())?;
+            tx.rollback().await.map_err(self.query_error())?;
+        });
+        Ok(())
+    }
+
     /// The latest `limit` runs, newest first; of one service if given.
     pub async fn run_history(&self, service: Option<&str>, limit: usize) -> Result<Vec<RunRecord>, StateError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);

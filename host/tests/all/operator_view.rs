@@ -187,3 +187,118 @@ fn the_html_report_draws_every_shard_on_its_instance_the_counts_and_the_failures
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(std::fs::metadata(&shot).unwrap().len() > 20_000, "a screenshot with something drawn in it");
 }
+
+/// `weir check` on a workflow: its exit status and its steps as JSON.
+fn check(dir: &std::path::Path, yaml: &str, env: &[(&str, &str)]) -> (Option<i32>, Value, String) {
+    let wf = workflow(dir, yaml);
+    let out = weir(dir, &["--catalog", "check.db", "check", "-c", wf.to_str().unwrap(), "--json"], env);
+    let steps = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.code(), steps, text(&out.stderr))
+}
+
+fn step<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no step {name}: {report:#}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn weir_check_tests_a_postgresql_source_step_by_step_and_writes_nothing() {
+    let db = common::TestDb::create("check_pg").await;
+    db.run(
+        "CREATE SCHEMA shop; CREATE TABLE shop.orders (id int PRIMARY KEY, total numeric);
+         COMMENT ON TABLE shop.orders IS 'one row per order';
+         CREATE VIEW shop.big_orders AS SELECT * FROM shop.orders WHERE total > 100;",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = |connection: &str| {
+        format!(
+            "source:\n  type: postgres\n  serviceName: checked\n  serviceConnection:\n    config:\n{connection}\n  \
+             sourceConfig:\n    config:\n      type: DatabaseMetadata\nweir:\n  statePath: state.db\n"
+        )
+    };
+    let (code, report, stderr) = check(dir.path(), &yaml(&common::pg_connection(&db, db.reader())), &[]);
+    assert_eq!(code, Some(0), "every mandatory step passes: {report:#}\n{stderr}");
+    for name in ["CheckAccess", "GetDatabases", "GetSchemas", "GetTables", "ReadTables", "GetViews", "GetComments"] {
+        assert_eq!(step(&report, name)["outcome"], "passed", "{name}: {report:#}");
+    }
+    assert!(
+        step(&report, "GetTables")["detail"].as_str().unwrap().starts_with("2 found"),
+        "a table and a view: {report:#}"
+    );
+    assert_eq!(step(&report, "GetViews")["detail"], "1 view definitions readable", "{report:#}");
+    assert_eq!(step(&report, "GetComments")["detail"], "1 tables and views have a comment", "{report:#}");
+    // No pg_stat_statements here: an optional step fails, saying what is missing.
+    let queries = step(&report, "GetQueries");
+    assert_eq!((&queries["outcome"], &queries["mandatory"]), (&"failed".into(), &false.into()), "{queries}");
+    assert!(queries["missing"].as_str().unwrap().contains("pg_stat_statements"), "{queries}");
+    for name in ["OpenCatalog", "OpenStateStore"] {
+        assert_eq!(step(&report, name)["outcome"], "passed", "{name}: {report:#}");
+    }
+    // Nothing was written: no entity in the catalog, no run in the history.
+    let listed = weir(dir.path(), &["--catalog", "check.db", "catalog", "list"], &[]);
+    assert_eq!(text(&listed.stdout), "", "{}", text(&listed.stderr));
+    let runs = weir(dir.path(), &["runs", "list", "--state-store", dir.path().join("state.db").to_str().unwrap()], &[]);
+    assert!(text(&runs.stdout).contains("no runs"), "{}", text(&runs.stdout));
+
+    // A role that may not connect: CheckAccess fails with the server's reason
+    // and the grant that fixes it; the steps after it are skipped.
+    db.run(&format!("REVOKE CONNECT ON DATABASE \"{}\" FROM PUBLIC", db.name)).await;
+    let (code, report, stderr) = check(dir.path(), &yaml(&common::pg_connection(&db, db.reader())), &[]);
+    assert_eq!(code, Some(1), "{report:#}");
+    let access = step(&report, "CheckAccess");
+    assert!(access["detail"].as_str().unwrap().contains("permission denied for database"), "{access}");
+    assert!(access["missing"].as_str().unwrap().starts_with("GRANT CONNECT ON DATABASE"), "{access}");
+    assert_eq!(step(&report, "GetTables")["outcome"], "skipped", "{report:#}");
+    let everything = format!("{report}{stderr}");
+    assert!(!everything.contains(common::READER_PASSWORD), "the password never shows");
+
+    // Nobody listening: the same step fails, with where it tried.
+    let nobody = common::pg_connection(&db, db.reader()).replace(&db.host_port(), "127.0.0.1:1");
+    let (code, report, _) = check(dir.path(), &yaml(&nobody), &[]);
+    assert_eq!(code, Some(1));
+    assert!(step(&report, "CheckAccess")["detail"].as_str().unwrap().contains("127.0.0.1:1"), "{report:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weir_check_reaches_openmetadata_and_tells_a_refused_token() {
+    weir_fixtures::openmetadata::require_specs();
+    let fixture = weir_fixtures::openmetadata::OpenMetadataFixture::start().await;
+    fixture.add_ingestion_pipeline("checked.nightly");
+    let db = common::TestDb::create("check_om").await;
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        "source:\n  type: postgres\n  serviceName: checked\n  serviceConnection:\n    config:\n{}\n  sourceConfig:\n    \
+         config:\n      type: DatabaseMetadata\nsink:\n  type: metadata-rest\n  config: {{}}\nworkflowConfig:\n  \
+         ingestionPipelineFQN: checked.nightly\n  openMetadataServerConfig:\n    hostPort: \"{}\"\n    \
+         authProvider: openmetadata\n    securityConfig:\n      jwtToken: \"${{env:OM_TOKEN}}\"\n\
+         weir:\n  statePath: state.db\n  retry: {{attempts: 1, baseDelayMs: 1, maxDelayMs: 1}}\n",
+        common::pg_connection(&db, db.reader()),
+        fixture.base_url()
+    );
+    let (dir_path, good_yaml) = (dir.path().to_path_buf(), yaml.clone());
+    let token = fixture.token();
+    let (code, report, stderr) =
+        tokio::task::spawn_blocking(move || check(&dir_path, &good_yaml, &[("OM_TOKEN", token.as_str())]))
+            .await
+            .unwrap();
+    assert_eq!(code, Some(0), "{report:#}\n{stderr}");
+    assert!(step(&report, "ReachServer")["detail"].as_str().unwrap().contains("OpenMetadata 1.13.0"), "{report:#}");
+    assert_eq!(step(&report, "CheckToken")["outcome"], "passed");
+    assert_eq!(step(&report, "GetIngestionPipeline")["outcome"], "passed", "{report:#}");
+
+    let dir_path = dir.path().to_path_buf();
+    let (code, report, stderr) =
+        tokio::task::spawn_blocking(move || check(&dir_path, &yaml, &[("OM_TOKEN", "not-the-token-123")]))
+            .await
+            .unwrap();
+    assert_eq!(code, Some(1), "{report:#}");
+    let refused = serde_json::to_string(&report).unwrap();
+    assert!(refused.contains("401") || refused.contains("refused"), "{report:#}");
+    assert!(!refused.contains("not-the-token-123") && !stderr.contains("not-the-token-123"), "the token never shows");
+    assert!(fixture.entities("services/databaseServices").is_empty(), "check writes nothing to OpenMetadata");
+}

@@ -283,6 +283,34 @@ impl SqlGrants {
         Ok(source)
     }
 
+    /// The engine behind the first label granted outright (`postgres`,
+    /// `mssql`, `sqlite`), with that label.
+    pub fn first_engine(&self) -> Option<(String, &'static str)> {
+        self.sources.iter().next().map(|(label, source)| {
+            let engine = match source {
+                SqlSource::Postgres(_) => "postgres",
+                SqlSource::Sqlite(_) => "sqlite",
+                SqlSource::Mssql(_) => "mssql",
+            };
+            (label.clone(), engine)
+        })
+    }
+
+    /// Runs `statement` on `label` as a plugin's statement runs (the same
+    /// read-only session, statement check and limits): what `weir check`
+    /// tests a privilege with. Gives the rows, or the server's reason.
+    pub async fn probe(&self, label: &str, statement: &str) -> Result<Vec<Vec<SqlValue>>, String> {
+        let source = self.source(label)?;
+        let mut conn = match source {
+            SqlSource::Postgres(source) => source.acquire().await.map(SqlConnection::Postgres),
+            SqlSource::Sqlite(pool) => pool.acquire().await.map(SqlConnection::Sqlite).map_err(|e| e.to_string()),
+            SqlSource::Mssql(pool) => pool.acquire().await.map(|c| SqlConnection::Mssql(Box::new(c))),
+        }?;
+        let rows = conn.query(statement, &[], &self.limits).await.map(|set| set.rows).map_err(|f| f.message);
+        conn.settle().await;
+        rows
+    }
+
     pub async fn close(&self) {
         for source in self.sources.values() {
             source.close().await;

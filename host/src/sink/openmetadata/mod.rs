@@ -103,6 +103,36 @@ impl OpenMetadataSink {
         })
     }
 
+    /// `GET /v1/system/version`: the server's version, for `weir check`.
+    pub async fn version(&self) -> Result<String, String> {
+        let answer = self.client.send(Method::GET, "/v1/system/version", None).await.map_err(|e| e.to_string())?;
+        let version = answer["version"].as_str().unwrap_or("(no version given)");
+        Ok(format!("OpenMetadata {version} at {}", self.server()))
+    }
+
+    /// Whether the token may read the services the run writes: one listing,
+    /// for `weir check` (a refused token is 401, a token without the
+    /// rights 403).
+    pub async fn check_token(&self, kind: ServiceKind) -> Result<String, String> {
+        let path = match kind {
+            ServiceKind::Database => "/v1/services/databaseServices?limit=1",
+            ServiceKind::Dashboard => "/v1/services/dashboardServices?limit=1",
+            ServiceKind::Pipeline => "/v1/services/pipelineServices?limit=1",
+        };
+        match self.client.send(Method::GET, path, None).await {
+            Ok(_) => Ok("the token is accepted".into()),
+            Err(e) if e.status() == Some(401) => Err(format!("the token is refused: {e}")),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// `GET /v1/services/ingestionPipelines/name/{fqn}`, for `weir check`.
+    pub async fn find_ingestion_pipeline(&self, fqn: &str) -> Result<String, String> {
+        let path = format!("/v1/services/ingestionPipelines/name/{}", encode(fqn));
+        let pipeline = self.client.send(Method::GET, &path, None).await.map_err(|e| e.to_string())?;
+        Ok(format!("{fqn} exists (id {})", pipeline["id"].as_str().unwrap_or("?")))
+    }
+
     /// Reports the run `running` to its ingestion pipeline, if the workflow
     /// names one.
     pub async fn report_running(&self, started_ms: i64) {
