@@ -33,9 +33,9 @@ pub struct Args {
     /// unchanged). As `sourceConfig.config.overrideMetadata: true`.
     #[arg(long)]
     full: bool,
-    /// Discover and plan, print the plan's shards and what would be marked
-    /// deleted, and stop: nothing is processed, nothing written to the sink
-    /// or the state store.
+    /// Discover, plan and process, print the plan's shards and what a run
+    /// would send, skip as unchanged or mark deleted, and stop: nothing is
+    /// written to the sink or the state store.
     #[arg(long, conflicts_with = "resume")]
     dry_run: bool,
 }
@@ -104,6 +104,10 @@ fn print_dry_run(dry: &weir::plan::DryRun, out: &mut impl std::io::Write) -> Res
     writeln!(out, "plan ({}): {} shards, {} refs", plan.strategy, plan.shards.len(), plan.refs())?;
     for shard in &plan.shards {
         writeln!(out, "  {:<24} {:>6} refs  cost {}", shard.id, shard.refs.len(), shard.cost)?;
+    }
+    writeln!(out, "a run would:")?;
+    for p in &dry.preview {
+        writeln!(out, "  {:<16} send {:>7}  unchanged {:>7}  fail {:>5}", p.kind, p.send, p.unchanged, p.fail)?;
     }
     let found = &dry.disappeared;
     for note in &found.notes {

@@ -236,18 +236,21 @@ pub struct DryRun {
     pub report: RunReport,
     pub plan: super::shard::Plan,
     pub disappeared: super::deleted::Finding,
+    /// Per kind, what a run would send, skip as unchanged, or fail.
+    pub preview: Vec<super::run::Preview>,
 }
 
-/// Discovers and plans as a run would, and compares with what the sink
-/// holds; processes nothing and writes nothing.
+/// Discovers, plans and processes as a run would, and compares with what
+/// the sink holds; writes nothing, to the sink or the state store.
 pub async fn dry_run(workflow: &Workflow, options: &IngestOptions) -> Result<DryRun, IngestError> {
     let id = options.run_id.clone().unwrap_or_else(run_id);
     let mut run = Run::open(workflow, options, id, false).await?;
     let plan = run.discover(None).await?;
     let disappeared = run.disappeared(&plan).await;
+    let preview = run.preview(&plan).await;
     let report = run.take_report();
     run.shut().await;
-    Ok(DryRun { report, plan, disappeared: disappeared? })
+    Ok(DryRun { report, plan, disappeared: disappeared?, preview: preview? })
 }
 
 /// `weir ingest --resume RUN_ID`: finishes a one-process run that was

@@ -50,6 +50,18 @@ pub struct Run<'w> {
     full: bool,
 }
 
+/// What a dry run found a run would do with one kind's entities.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Preview {
+    pub kind: String,
+    /// Changed or new: a run would send them.
+    pub send: usize,
+    /// The sink has them as they are.
+    pub unchanged: usize,
+    /// The plugin could not read them, or their documents are invalid.
+    pub fail: usize,
+}
+
 /// Which shards a process works on, and what it knows of the others.
 pub enum Scope {
     /// Every shard given, in this process. With `stored`, the plan is in
@@ -408,6 +420,57 @@ impl<'w> Run<'w> {
         let report = ingest::finish_run(self.workflow, &self.sink, &self.state, &self.redactor, self.report).await?;
         self.grants.sql.close().await;
         Ok(report)
+    }
+
+    /// What a run of `plan` would send, per kind: each shard processed as a
+    /// run processes it, each entity's document made and its hash compared
+    /// with what the sink was last sent; nothing written anywhere. Returns
+    /// (kind, would be sent, unchanged, would fail).
+    pub async fn preview(&mut self, plan: &Plan) -> Result<Vec<Preview>, IngestError> {
+        let skip = skips_unchanged(self.full, self.workflow, &self.sink);
+        let (service, target) = (self.report.service.clone(), self.sink.target());
+        let mut counts: Vec<Preview> = Vec::new();
+        for kind in kinds_in_order(plan.shards.iter().map(|s| s.kind)) {
+            let shards: Arc<Vec<Shard>> = Arc::new(plan.shards.iter().filter(|s| s.kind == kind).cloned().collect());
+            let (tx, mut rx) = mpsc::channel::<Event>(self.report.instances as usize * 2);
+            let producer = self.scheduler.run(shards, tx);
+            let consumer = async {
+                let mut row = Preview { kind: kind.entity_type().to_string(), ..Preview::default() };
+                while let Some(event) = rx.recv().await {
+                    match event {
+                        Event::Batch { batch, .. } => {
+                            row.fail += batch.failures.len();
+                            let mut docs = Vec::with_capacity(batch.entities.len());
+                            for entity in &batch.entities {
+                                match crate::sink::document::entity_document(&service, entity) {
+                                    Ok(doc) => docs.push(doc),
+                                    Err(_) => row.fail += 1,
+                                }
+                            }
+                            let keys: Vec<(&str, &str)> =
+                                docs.iter().map(|d| (d.kind.as_str(), d.fqn.as_str())).collect();
+                            let known = match (&*self.sink, skip && !keys.is_empty()) {
+                                (_, false) => Default::default(),
+                                (Sink::Catalog(catalog), true) => catalog.hashes(&keys).await?,
+                                (_, true) => self.state.entity_hashes(&target, &service, &keys).await?,
+                            };
+                            for doc in &docs {
+                                let same = !doc.source_hash.is_empty()
+                                    && known.get(&(doc.kind.clone(), doc.fqn.clone())) == Some(&doc.source_hash);
+                                if same { row.unchanged += 1 } else { row.send += 1 }
+                            }
+                        }
+                        Event::Failed { refs, .. } => row.fail += refs.len(),
+                        Event::ShardDone { .. } => {}
+                    }
+                }
+                Ok::<Preview, IngestError>(row)
+            };
+            let ((), row) = tokio::join!(producer, consumer);
+            counts.push(row?);
+        }
+        self.scheduler.retire();
+        Ok(counts)
     }
 
     /// What the sink holds from earlier runs, in scope, that `plan` does not

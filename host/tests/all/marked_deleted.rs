@@ -102,6 +102,21 @@ async fn what_disappeared_is_marked_deleted_inside_the_scope_and_restored_when_i
     assert!(dry_out.contains(&table("legacy")) && dry_out.contains(&routine("purge()")), "{dry_out}");
     assert!(dry_out.contains("plan (") && dry_out.contains("table-0000"), "the plan's shards: {dry_out}");
     assert!(listed(dir, "catalog.db", true).is_empty(), "a dry run marks nothing");
+    // What a run would send: the nine tables left are as the catalog has
+    // them; one changed since is to be sent.
+    let would = |out: &str, kind: &str| -> (u64, u64) {
+        let line = out.lines().find(|l| l.trim_start().starts_with(kind) && l.contains(" send ")).unwrap_or_default();
+        let n = |w: &str| line.split(w).nth(1).and_then(|r| r.split_whitespace().next()).and_then(|v| v.parse().ok());
+        (n(" send ").unwrap_or(u64::MAX), n("unchanged ").unwrap_or(u64::MAX))
+    };
+    assert_eq!(would(&dry_out, "table "), (0, 9), "{dry_out}");
+    db.run("COMMENT ON TABLE shop.orders IS 'changed since'").await;
+    let dry = weir(dir, &["--catalog", "catalog.db", "ingest", "-c", wf.to_str().unwrap(), "--dry-run"], &[]);
+    let dry_out = text(&dry.stdout);
+    assert_eq!(would(&dry_out, "table "), (1, 8), "{dry_out}");
+    let orders = common::show(dir, "catalog.db", &table("orders"));
+    assert!(!orders.to_string().contains("changed since"), "a dry run sends nothing");
+    db.run("COMMENT ON TABLE shop.orders IS NULL").await;
 
     let second = ok(ingest(dir, &yaml(&db, service, "", ""), &[], &[]));
     assert_eq!(marked(&second.report), BTreeSet::from([table("legacy"), routine("purge()")]), "{}", second.report);
