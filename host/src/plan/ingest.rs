@@ -181,7 +181,7 @@ pub(super) async fn record_failure<T>(
     if let Err(err) = &outcome {
         let reason = record_error(state, run_id, err).await;
         if let Some(warning) = match sink {
-            Some(sink) => sink.report_end(Err(&reason)).await,
+            Some(sink) => sink.report_end(run_id, Err(&reason)).await,
             None => None,
         } {
             tracing::warn!("{}", crate::logging::redact(&warning));
@@ -351,7 +351,7 @@ pub(super) async fn finish_run(
     };
     // Failure reasons and warnings carry what plugins and servers said.
     report.redact(redactor);
-    if let Some(warning) = sink.report_end(Ok(&report)).await {
+    if let Some(warning) = sink.report_end(&report.run_id, Ok(&report)).await {
         report.warnings.push(redactor.redact(&warning));
     }
     let status = RunStatus::of_report(&report);

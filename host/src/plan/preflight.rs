@@ -16,7 +16,6 @@ use super::ingest::{self, IngestError, IngestOptions, error_chain};
 use super::select::Selection;
 use crate::caps::Redactor;
 use crate::config::Workflow;
-use crate::contract::weir::connector::sql::SqlValue;
 use crate::model::entity::EntityRef;
 use crate::model::{Kind, ServiceKind};
 use crate::runtime::{Runtime, RuntimeOptions};
@@ -273,8 +272,8 @@ async fn check_source(
             let label = label.clone();
             steps
                 .run("source", (probe.name, probe.description, false), PROBE_TIMEOUT, async move {
-                    let rows = sql.probe(&label, probe.statement).await?;
-                    (probe.judge)(&rows).map(|detail| ((), detail))
+                    let row = sql.probe(&label, probe.statement).await?;
+                    (probe.judge)(&row).map(|detail| ((), detail))
                 })
                 .await;
         }
@@ -307,15 +306,13 @@ struct Probe {
     name: &'static str,
     description: &'static str,
     statement: &'static str,
-    /// What the rows say: passed with a detail, or failed with the reason.
-    judge: fn(&[Vec<SqlValue>]) -> Result<String, String>,
+    /// What the first row's counts say: passed with a detail, or failed
+    /// with the reason.
+    judge: fn(&[i64]) -> Result<String, String>,
 }
 
-fn count_of(rows: &[Vec<SqlValue>]) -> i64 {
-    match rows.first().and_then(|r| r.first()) {
-        Some(SqlValue::Int(n)) => *n,
-        _ => 0,
-    }
+fn count_of(row: &[i64]) -> i64 {
+    row.first().copied().unwrap_or(0)
 }
 
 /// The privileges PostgreSQL's and SQL Server's optional metadata needs,
@@ -329,7 +326,7 @@ fn privilege_probes(engine: &str) -> Vec<Probe> {
                 statement: "SELECT count(pg_catalog.pg_get_viewdef(c.oid))::bigint FROM pg_catalog.pg_class c \
                             JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('v', 'm') \
                             AND n.nspname NOT IN ('pg_catalog', 'information_schema')",
-                judge: |rows| Ok(format!("{} view definitions readable", count_of(rows))),
+                judge: |row| Ok(format!("{} view definitions readable", count_of(row))),
             },
             Probe {
                 name: "GetComments",
@@ -338,19 +335,19 @@ fn privilege_probes(engine: &str) -> Vec<Probe> {
                             FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
                             WHERE c.relkind IN ('r', 'v', 'm', 'p', 'f') \
                             AND n.nspname NOT IN ('pg_catalog', 'information_schema')",
-                judge: |rows| Ok(format!("{} tables and views have a comment", count_of(rows))),
+                judge: |row| Ok(format!("{} tables and views have a comment", count_of(row))),
             },
             Probe {
                 name: "GetTags",
                 description: "read row-level security policies (pg_policy)",
                 statement: "SELECT count(*)::bigint FROM pg_catalog.pg_policy",
-                judge: |rows| Ok(format!("{} policies readable", count_of(rows))),
+                judge: |row| Ok(format!("{} policies readable", count_of(row))),
             },
             Probe {
                 name: "GetQueries",
                 description: "read query history (pg_stat_statements), for usage and lineage from queries",
                 statement: "SELECT count(*)::bigint FROM pg_stat_statements",
-                judge: |rows| Ok(format!("{} statements in pg_stat_statements", count_of(rows))),
+                judge: |row| Ok(format!("{} statements in pg_stat_statements", count_of(row))),
             },
         ],
         "mssql" => vec![
@@ -359,11 +356,8 @@ fn privilege_probes(engine: &str) -> Vec<Probe> {
                 description: "read view and procedure definitions",
                 statement: "SELECT CAST(count(*) AS bigint) AS modules, CAST(count(definition) AS bigint) AS visible \
                             FROM sys.sql_modules",
-                judge: |rows| {
-                    let value = |i: usize| match rows.first().and_then(|r| r.get(i)) {
-                        Some(SqlValue::Int(n)) => *n,
-                        _ => 0,
-                    };
+                judge: |row| {
+                    let value = |i: usize| row.get(i).copied().unwrap_or(0);
                     let (modules, visible) = (value(0), value(1));
                     if modules > 0 && visible < modules {
                         Err(format!(
@@ -380,7 +374,7 @@ fn privilege_probes(engine: &str) -> Vec<Probe> {
                 name: "GetQueries",
                 description: "read query history (sys.dm_exec_cached_plans, sys.dm_exec_query_stats)",
                 statement: "SELECT CAST(count(*) AS bigint) AS plans FROM sys.dm_exec_cached_plans",
-                judge: |rows| Ok(format!("{} cached plans readable", count_of(rows))),
+                judge: |row| Ok(format!("{} cached plans readable", count_of(row))),
             },
         ],
         _ => Vec::new(),

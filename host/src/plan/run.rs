@@ -211,7 +211,7 @@ impl<'w> Run<'w> {
         self.state.record_start(&self.report.run_id, service, self.shared, &self.owner).await?;
         let kind = ServiceKind::of(&self.plugin.info.entity_kinds);
         self.sink.put_service(service, &self.workflow.service_type(kind), kind).await?;
-        self.sink.report_running(self.report.started_unix_ms as i64).await;
+        self.sink.report_running(&self.report.run_id, self.report.started_unix_ms as i64).await;
         Ok(())
     }
 

@@ -117,18 +117,18 @@ impl Sink {
 
     /// Tells the sink the run has begun: OpenMetadata shows it running on
     /// the workflow's ingestion pipeline, if it names one.
-    pub async fn report_running(&self, started_ms: i64) {
+    pub async fn report_running(&self, run_id: &str, started_ms: i64) {
         if let Sink::OpenMetadata(om) = self {
-            om.report_running(started_ms).await;
+            om.report_running(run_id, started_ms).await;
         }
     }
 
     /// Tells the sink how the run ended (its report, or why it could not go
     /// on): OpenMetadata shows it on the ingestion pipeline. Returns a
     /// warning when the sink could not be told.
-    pub async fn report_end(&self, outcome: Result<&crate::report::RunReport, &str>) -> Option<String> {
+    pub async fn report_end(&self, run_id: &str, outcome: Result<&crate::report::RunReport, &str>) -> Option<String> {
         match self {
-            Sink::OpenMetadata(om) => om.report_end(outcome).await,
+            Sink::OpenMetadata(om) => om.report_end(run_id, outcome).await,
             Sink::Catalog(_) | Sink::File(_) => None,
         }
     }

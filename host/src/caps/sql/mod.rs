@@ -298,8 +298,9 @@ impl SqlGrants {
 
     /// Runs `statement` on `label` as a plugin's statement runs (the same
     /// read-only session, statement check and limits): what `weir check`
-    /// tests a privilege with. Gives the rows, or the server's reason.
-    pub async fn probe(&self, label: &str, statement: &str) -> Result<Vec<Vec<SqlValue>>, String> {
+    /// tests a privilege with. Gives the first row's integers (a null or
+    /// another type as 0), or the server's reason.
+    pub async fn probe(&self, label: &str, statement: &str) -> Result<Vec<i64>, String> {
         let source = self.source(label)?;
         let mut conn = match source {
             SqlSource::Postgres(source) => source.acquire().await.map(SqlConnection::Postgres),
@@ -308,10 +309,12 @@ impl SqlGrants {
         }?;
         let rows = conn.query(statement, &[], &self.limits).await.map(|set| set.rows).map_err(|f| f.message);
         conn.settle().await;
-        rows
+        let first = rows?.into_iter().next().unwrap_or_default();
+        Ok(first.iter().map(|v| if let SqlValue::Int(n) = v { *n } else { 0 }).collect())
     }
 
     pub async fn close(&self) {
+        postgres::cancels_sent().await;
         for source in self.sources.values() {
             source.close().await;
         }

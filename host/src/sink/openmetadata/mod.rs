@@ -93,13 +93,9 @@ impl OpenMetadataSink {
             warnings: std::sync::Mutex::new(Vec::new()),
             tags: Mutex::new(HashMap::new()),
             service_type: std::sync::Mutex::new(String::new()),
-            run_status: workflow.ingestion_pipeline().map(|(fqn, run)| {
-                run_status::RunStatus::new(
-                    fqn,
-                    run.unwrap_or_else(run_status::made_up_run_id),
-                    workflow.success_threshold(),
-                )
-            }),
+            run_status: workflow
+                .ingestion_pipeline()
+                .map(|(fqn, run)| run_status::RunStatus::new(fqn, run, workflow.success_threshold())),
         })
     }
 
@@ -135,9 +131,9 @@ impl OpenMetadataSink {
 
     /// Reports the run `running` to its ingestion pipeline, if the workflow
     /// names one.
-    pub async fn report_running(&self, started_ms: i64) {
+    pub async fn report_running(&self, run_id: &str, started_ms: i64) {
         if let Some(status) = &self.run_status
-            && let Some(warning) = status.running(&self.client, started_ms).await
+            && let Some(warning) = status.running(&self.client, run_id, started_ms).await
         {
             self.warn(warning);
         }
@@ -146,12 +142,12 @@ impl OpenMetadataSink {
     /// Reports how the run ended to its ingestion pipeline, if any: with
     /// the report of a run that finished, with the reason of one that
     /// could not go on. Returns what the report should warn about.
-    pub async fn report_end(&self, outcome: Result<&crate::report::RunReport, &str>) -> Option<String> {
+    pub async fn report_end(&self, run_id: &str, outcome: Result<&crate::report::RunReport, &str>) -> Option<String> {
         let status = self.run_status.as_ref()?;
         let service_type = self.service_type.lock().unwrap_or_else(|e| e.into_inner()).clone();
         match outcome {
             Ok(report) => status.finished(&self.client, report, &service_type).await,
-            Err(reason) => status.failed(&self.client, reason, &service_type).await,
+            Err(reason) => status.failed(&self.client, run_id, reason, &service_type).await,
         }
     }
 

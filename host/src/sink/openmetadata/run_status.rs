@@ -36,8 +36,10 @@ pub const DEFAULT_SUCCESS_THRESHOLD: u8 = 90;
 pub struct RunStatus {
     /// The ingestion pipeline's FQN.
     fqn: String,
-    /// `pipelineRunId`, else an id made up for this run.
-    run_id: String,
+    /// `pipelineRunId`, if the workflow gives one; else each run's id in
+    /// OpenMetadata is made from weir's, so every process of a
+    /// distributed run reports under the same one.
+    pipeline_run: Option<String>,
     threshold: u8,
     started_ms: Mutex<Option<i64>>,
     /// Cleared once the server said it has no such pipeline.
@@ -45,21 +47,26 @@ pub struct RunStatus {
 }
 
 impl RunStatus {
-    pub fn new(fqn: String, run_id: String, threshold: Option<u8>) -> RunStatus {
+    pub fn new(fqn: String, pipeline_run: Option<String>, threshold: Option<u8>) -> RunStatus {
         RunStatus {
             fqn,
-            run_id,
+            pipeline_run,
             threshold: threshold.unwrap_or(DEFAULT_SUCCESS_THRESHOLD).min(100),
             started_ms: Mutex::new(None),
             live: std::sync::atomic::AtomicBool::new(true),
         }
     }
 
+    /// The run's id in OpenMetadata.
+    fn run_id(&self, weir_run: &str) -> String {
+        self.pipeline_run.clone().unwrap_or_else(|| uuid_of(weir_run))
+    }
+
     /// `running`, from `started_ms` (the run's start).
-    pub async fn running(&self, client: &Client, started_ms: i64) -> Option<String> {
+    pub async fn running(&self, client: &Client, weir_run: &str, started_ms: i64) -> Option<String> {
         *self.started_ms.lock().unwrap_or_else(|e| e.into_inner()) = Some(started_ms);
         let body = json!({
-            "runId": self.run_id,
+            "runId": self.run_id(weir_run),
             "pipelineState": "running",
             "startDate": started_ms,
             "timestamp": started_ms,
@@ -70,26 +77,27 @@ impl RunStatus {
     /// The final state of a run that finished with `report`, with its steps.
     pub async fn finished(&self, client: &Client, report: &RunReport, service_type: &str) -> Option<String> {
         let state = final_state(report, self.threshold);
-        let body = self.final_body(state, report.started_unix_ms as i64, steps(report, service_type));
+        let started = report.started_unix_ms as i64;
+        let body = self.final_body(&report.run_id, state, started, steps(report, service_type));
         self.put(client, &body).await
     }
 
     /// `failed`: the run could not go on, for `reason`.
-    pub async fn failed(&self, client: &Client, reason: &str, service_type: &str) -> Option<String> {
+    pub async fn failed(&self, client: &Client, weir_run: &str, reason: &str, service_type: &str) -> Option<String> {
         let started = self.started_ms.lock().unwrap_or_else(|e| e.into_inner()).unwrap_or_else(now_ms);
         let step = json!({
             "name": step_name(service_type),
             "errors": 1,
             "failures": [{"name": self.fqn, "error": reason}],
         });
-        let body = self.final_body("failed", started, vec![step]);
+        let body = self.final_body(weir_run, "failed", started, vec![step]);
         self.put(client, &body).await
     }
 
-    fn final_body(&self, state: &str, started: i64, steps: Vec<Value>) -> Value {
+    fn final_body(&self, weir_run: &str, state: &str, started: i64, steps: Vec<Value>) -> Value {
         let started = self.started_ms.lock().unwrap_or_else(|e| e.into_inner()).unwrap_or(started);
         json!({
-            "runId": self.run_id,
+            "runId": self.run_id(weir_run),
             "pipelineState": state,
             "startDate": started,
             "timestamp": started,
@@ -107,7 +115,7 @@ impl RunStatus {
         let path = format!("/v1/services/ingestionPipelines/{}/pipelineStatus", encode(&self.fqn));
         match client.send(Method::PUT, &path, Some(body)).await {
             Ok(_) => {
-                tracing::info!(pipeline = %self.fqn, run = %self.run_id, state = %body["pipelineState"], "run status sent to OpenMetadata");
+                tracing::info!(pipeline = %self.fqn, run = %body["runId"], state = %body["pipelineState"], "run status sent to OpenMetadata");
                 None
             }
             Err(e) => {
@@ -179,23 +187,22 @@ fn step_name(service_type: &str) -> String {
 }
 
 fn now_ms() -> i64 {
-    crate::plan::unix_ms() as i64
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    now.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)).unwrap_or_default()
 }
 
-/// An id shaped as a UUID (version 4), for a run that was given no
-/// `pipelineRunId`: OpenMetadata reads a run's status back by a UUID.
-pub fn made_up_run_id() -> String {
-    let (a, b) = (fastrand::u64(..), fastrand::u64(..));
-    let b = (b & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
-    let a = (a & 0xffff_ffff_ffff_0fff) | 0x0000_0000_0000_4000;
-    format!(
-        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0xffff,
-        b >> 48,
-        b & 0xffff_ffff_ffff
-    )
+/// A UUID (version 4 in shape) made from weir's run id, for a run given no
+/// `pipelineRunId`: OpenMetadata reads a run's status back by a UUID, and
+/// every process of one run must name it alike.
+pub fn uuid_of(run_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(run_id.as_bytes());
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&digest[..16]);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
 }
 
 #[cfg(test)]
@@ -231,11 +238,12 @@ mod tests {
     }
 
     #[test]
-    fn a_made_up_run_id_is_a_version_4_uuid() {
-        let id = made_up_run_id();
+    fn a_run_without_a_pipeline_run_id_gets_a_uuid_made_from_its_own() {
+        let id = uuid_of("18ef2c3498988c2e-2eae");
         let parts: Vec<&str> = id.split('-').collect();
         assert_eq!(parts.iter().map(|p| p.len()).collect::<Vec<_>>(), [8, 4, 4, 4, 12], "{id}");
         assert!(parts[2].starts_with('4') && "89ab".contains(&parts[3][..1]), "{id}");
-        assert_ne!(id, made_up_run_id());
+        assert_eq!(id, uuid_of("18ef2c3498988c2e-2eae"), "every process of the run names it alike");
+        assert_ne!(id, uuid_of("another-run"));
     }
 }

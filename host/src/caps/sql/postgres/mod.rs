@@ -306,7 +306,7 @@ impl Drop for CancelOnDrop {
             return;
         };
         let backend = self.backend;
-        runtime.spawn(async move {
+        let task = runtime.spawn(async move {
             // The role may cancel its own sessions; a fresh connection, as
             // the one running the statement is busy.
             let cancel = async {
@@ -322,6 +322,23 @@ impl Drop for CancelOnDrop {
                 Err(_) => tracing::warn!(backend, "could not cancel a statement past its call's deadline in time"),
             }
         });
+        if let Ok(mut pending) = CANCELS.lock() {
+            pending.retain(|t| !t.is_finished());
+            pending.push(task);
+        }
+    }
+}
+
+/// Cancels sent and not yet answered: a run waits for them before it ends
+/// ([`cancels_sent`]), or its process could exit with the statement still
+/// running on the server.
+static CANCELS: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>> = std::sync::Mutex::new(Vec::new());
+
+/// Waits for every cancel sent so far (each gives up after 10 s).
+pub async fn cancels_sent() {
+    let pending: Vec<_> = CANCELS.lock().map(|mut p| std::mem::take(&mut *p)).unwrap_or_default();
+    for task in pending {
+        let _ = task.await;
     }
 }
 
