@@ -207,6 +207,33 @@ async fn a_real_airflow_is_read_exactly_and_read_again_only_for_what_is_new() {
     assert_eq!(count(&first.report, "pipelineStatus", "written"), 2, "{}", first.report);
     assert_eq!(first.report["relationsApplied"], 2, "film → load_films → rental: {}", first.report);
 
+    // `weir check` signs in and lists as a run does; a wrong password fails
+    // the listing with Airflow's answer, and is never shown.
+    let check = |password: &str| {
+        let wf = common::workflow(dir.path(), &airflow_yaml(&host, password, "", "check-state.db"));
+        let out =
+            common::weir(dir.path(), &["--catalog", "check.db", "check", "-c", wf.to_str().unwrap(), "--json"], &[]);
+        let steps: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        let step = |name: &str| {
+            steps["steps"].as_array().into_iter().flatten().find(|s| s["name"] == name).cloned().unwrap_or(Value::Null)
+        };
+        (
+            out.status.code(),
+            step("GetPipelines"),
+            step("ReadPipelines"),
+            format!("{steps}{}", common::text(&out.stderr)),
+        )
+    };
+    let (code, listed, read, all) = tokio::task::block_in_place(|| check(PASSWORD));
+    assert_eq!(code, Some(0), "{all}");
+    assert_eq!(listed["outcome"], "passed", "{all}");
+    assert!(listed["detail"].as_str().unwrap().starts_with("4 found"), "{listed}");
+    assert_eq!(read["outcome"], "passed", "{all}");
+    let (code, listed, _, all) = tokio::task::block_in_place(|| check("Not-The-Password-51"));
+    assert_eq!(code, Some(1), "{all}");
+    assert_eq!(listed["outcome"], "failed", "{all}");
+    assert!(!all.contains("Not-The-Password-51") && !all.contains(PASSWORD), "a password is shown: {all}");
+
     let docs = export_all(dir.path(), "catalog.db");
     let create = validator("api/data/createPipeline.json");
     let status = definition_validator("entity/data/pipeline.json", "pipelineStatus");
