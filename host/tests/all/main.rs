@@ -45,4 +45,5 @@ mod quickstart;
 mod running_again;
 mod sandbox;
 mod scheduler;
+mod secrets_canary;
 mod state_store;
