@@ -84,6 +84,17 @@ impl Visitor for ReadsOnly<'_, '_> {
     }
 
     fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<String> {
+        // T-SQL's table hints that take update or exclusive locks, or hold
+        // shared ones to the end of a transaction: what `FOR UPDATE` is
+        // elsewhere (a reader that starves writers).
+        const LOCKING_HINTS: [&str; 8] =
+            ["updlock", "xlock", "tablock", "tablockx", "holdlock", "serializable", "repeatableread", "paglock"];
+        if let TableFactor::Table { with_hints, .. } = factor
+            && let Some(hint) =
+                with_hints.iter().map(|h| h.to_string().to_lowercase()).find(|h| LOCKING_HINTS.contains(&h.as_str()))
+        {
+            return ControlFlow::Break(format!("a query may not take locks (table hint {})", hint.to_uppercase()));
+        }
         match factor {
             // `FROM f(...)`: a function used as a table.
             TableFactor::Table { name, args: Some(_), .. } | TableFactor::Function { name, .. } => {

@@ -29,7 +29,9 @@ pub fn check(statement: &str) -> Result<(), String> {
 }
 
 fn remote_rowsets_refused(name: &ObjectName) -> Result<(), String> {
-    let last = folded_parts(name).pop().unwrap_or_default();
+    // T-SQL names are matched without regard to case, quoted (`[OPENQUERY]`)
+    // or not, on the default collations: fold them all.
+    let last = folded_parts(name).pop().unwrap_or_default().to_lowercase();
     if REMOTE_ROWSETS.contains(&last.as_str()) { Err(format!("{name} reaches another data source")) } else { Ok(()) }
 }
 
@@ -72,6 +74,59 @@ mod tests {
                 Ok(()) => panic!("`{sql}` was let through"),
                 Err(reason) => assert!(reason.contains(expected), "`{sql}`: {reason}"),
             }
+        }
+    }
+
+    /// The parser is the gate: its corners (comments, DML nested in a CTE,
+    /// EXEC hidden in strings and calls, sequences, remote row sets by every
+    /// spelling) must not let a write through. Harmless text that looks
+    /// like a write (in a comment or a string) still reads.
+    #[test]
+    fn the_corners_of_the_parser_let_no_write_through() {
+        let refused = [
+            "SELECT 1 -- harmless\n; DROP TABLE dbo.t",
+            "/* a comment */ DELETE FROM dbo.t",
+            "SELECT 1 /* */; /* */ UPDATE dbo.t SET a = 1",
+            "WITH x AS (SELECT 1 AS a) DELETE FROM dbo.t",
+            "WITH x AS (SELECT 1 AS a) INSERT INTO dbo.t SELECT a FROM x",
+            "WITH x AS (SELECT 1 AS a) UPDATE dbo.t SET a = 2",
+            "WITH x AS (SELECT 1 AS a) MERGE dbo.t AS t USING x ON t.a = x.a WHEN MATCHED THEN DELETE;",
+            "EXECUTE('DROP TABLE dbo.t')",
+            "EXEC('SELECT 1')",
+            "EXEC dbo.any_procedure",
+            "SELECT NEXT VALUE FOR dbo.seq",
+            "SELECT * FROM OPENROWSET(BULK 'C:\\secret.txt', SINGLE_CLOB) AS r",
+            "SELECT * FROM openrowset('MSDASQL', 'Driver=x;', 'SELECT 1') AS r",
+            "SELECT * FROM [OPENQUERY](linked, 'DELETE FROM t') AS r",
+            "SELECT * FROM master.sys.OPENDATASOURCE('SQLNCLI', 'Data Source=x') AS r",
+            "SELECT * FROM dbo.t AS a JOIN OPENQUERY(linked, 'SELECT 1') AS b ON 1 = 1",
+            "SELECT (SELECT TOP 1 1 FROM OPENQUERY(linked, 'SELECT 1') AS q) AS x",
+            "SELECT 1 UNION ALL SELECT * FROM OPENQUERY(linked, 'SELECT 1') AS q",
+            "SELECT a INTO dbo.copy FROM (SELECT 1 AS a) AS s",
+            "SELECT a FROM dbo.t WITH (UPDLOCK)",
+            "SELECT a FROM dbo.t WITH (XLOCK, HOLDLOCK)",
+            "DECLARE @x int; SELECT @x",
+            "WAITFOR DELAY '01:00:00'",
+            "SHUTDOWN WITH NOWAIT",
+            "BEGIN TRANSACTION",
+            "SET IMPLICIT_TRANSACTIONS ON",
+            "USE master",
+            "DBCC DROPCLEANBUFFERS",
+            "BULK INSERT dbo.t FROM 'C:\\x.csv'",
+            "GRANT SELECT ON dbo.t TO public",
+            "TRUNCATE TABLE dbo.t",
+        ];
+        for sql in refused {
+            assert!(check(sql).is_err(), "`{sql}` was let through");
+        }
+        for sql in [
+            "SELECT 'EXEC sp_configure; DROP TABLE dbo.t' AS text",
+            "SELECT 1 AS one /* DELETE FROM dbo.t */",
+            "SELECT [delete] FROM dbo.[drop table] AS t",
+            "WITH a AS (SELECT 1 AS v), b AS (SELECT v FROM a) SELECT v FROM b",
+            "SELECT name FROM sys.objects WHERE name LIKE N'%INSERT%'",
+        ] {
+            assert_eq!(check(sql), Ok(()), "{sql}");
         }
     }
 }
