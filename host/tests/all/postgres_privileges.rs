@@ -202,6 +202,20 @@ const REFUSED: &[&str] = &[
     "SELECT nextval('victim_seq')",
     "SELECT make_table()",
     "SELECT 1; DELETE FROM victim",
+    // The reliability matrix's further corners (issue 21).
+    "CREATE TABLE create_made (id int)",
+    "CREATE EXTENSION IF NOT EXISTS postgres_fdw",
+    "LISTEN weir_channel",
+    "NOTIFY weir_channel, 'x'",
+    "SELECT pg_notify('weir_channel', 'x')",
+    "PREPARE weir_prepared AS DELETE FROM victim",
+    "EXECUTE weir_prepared",
+    "PREPARE weir_read AS SELECT 1",
+    "SELECT * FROM victim FOR SHARE",
+    "SELECT pg_try_advisory_lock(4243)",
+    "SELECT pg_advisory_xact_lock(4244)",
+    "SELECT txid_current()",
+    "SELECT pg_current_xact_id()",
 ];
 
 /// Statements that only read, for both roles: the check is no blanket ban.

@@ -107,6 +107,7 @@ const REFUSED_FAMILIES: &[(&str, &str)] = &[
     ("pg_cancel_backend", "signals another session"),
     ("pg_copy_", "creates replication slots"),
     ("pg_create_", "creates replication slots or restore points"),
+    ("pg_current_xact_id", "assigns a transaction id (each one brings wraparound nearer)"),
     ("pg_drop_", "drops replication slots"),
     ("pg_export_snapshot", "exports a snapshot"),
     ("pg_extension_config_dump", "changes the catalog"),
@@ -136,6 +137,7 @@ const REFUSED_FAMILIES: &[(&str, &str)] = &[
     ("setval", "changes a sequence"),
     ("ts_rewrite", "runs SQL given as text"),
     ("ts_stat", "runs SQL given as text"),
+    ("txid_current", "assigns a transaction id (each one brings wraparound nearer)"),
 ];
 
 impl FunctionPolicy {
