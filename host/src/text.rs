@@ -2,6 +2,22 @@
 
 use std::borrow::Cow;
 
+/// An error and its causes on one line, `outer: inner: innermost`; a cause
+/// its error already quotes is not said twice.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// Escapes control characters (a newline that would start a forged log
 /// line, a terminal escape sequence) and the invisible marks that reorder
 /// text, so what is printed is what was sent, on the line it belongs to.

@@ -170,18 +170,7 @@ fn print_run(run: &RunRecord, shards: &[weir::state::ShardState], out: &mut impl
     }
     if let Some(s) = &run.summary {
         writeln!(out, "  plugin    {} {} → {}", s.plugin, s.plugin_version, s.catalog)?;
-        writeln!(
-            out,
-            "  {:<18} {:>8} {:>8} {:>8} {:>9} {:>7} {:>8}",
-            "kind", "found", "filtered", "written", "unchanged", "failed", "deleted"
-        )?;
-        for k in &s.kinds {
-            writeln!(
-                out,
-                "  {:<18} {:>8} {:>8} {:>8} {:>9} {:>7} {:>8}",
-                k.kind, k.found, k.filtered, k.written, k.unchanged, k.failed, k.deleted
-            )?;
-        }
+        weir::report::RunReport { kinds: s.kinds.clone(), ..Default::default() }.print_counts(out)?;
         writeln!(
             out,
             "  {} shards{}; relations applied {}, unresolved {}; marked deleted {}",

@@ -180,10 +180,9 @@ pub(super) async fn record_failure<T>(
 ) -> Result<T, IngestError> {
     if let Err(err) = &outcome {
         let reason = record_error(state, run_id, err).await;
-        if let Some(warning) = match sink {
-            Some(sink) => sink.report_end(run_id, Err(&reason)).await,
-            None => None,
-        } {
+        if let Some(sink) = sink
+            && let Some(warning) = sink.report_end(run_id, Err(&reason)).await
+        {
             tracing::warn!("{}", crate::logging::redact(&warning));
         }
     }
@@ -193,7 +192,7 @@ pub(super) async fn record_failure<T>(
 /// Records the error in the run history; returns it as recorded.
 async fn record_error(state: &StateStore, run_id: &str, err: &IngestError) -> String {
     let code = if err.may_pass() { crate::report::EXIT_MAY_PASS } else { crate::report::EXIT_FATAL };
-    let reason = crate::logging::redact(&error_chain(err));
+    let reason = crate::logging::redact(&crate::text::error_chain(err));
     if let Err(e) = state.record_end(run_id, RunStatus::Failed, code, None, Some(&reason)).await {
         tracing::warn!(run = run_id, "the run history cannot record that the run failed: {e}");
     }
@@ -211,22 +210,6 @@ async fn record_unopened(workflow: &Workflow, run_id: &str, err: IngestError) ->
     }
     state.close().await;
     err
-}
-
-/// An error and its causes, on one line (a cause its error already quotes
-/// is not said twice).
-pub(super) fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut cause = err.source();
-    while let Some(c) = cause {
-        let more = c.to_string();
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        cause = c.source();
-    }
-    text
 }
 
 /// What `weir ingest --dry-run` found: the discovery's counts, the plan,

@@ -12,7 +12,7 @@
 //! A step that fails says the server's reason and, where the reason names
 //! it, the privilege to grant.
 
-use super::ingest::{self, IngestError, IngestOptions, error_chain};
+use super::ingest::{self, IngestError, IngestOptions};
 use super::select::Selection;
 use crate::caps::Redactor;
 use crate::config::Workflow;
@@ -20,6 +20,7 @@ use crate::model::entity::EntityRef;
 use crate::model::{Kind, ServiceKind};
 use crate::runtime::{Runtime, RuntimeOptions};
 use crate::sink::Sink;
+use crate::text::error_chain;
 use serde::Serialize;
 use std::future::Future;
 use std::sync::Arc;

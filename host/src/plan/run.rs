@@ -428,7 +428,8 @@ impl<'w> Run<'w> {
     /// (kind, would be sent, unchanged, would fail).
     pub async fn preview(&mut self, plan: &Plan) -> Result<Vec<Preview>, IngestError> {
         let skip = skips_unchanged(self.full, self.workflow, &self.sink);
-        let (service, target) = (self.report.service.clone(), self.sink.target());
+        let service = self.report.service.clone();
+        let unchanged = Unchanged::new(skip, self.sink.target(), &service, &self.report.run_id);
         let mut counts: Vec<Preview> = Vec::new();
         for kind in kinds_in_order(plan.shards.iter().map(|s| s.kind)) {
             let shards: Arc<Vec<Shard>> = Arc::new(plan.shards.iter().filter(|s| s.kind == kind).cloned().collect());
@@ -447,18 +448,10 @@ impl<'w> Run<'w> {
                                     Err(_) => row.fail += 1,
                                 }
                             }
-                            let keys: Vec<(&str, &str)> =
-                                docs.iter().map(|d| (d.kind.as_str(), d.fqn.as_str())).collect();
-                            let known = match (&*self.sink, skip && !keys.is_empty()) {
-                                (_, false) => Default::default(),
-                                (Sink::Catalog(catalog), true) => catalog.hashes(&keys).await?,
-                                (_, true) => self.state.entity_hashes(&target, &service, &keys).await?,
-                            };
-                            for doc in &docs {
-                                let same = !doc.source_hash.is_empty()
-                                    && known.get(&(doc.kind.clone(), doc.fqn.clone())) == Some(&doc.source_hash);
-                                if same { row.unchanged += 1 } else { row.send += 1 }
-                            }
+                            let same = unchanged.same_as_sent(&self.sink, &self.state, &docs).await?;
+                            let n = same.iter().filter(|s| **s).count();
+                            row.unchanged += n;
+                            row.send += same.len() - n;
                         }
                         Event::Failed { refs, .. } => row.fail += refs.len(),
                         Event::ShardDone { .. } => {}

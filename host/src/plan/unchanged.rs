@@ -50,6 +50,29 @@ impl Unchanged {
         }
     }
 
+    /// For each of `docs`, whether the sink has it as it is (its hash is
+    /// the one last sent); all false when nothing is skipped. One lookup for
+    /// them all, and nothing written.
+    pub async fn same_as_sent(
+        &self,
+        sink: &Sink,
+        state: &StateStore,
+        docs: &[Document],
+    ) -> Result<Vec<bool>, IngestError> {
+        if !self.skip || docs.is_empty() {
+            return Ok(vec![false; docs.len()]);
+        }
+        let keys: Vec<(&str, &str)> = docs.iter().map(|d| (d.kind.as_str(), d.fqn.as_str())).collect();
+        let known = match sink {
+            Sink::Catalog(catalog) => catalog.hashes(&keys).await?,
+            _ => state.entity_hashes(&self.target, &self.service, &keys).await?,
+        };
+        Ok(docs
+            .iter()
+            .map(|d| !d.source_hash.is_empty() && known.get(&(d.kind.clone(), d.fqn.clone())) == Some(&d.source_hash))
+            .collect())
+    }
+
     /// Splits `docs` into those to send and those the sink has as they
     /// are; one lookup for them all.
     pub async fn split(
@@ -58,18 +81,9 @@ impl Unchanged {
         state: &StateStore,
         docs: Vec<Document>,
     ) -> Result<(Vec<Document>, Vec<Document>), IngestError> {
-        let known = if self.skip && !docs.is_empty() {
-            let keys: Vec<(&str, &str)> = docs.iter().map(|d| (d.kind.as_str(), d.fqn.as_str())).collect();
-            match sink {
-                Sink::Catalog(catalog) => catalog.hashes(&keys).await?,
-                _ => state.entity_hashes(&self.target, &self.service, &keys).await?,
-            }
-        } else {
-            HashMap::new()
-        };
-        let (same, changed): (Vec<Document>, Vec<Document>) = docs.into_iter().partition(|d| {
-            !d.source_hash.is_empty() && known.get(&(d.kind.clone(), d.fqn.clone())) == Some(&d.source_hash)
-        });
+        let mut same_as_sent = self.same_as_sent(sink, state, &docs).await?.into_iter();
+        let (same, changed): (Vec<Document>, Vec<Document>) =
+            docs.into_iter().partition(|_| same_as_sent.next().unwrap_or(false));
         // Seen by this run though not written: the relations they own are
         // this run's, and they are not gone from the source.
         if !same.is_empty() {

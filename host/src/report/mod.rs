@@ -347,7 +347,9 @@ impl RunReport {
         self.kinds.iter().map(|k| k.failed).sum()
     }
 
-    fn print_counts(&self, out: &mut impl Write) -> std::io::Result<()> {
+    /// The counts per kind as a table, with a total; columns that would
+    /// hold only zeros (unchanged, cancelled, deleted) left out.
+    pub fn print_counts(&self, out: &mut impl Write) -> std::io::Result<()> {
         let with_cancelled = self.cancelled() > 0;
         let with_unchanged = self.kinds.iter().any(|k| k.unchanged > 0);
         let with_deleted = self.kinds.iter().any(|k| k.deleted > 0);

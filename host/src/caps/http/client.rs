@@ -453,16 +453,7 @@ fn retry_after(headers: &[(String, String)]) -> Option<Duration> {
 
 /// An error and its causes, `outer: inner: innermost`, without the URL.
 pub(crate) fn error_chain(err: &reqwest::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
+    let mut text = crate::text::error_chain(err);
     if let Some(url) = err.url() {
         // reqwest names the URL in its own message; show it the safe way.
         text = text.replace(url.as_str(), &display_url(url));
